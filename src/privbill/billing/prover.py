@@ -1,0 +1,143 @@
+"""The customer side: build a payment message from sealed readings and their openings.
+
+The prover checks what the meter handed over before using it — every seal signature, the seal
+structure, and that every opening reproduces its sealed commitment — so a damaged or mismatched
+input fails here with a precise error instead of producing a bill the provider rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from privbill.billing import coverage, energy
+from privbill.crypto import group, pedersen
+from privbill.errors import CertificateError, CoverageError, OpeningError, UsageError
+from privbill.model.bills import MeterSection, PaymentMessage
+from privbill.model.periods import BillingPeriod
+from privbill.model.readings import Openings
+from privbill.model.sealed import SealedReadings
+from privbill.model.tariffs import SignedTariff
+
+
+@dataclass(frozen=True, slots=True)
+class MeterInput:
+    """One meter's sealed output and the customer's openings for it."""
+
+    sealed: SealedReadings
+    openings: Sequence[Openings]
+    opening_key: bytes | None = None
+
+
+def _collect(inp: MeterInput, first: int, count: int) -> tuple[list[int], list[int]]:
+    """Values and blindings for intervals ``first .. first+count-1`` from the openings batches."""
+    mid = inp.sealed.certificate.meter_id
+    values: list[int | None] = [None] * count
+    blindings: list[int] = [0] * count
+    for batch in inp.openings:
+        if batch.meter_id != mid:
+            raise OpeningError(
+                f"openings of meter {batch.meter_id!r} given for meter {mid!r}",
+                obj="openings",
+                field="meter_id",
+            )
+        lo, hi = max(batch.first, first), min(batch.end, first + count)
+        if lo >= hi:
+            continue
+        rs = batch.resolve(inp.opening_key)
+        for i in range(lo, hi):
+            values[i - first] = batch.values[i - batch.first]
+            blindings[i - first] = rs[i - batch.first]
+    missing = [k for k, v in enumerate(values) if v is None]
+    if missing:
+        raise OpeningError(
+            f"no opening for {len(missing)} interval(s) of meter {mid!r}, first at index {first + missing[0]}",
+            obj="openings",
+            field="values",
+        )
+    return [v for v in values if v is not None], blindings
+
+
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+) -> PaymentMessage:
+    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``)."""
+    if not meters:
+        raise UsageError("a bill needs at least one meter")
+    body = tariff.body
+    per = BillingPeriod.parse(period, body.tz) if isinstance(period, str) else period
+    body.check_period(per)
+    accounts = {m.sealed.certificate.account for m in meters}
+    if account is None:
+        if len(accounts) != 1:
+            raise CertificateError(
+                f"meters belong to several accounts: {sorted(accounts)}",
+                obj="meter certificate",
+                field="account",
+            )
+        account = accounts.pop()
+    ids = [m.sealed.certificate.meter_id for m in meters]
+    if len(set(ids)) != len(ids):
+        raise UsageError("the same meter is given twice")
+
+    sections: list[MeterSection] = []
+    all_prices: list[int] = []
+    all_values: list[int] = []
+    all_blindings: list[int] = []
+    pedersen.precompute()
+    for m, inp in enumerate(meters):
+        cert = inp.sealed.certificate
+        path = f"meters[{m}]"
+        if cert.account != account:
+            raise CertificateError(
+                f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
+                obj="meter certificate",
+                field="account",
+            )
+        cert.check_covers(per.start, per.end)
+        first, count = per.intervals(cert.interval_s)
+        runs = tuple(
+            r for r in inp.sealed.runs if r.seal.first < first + count and r.seal.end > first
+        )
+        if not runs:
+            day = datetime.fromtimestamp(per.start, body.tz).date()
+            raise CoverageError(
+                f"meter {cert.meter_id!r} has no sealed readings for the period starting {day}",
+                obj="sealed readings",
+                field="runs",
+            )
+        coverage.check_runs(runs, cert.meter_id, cert.interval_s, first, count, path)
+        for k, run in enumerate(runs):
+            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
+            run.check_commitments(f"{path}.runs[{k}]")
+        values, blindings = _collect(inp, first, count)
+        commitments = b"".join(r.commitments for r in runs)
+        commit_bytes = pedersen.commit_bytes
+        size = group.POINT_BYTES
+        for k in range(count):
+            if commit_bytes(values[k], blindings[k]) != commitments[k * size : (k + 1) * size]:
+                when = datetime.fromtimestamp((first + k) * cert.interval_s, body.tz).isoformat()
+                raise OpeningError(
+                    f"opening of meter {cert.meter_id!r} at {when} (interval {first + k}) does not match its sealed commitment",
+                    obj="openings",
+                    field="values",
+                )
+        all_prices.extend(body.prices(first, count, cert.interval_s))
+        all_values.extend(values)
+        all_blindings.extend(blindings)
+        sections.append(MeterSection(cert, runs))
+
+    fee, blinding = energy.prove(all_prices, all_values, all_blindings)
+    return PaymentMessage(
+        account=account,
+        period=per,
+        tariff_hash=tariff.hash(),
+        meters=tuple(sections),
+        total_fee=fee + body.fixed_charges(per),
+        blinding=blinding,
+    )

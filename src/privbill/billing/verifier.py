@@ -1,0 +1,177 @@
+"""Verification of whole payment messages, by the provider or anyone holding public keys.
+
+Order of checks (``docs/protocol.md`` §Verification follows it):
+
+1. decode strictly (:class:`DecodeError`);
+2. the tariff: provider signature, hash bound into the bill, valid for the whole period;
+3. per meter: certificate signature, account, validity; seal structure (coverage, sequence, chain);
+   meter signature on every seal; commitments match the seal;
+4. decode the commitments (canonical, on the curve, not the identity);
+5. the fee: ``Σ p_i·C_i`` over all meters equals ``(total − fixed)·G + R·H``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from privbill.billing import coverage, energy
+from privbill.crypto import group
+from privbill.crypto.group import Point
+from privbill.crypto.signatures import VerifyingKey
+from privbill.errors import (
+    CertificateError,
+    CommitmentError,
+    CoverageError,
+    FeeMismatchError,
+    TariffMismatchError,
+    UsageError,
+)
+from privbill.model import money
+from privbill.model.bills import OBJ, PaymentMessage
+from privbill.model.periods import BillingPeriod
+from privbill.model.tariffs import SignedTariff
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSummary:
+    meter_id: str
+    readings: int
+    seals: int
+    first_seq: int
+    last_seq: int
+    chain_start: bytes  # ``prev`` of the first seal: links to the previous bill
+    chain_end: bytes  # chain hash of the last seal: the next bill's first ``prev``
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedBill:
+    """What a verifier learns from a valid payment message."""
+
+    account: str
+    period: BillingPeriod
+    period_label: str
+    tariff_hash: bytes
+    bill_hash: bytes
+    currency: str
+    minor_unit: int
+    total_fee: int
+    fixed_fee: int
+    meters: tuple[MeterSummary, ...]
+    seconds: float = field(compare=False)
+
+    @property
+    def amount(self) -> str:
+        return money.format_amount(self.total_fee, self.minor_unit)
+
+    @property
+    def readings(self) -> int:
+        return sum(m.readings for m in self.meters)
+
+
+def verify_bill(
+    message: bytes | PaymentMessage,
+    tariff: SignedTariff,
+    provider: VerifyingKey,
+    *,
+    account: str | None = None,
+    period: BillingPeriod | None = None,
+    check_subgroup: bool = False,
+) -> VerifiedBill:
+    """Verify a payment message; return what it proves or raise a typed error.
+
+    ``account`` and ``period``, when given, must match the message (a provider checks that the
+    bill is the one it asked for). ``check_subgroup`` adds the prime-order-subgroup check on every
+    sealed commitment, which a verified seal makes redundant (``docs/security.md``).
+    """
+    t0 = time.perf_counter()
+    encoded = message if isinstance(message, bytes) else message.encode()
+    msg = PaymentMessage.decode(encoded) if isinstance(message, bytes) else message
+
+    tariff.verify(provider)
+    if msg.tariff_hash != tariff.hash():
+        raise TariffMismatchError(
+            "bill was made under another tariff", obj=OBJ, field="tariff_hash"
+        )
+    if account is not None and msg.account != account:
+        raise CertificateError(
+            f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
+        )
+    if period is not None and msg.period != period:
+        raise CoverageError("bill is for another billing period", obj=OBJ, field="period")
+    body = tariff.body
+    body.check_period(msg.period)
+
+    seen: set[str] = set()
+    all_points: list[Point] = []
+    all_prices: list[int] = []
+    summaries: list[MeterSummary] = []
+    decode = group.decode_points if check_subgroup else group.decode_points_on_curve
+    for m, section in enumerate(msg.meters):
+        path = f"meters[{m}]"
+        cert = section.certificate
+        if cert.meter_id in seen:
+            raise CertificateError(
+                f"meter {cert.meter_id!r} appears twice",
+                obj=OBJ,
+                field=f"{path}.certificate.meter_id",
+            )
+        seen.add(cert.meter_id)
+        cert.verify(provider, f"{path}.certificate")
+        if cert.account != msg.account:
+            raise CertificateError(
+                f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
+                obj=OBJ,
+                field=f"{path}.certificate.account",
+            )
+        cert.check_covers(msg.period.start, msg.period.end, f"{path}.certificate")
+        try:
+            first, count = msg.period.intervals(cert.interval_s)
+        except UsageError as exc:
+            raise CoverageError(exc.detail, obj=OBJ, field="period") from None
+        coverage.check_runs(section.runs, cert.meter_id, cert.interval_s, first, count, path)
+        for k, run in enumerate(section.runs):
+            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
+            run.check_commitments(f"{path}.runs[{k}]")
+        for k, run in enumerate(section.runs):
+            try:
+                all_points.extend(decode(run.commitments, run.seal.count))
+            except group.GroupError as exc:
+                raise CommitmentError(
+                    str(exc), obj=OBJ, field=f"{path}.runs[{k}].commitments"
+                ) from None
+        all_prices.extend(body.prices(first, count, cert.interval_s))
+        runs = section.runs
+        summaries.append(
+            MeterSummary(
+                cert.meter_id,
+                count,
+                len(runs),
+                runs[0].seal.seq,
+                runs[-1].seal.seq,
+                runs[0].seal.prev,
+                runs[-1].seal.chain_hash(),
+            )
+        )
+
+    fixed = body.fixed_charges(msg.period)
+    commitment = energy.fee_commitment(all_prices, all_points)
+    if not energy.verify(msg.total_fee - fixed, msg.blinding, commitment):
+        raise FeeMismatchError(
+            "total fee does not match the committed readings and the tariff",
+            obj=OBJ,
+            field="total_fee",
+        )
+    return VerifiedBill(
+        account=msg.account,
+        period=msg.period,
+        period_label=msg.period.label(body.tz),
+        tariff_hash=msg.tariff_hash,
+        bill_hash=PaymentMessage.hash_of(encoded),
+        currency=body.currency,
+        minor_unit=body.minor_unit,
+        total_fee=msg.total_fee,
+        fixed_fee=fixed,
+        meters=tuple(summaries),
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,261 @@
+"""The prime-order group G1 of BLS12-381: the only module that imports the curve backend.
+
+Scalars are plain Python ``int`` values in ``[0, ORDER)``; points are backend objects behind the
+alias :data:`Point`. Everything that crosses a trust boundary goes through :func:`decode_point` /
+:func:`decode_scalar`, which accept exactly one encoding per element.
+
+Encodings (the ciphersuite ``sigma-proofs_Shake128_BLS12381`` uses the same ones):
+
+* point: 48-byte compressed form of the pairing-friendly-curves draft, Appendix C (ZCash format);
+  the identity is never accepted;
+* scalar: 32-byte big-endian integer, strictly below :data:`ORDER`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Final
+
+import py_arkworks_bls12381 as _backend
+
+#: The backend point type (G1 of BLS12-381, projective coordinates).
+Point = _backend.G1Point
+
+#: Order q of G1 (the scalar field).
+ORDER: Final = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
+#: Base-field modulus p.
+FIELD_MODULUS: Final = int(
+    "1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaab",
+    16,
+)
+POINT_BYTES: Final = 48
+SCALAR_BYTES: Final = 32
+
+#: Version prefix of every privbill hash-to-curve domain-separation tag.
+DST_PREFIX: Final = b"privbill-v1-BLS12381G1_XMD:SHA-256_SSWU_RO_"
+
+_COMPRESSED_FLAG: Final = 0x80
+_INFINITY_FLAG: Final = 0x40
+_X_MASK_TOP: Final = 0x1F
+_IDENTITY_BYTES: Final = bytes([_COMPRESSED_FLAG | _INFINITY_FLAG]) + bytes(POINT_BYTES - 1)
+
+
+class GroupError(ValueError):
+    """An encoding or argument that does not describe a valid group element or scalar."""
+
+
+def generator() -> Point:
+    """The standard generator of G1."""
+    return _backend.G1Point()
+
+
+def identity() -> Point:
+    """The neutral element (never accepted by :func:`decode_point`)."""
+    return _backend.G1Point.identity()
+
+
+def is_identity(point: Point) -> bool:
+    return point.to_compressed_bytes() == _IDENTITY_BYTES
+
+
+def hash_to_point(purpose: bytes, message: bytes) -> Point:
+    """RFC 9380 ``hash_to_curve`` (suite BLS12381G1_XMD:SHA-256_SSWU_RO_) under a privbill tag.
+
+    ``purpose`` names what the point is for (for example ``b"pedersen-H"``); the full tag is
+    ``DST_PREFIX + purpose``, so the points of different purposes and versions are independent
+    and nobody knows a discrete-logarithm relation between them.
+    """
+    if not purpose:
+        raise GroupError("hash_to_point needs a non-empty purpose")
+    dst = DST_PREFIX + purpose
+    if len(dst) > 255:
+        raise GroupError("hash-to-curve domain-separation tag longer than 255 bytes")
+    return _backend.G1Point.hash_to_curve(dst, message)
+
+
+# --- scalars -------------------------------------------------------------------------------
+
+
+def random_scalar() -> int:
+    """A uniform scalar in ``[1, ORDER)`` from the operating system's CSPRNG."""
+    return 1 + secrets.randbelow(ORDER - 1)
+
+
+def scalar_from_int(value: int) -> int:
+    """Reduce any integer (negative ones included) into ``[0, ORDER)``."""
+    return value % ORDER
+
+
+def signed_scalar(value: int) -> int:
+    """The representative of ``value mod ORDER`` in ``(-ORDER/2, ORDER/2]``."""
+    v = value % ORDER
+    return v - ORDER if v > ORDER // 2 else v
+
+
+def encode_scalar(value: int) -> bytes:
+    if not 0 <= value < ORDER:
+        raise GroupError("scalar out of range [0, q)")
+    return value.to_bytes(SCALAR_BYTES, "big")
+
+
+def decode_scalar(data: bytes) -> int:
+    """Strict decoding: exactly 32 bytes, big-endian, value below the group order."""
+    if len(data) != SCALAR_BYTES:
+        raise GroupError(f"a scalar is {SCALAR_BYTES} bytes, got {len(data)}")
+    value = int.from_bytes(data, "big")
+    if value >= ORDER:
+        raise GroupError("non-canonical scalar (not below the group order)")
+    return value
+
+
+def scalar_from_uniform_bytes(data: bytes) -> int:
+    """Map at least 48 uniform bytes to a scalar with statistical bias below 2^-128."""
+    if len(data) < SCALAR_BYTES + 16:
+        raise GroupError("need at least 48 uniform bytes to derive a scalar")
+    return int.from_bytes(data, "big") % ORDER
+
+
+def _backend_scalar(value: int) -> _backend.Scalar:
+    return _backend.Scalar.from_be_bytes((value % ORDER).to_bytes(SCALAR_BYTES, "big"))
+
+
+def mul(point: Point, scalar: int) -> Point:
+    """``scalar · point`` (variable time)."""
+    return point * _backend_scalar(scalar)
+
+
+# --- points --------------------------------------------------------------------------------
+
+
+def encode_point(point: Point) -> bytes:
+    """Compressed 48-byte encoding. The identity is refused: no protocol message carries it."""
+    data = point.to_compressed_bytes()
+    if data == _IDENTITY_BYTES:
+        raise GroupError("refusing to encode the identity point")
+    return data
+
+
+def _check_canonical(data: bytes) -> None:
+    if len(data) != POINT_BYTES:
+        raise GroupError(f"a point is {POINT_BYTES} bytes, got {len(data)}")
+    head = data[0]
+    if not head & _COMPRESSED_FLAG:
+        raise GroupError("point not in compressed form")
+    if head & _INFINITY_FLAG:
+        raise GroupError("identity point not allowed")
+    x = int.from_bytes(bytes([head & _X_MASK_TOP]) + data[1:], "big")
+    if x >= FIELD_MODULUS:
+        raise GroupError("non-canonical point encoding (x not below the field modulus)")
+
+
+def decode_point(data: bytes) -> Point:
+    """Full validation: canonical, compressed, on the curve, in the prime-order subgroup, and not
+    the identity. Use this for every point that is not covered by a verified meter seal."""
+    _check_canonical(data)
+    try:
+        return _backend.G1Point.from_compressed_bytes(bytes(data))
+    except ValueError:
+        raise GroupError("not a point of the prime-order subgroup of G1") from None
+
+
+def decode_points_on_curve(data: bytes, count: int) -> list[Point]:
+    """Decode ``count`` concatenated points, checking canonical form, on-curve and non-identity
+    but *not* subgroup membership.
+
+    This is for points whose bytes are covered by a verified meter-seal signature: the meter
+    computed them as ``c·G + r·H`` from subgroup generators, so a cofactor component can only come
+    from a meter that is already broken, and such a meter could sign false readings anyway. See
+    ``docs/security.md`` (point validation) for the argument. The subgroup check is 3x the cost of
+    the rest of decoding; :func:`decode_points` performs it when a caller wants it.
+    """
+    if len(data) != count * POINT_BYTES:
+        raise GroupError(f"expected {count} points ({count * POINT_BYTES} bytes), got {len(data)}")
+    unchecked = _backend.G1Point.from_compressed_bytes_unchecked
+    out: list[Point] = []
+    append = out.append
+    p = FIELD_MODULUS
+    for off in range(0, len(data), POINT_BYTES):
+        chunk = data[off : off + POINT_BYTES]
+        head = chunk[0]
+        if head & 0xC0 != _COMPRESSED_FLAG:
+            _check_canonical(chunk)  # raises with the precise reason
+        if int.from_bytes(chunk, "big") & ((1 << 381) - 1) >= p:
+            raise GroupError(f"non-canonical point encoding at index {off // POINT_BYTES}")
+        try:
+            append(unchecked(chunk))
+        except ValueError:
+            raise GroupError(f"not a point on the curve at index {off // POINT_BYTES}") from None
+    return out
+
+
+def decode_points(data: bytes, count: int) -> list[Point]:
+    """Like :func:`decode_points_on_curve` with the prime-order-subgroup check as well."""
+    pts = decode_points_on_curve(data, count)
+    for i, pt in enumerate(pts):
+        if not pt.is_in_subgroup():
+            raise GroupError(f"point at index {i} is not in the prime-order subgroup")
+    return pts
+
+
+# --- multi-scalar multiplication -----------------------------------------------------------
+
+
+def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
+    """``Σ scalars[i] · points[i]`` by Pippenger's method. Scalars may be any integers (reduced
+    modulo the order). The lengths must match: the backend would silently truncate."""
+    if len(points) != len(scalars):
+        raise GroupError(f"msm length mismatch: {len(points)} points, {len(scalars)} scalars")
+    if not points:
+        return identity()
+    if len(points) == 1:
+        return mul(points[0], scalars[0])
+    order = ORDER
+    from_be = _backend.Scalar.from_be_bytes
+    conv = [from_be((s % order).to_bytes(SCALAR_BYTES, "big")) for s in scalars]
+    return _backend.G1Point.multiexp_unchecked(list(points), conv)
+
+
+def point_sum(points: Sequence[Point]) -> Point:
+    """``Σ points[i]`` by plain additions (cheaper than an MSM with unit scalars)."""
+    return sum(points, identity())
+
+
+class FixedBase:
+    """Precomputed multiples of one base point for fast ``k · base`` with 8-bit windows.
+
+    ``table[j][b] = b · 256^j · base``; a multiplication by a ``bits``-bit scalar is one table
+    lookup and one addition per byte. 32 × 256 points (about 8192 additions to build) cover full
+    scalars. The lookups are indexed by the scalar's bytes: this is not a constant-time
+    implementation (see ``docs/security.md``).
+    """
+
+    __slots__ = ("_identity", "_table", "base", "bits")
+
+    def __init__(self, base: Point, bits: int = 256) -> None:
+        if bits <= 0 or bits % 8:
+            raise GroupError("FixedBase bits must be a positive multiple of 8")
+        self.base = base
+        self.bits = bits
+        self._identity = identity()
+        table: list[list[Point]] = []
+        step = base
+        for _ in range(bits // 8):
+            row = [self._identity, step]
+            acc = step
+            for _ in range(254):
+                acc = acc + step
+                row.append(acc)
+            table.append(row)
+            step = acc + step
+        self._table = table
+
+    def mul(self, scalar: int) -> Point:
+        """``scalar · base`` for ``0 <= scalar < 2**bits`` (reduce modulo the order first)."""
+        if not 0 <= scalar < (1 << self.bits):
+            raise GroupError(f"FixedBase scalar out of range [0, 2^{self.bits})")
+        # map() stops at the shorter input: only the scalar's own bytes are looked up.
+        nbytes = (scalar.bit_length() + 7) // 8
+        return sum(
+            map(list.__getitem__, self._table, scalar.to_bytes(nbytes, "little")), self._identity
+        )

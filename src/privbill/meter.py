@@ -1,0 +1,187 @@
+"""The meter: commit to each reading and seal runs of commitments.
+
+Per interval the meter computes ``C = c·G + r·H`` (fixed-base tables for both generators), keeps the
+compressed commitment for the current run and hands ``(c, r)`` to the customer's device. When a run
+ends — after every reading, at local midnight, or at the start of a calendar month, depending on the
+seal span — it signs a :class:`~privbill.model.seals.Seal` chained to the previous one.
+
+The meter is stateful: its sequence number, the hash of its last seal and the next interval it
+expects survive between calls (:class:`MeterState`, saved by the CLI next to the sealed output).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Final, Literal
+
+from privbill.crypto import group, pedersen
+from privbill.crypto.signatures import SigningKey
+from privbill.errors import ReadingError, UsageError
+from privbill.model import money
+from privbill.model.certificates import MeterCertificate
+from privbill.model.periods import local_midnight, zone
+from privbill.model.readings import OPENING_KEY_BYTES, Openings, derive_blinding
+from privbill.model.seals import GENESIS, Seal, SealedRun
+
+SealSpan = Literal["reading", "day", "month"]
+SEAL_SPANS: Final[tuple[SealSpan, ...]] = ("reading", "day", "month")
+
+
+@dataclass(slots=True)
+class MeterState:
+    """What a meter remembers between recordings."""
+
+    seq: int = 0
+    prev: bytes = GENESIS
+    next_index: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"seq": self.seq, "prev": self.prev.hex(), "next_index": self.next_index})
+
+    @classmethod
+    def from_json(cls, text: str) -> MeterState:
+        try:
+            d = json.loads(text)
+            prev = bytes.fromhex(d["prev"])
+            seq, nxt = d["seq"], d["next_index"]
+            if (
+                len(prev) != 32
+                or not isinstance(seq, int)
+                or seq < 0
+                or not (nxt is None or isinstance(nxt, int))
+            ):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise UsageError("meter state file is damaged", obj="meter state") from None
+        return cls(seq, prev, nxt)
+
+
+@dataclass(slots=True)
+class Recording:
+    """The result of :meth:`Meter.record`: public sealed runs and the private openings."""
+
+    runs: list[SealedRun]
+    openings: Openings
+
+
+@dataclass(slots=True)
+class Meter:
+    certificate: MeterCertificate
+    key: SigningKey
+    seal_span: SealSpan = "day"
+    timezone: str = "UTC"
+    opening_key: bytes | None = None
+    state: MeterState = field(default_factory=MeterState)
+
+    def __post_init__(self) -> None:
+        if self.seal_span not in SEAL_SPANS:
+            raise UsageError(f"seal span must be one of {', '.join(SEAL_SPANS)}")
+        if self.key.public_key() != self.certificate.public_key:
+            raise UsageError("the meter key does not match the certificate's public key")
+        if self.opening_key is not None and len(self.opening_key) != OPENING_KEY_BYTES:
+            raise UsageError("opening key must be 32 bytes")
+        zone(self.timezone)
+        pedersen.precompute()
+
+    @property
+    def meter_id(self) -> str:
+        return self.certificate.meter_id
+
+    @property
+    def interval_s(self) -> int:
+        return self.certificate.interval_s
+
+    @staticmethod
+    def new_opening_key() -> bytes:
+        return secrets.token_bytes(OPENING_KEY_BYTES)
+
+    def _boundaries(self, first: int, last: int) -> set[int]:
+        """Interval indices at which a new run must start (exclusive end of a run)."""
+        if self.seal_span == "reading":
+            return set(range(first + 1, last + 2))
+        tz = zone(self.timezone)
+        length = self.interval_s
+        d = datetime.fromtimestamp(first * length, tz).date()
+        end_day = datetime.fromtimestamp((last + 1) * length, tz).date()
+        out: set[int] = set()
+        while d <= end_day:
+            if self.seal_span == "day" or d.day == 1:
+                ts = local_midnight(d, tz)
+                if ts % length == 0:
+                    out.add(ts // length)
+            d = date.fromordinal(d.toordinal() + 1)
+        return out
+
+    def record(self, readings: Iterable[tuple[int, int]]) -> Recording:
+        """Commit to and seal consecutive readings ``(interval index, Wh)``.
+
+        Readings must continue where the meter stopped and have no gaps. Runs end at the seal
+        span's boundaries, and the last run is sealed when the readings end, even if its span has
+        not (a later recording starts a new run where this one stopped).
+        """
+        items = list(readings)
+        if not items:
+            raise ReadingError("no readings to record", obj="readings")
+        first = items[0][0]
+        if self.state.next_index is not None and first != self.state.next_index:
+            raise ReadingError(
+                f"readings start at interval {first} but the meter continues at {self.state.next_index}",
+                obj="readings",
+                field="interval_start",
+            )
+        last = items[-1][0]
+        boundaries = self._boundaries(first, last)
+        commit_bytes = pedersen.commit_bytes
+        okey, mid = self.opening_key, self.meter_id
+        values: list[int] = []
+        blindings: list[int] = []
+        runs: list[SealedRun] = []
+        pending = bytearray()
+        run_first = first
+        expect = first
+        for index, wh in items:
+            if index != expect:
+                kind = "duplicate or out of order" if index < expect else "gap before"
+                raise ReadingError(
+                    f"{kind} interval {index} (expected {expect})",
+                    obj="readings",
+                    field="interval_start",
+                )
+            if not 0 <= wh <= money.MAX_WH_PER_INTERVAL:
+                raise ReadingError(
+                    f"consumption {wh} Wh out of range at interval {index}",
+                    obj="readings",
+                    field="wh",
+                )
+            r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
+            pending += commit_bytes(wh, r)
+            values.append(wh)
+            blindings.append(r)
+            expect = index + 1
+            if expect in boundaries or expect == last + 1:
+                runs.append(self._seal(run_first, bytes(pending)))
+                pending.clear()
+                run_first = expect
+        self.state.next_index = expect
+        openings = Openings(
+            mid, self.interval_s, first, values, None if okey is not None else blindings
+        )
+        return Recording(runs, openings)
+
+    def _seal(self, first: int, commitments: bytes) -> SealedRun:
+        seal = Seal.make(
+            self.key,
+            meter_id=self.meter_id,
+            seq=self.state.seq,
+            first=first,
+            interval_s=self.interval_s,
+            commitments=commitments,
+            prev=self.state.prev,
+        )
+        self.state.seq += 1
+        self.state.prev = seal.chain_hash()
+        return SealedRun(seal, commitments)

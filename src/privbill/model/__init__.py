@@ -1,0 +1,1 @@
+"""Protocol objects and their one canonical encoding."""

@@ -1,0 +1,99 @@
+"""The payment message: everything a verifier needs to check a bill with public keys alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from privbill.crypto import group
+from privbill.crypto.hashing import DIGEST_BYTES, digest
+from privbill.model import codec
+from privbill.model.certificates import MeterCertificate
+from privbill.model.ids import is_identifier
+from privbill.model.periods import BillingPeriod
+from privbill.model.seals import SealedRun
+
+FORMAT: Final = "privbill/bill/1"
+OBJ: Final = "payment message"
+MAX_METERS: Final = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSection:
+    """One meter's certificate and the sealed runs that cover the billing period."""
+
+    certificate: MeterCertificate
+    runs: tuple[SealedRun, ...]
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"certificate": self.certificate.to_obj(), "runs": [r.to_obj() for r in self.runs]}
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> MeterSection:
+        f = codec.Fields(value, OBJ, {"certificate", "runs"}, path=path)
+        cert = MeterCertificate.from_obj(f.raw("certificate"), f"{path}.certificate")
+        runs = f.each("runs", SealedRun.from_obj, 1)
+        return cls(cert, tuple(runs))
+
+    @property
+    def readings(self) -> int:
+        return sum(r.seal.count for r in self.runs)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMessage:
+    account: str
+    period: BillingPeriod
+    tariff_hash: bytes
+    meters: tuple[MeterSection, ...]
+    total_fee: int  # nano-currency, fixed charges included
+    blinding: int  # opening of the fee commitment Σ p_i·C_i
+
+    def __repr__(self) -> str:
+        return (
+            f"PaymentMessage(account={self.account}, period={self.period}, "
+            f"meters={len(self.meters)}, total_fee={self.total_fee})"
+        )
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "account": self.account,
+            "period": self.period.to_obj(),
+            "tariff_hash": self.tariff_hash,
+            "meters": [m.to_obj() for m in self.meters],
+            "total_fee": self.total_fee,
+            "blinding": group.encode_scalar(self.blinding),
+        }
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_obj())
+
+    @staticmethod
+    def hash_of(encoded: bytes) -> bytes:
+        """The bill hash a receipt signs: a domain-separated hash of the encoded message."""
+        return digest("bill", encoded)
+
+    @classmethod
+    def decode(cls, data: bytes) -> PaymentMessage:
+        f = codec.Fields(
+            codec.decode(data, OBJ, FORMAT),
+            OBJ,
+            {"format", "account", "period", "tariff_hash", "meters", "total_fee", "blinding"},
+        )
+        p = f.sub("period", {"start", "end"})
+        start, end = p.integer("start", 0), p.integer("end", 0)
+        if end <= start:
+            raise p.error("end", "period ends before it starts")
+        try:
+            blinding = group.decode_scalar(f.octets("blinding", group.SCALAR_BYTES))
+        except group.GroupError as exc:
+            raise f.error("blinding", str(exc)) from None
+        return cls(
+            account=f.text("account", 64, is_identifier),
+            period=BillingPeriod(start, end),
+            tariff_hash=f.octets("tariff_hash", DIGEST_BYTES),
+            meters=tuple(f.each("meters", MeterSection.from_obj, 1, MAX_METERS)),
+            total_fee=f.integer("total_fee"),
+            blinding=blinding,
+        )
