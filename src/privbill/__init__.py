@@ -1,0 +1,98 @@
+"""privbill: bill smart-meter customers without seeing their readings.
+
+The meter commits to and signs each reading; the provider signs its tariff; the customer's
+device computes the bill with a proof that it is correct; the provider, or anyone, verifies it and
+learns the total and nothing else.
+
+Public API::
+
+    import privbill as pb
+
+    provider = pb.Provider.generate()
+    meter_key = pb.SigningKey.generate()
+    cert = provider.certify_meter("0001", "account-42", meter_key.public_key())
+    meter = pb.Meter(cert, meter_key, seal_span="day", timezone="Europe/Berlin")
+    tariff = provider.sign_tariff(pb.TariffBody.from_json(text))
+    rec = meter.record(readings)          # [(interval index, Wh), ...]
+    sealed = pb.SealedReadings(cert, tuple(rec.runs))   # public
+    bill = pb.prove_bill(tariff, [pb.MeterInput(sealed, [rec.openings])], "2026-01")
+    result = pb.verify_bill(bill.encode(), tariff, provider.public_key)
+    receipt = provider.receipt(result)
+"""
+
+from privbill.billing.prover import MeterInput, prove_bill
+from privbill.billing.receipts import issue_receipt, verify_receipt
+from privbill.billing.verifier import MeterSummary, VerifiedBill, verify_bill
+from privbill.crypto.signatures import SigningKey, VerifyingKey
+from privbill.errors import (
+    CertificateError,
+    CommitmentError,
+    CoverageError,
+    DecodeError,
+    FeeMismatchError,
+    OpeningError,
+    PrivbillError,
+    ReadingError,
+    ReceiptError,
+    SealChainError,
+    SignatureError,
+    TariffError,
+    TariffMismatchError,
+    UsageError,
+    VerificationError,
+)
+from privbill.meter import Meter, MeterState, Recording
+from privbill.model.bills import MeterSection, PaymentMessage
+from privbill.model.certificates import MeterCertificate
+from privbill.model.periods import BillingPeriod
+from privbill.model.readings import Openings
+from privbill.model.receipts import Receipt
+from privbill.model.sealed import SealedReadings
+from privbill.model.seals import Seal, SealedRun
+from privbill.model.tariffs import SignedTariff, TariffBody
+from privbill.provider import Provider
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BillingPeriod",
+    "CertificateError",
+    "CommitmentError",
+    "CoverageError",
+    "DecodeError",
+    "FeeMismatchError",
+    "Meter",
+    "MeterCertificate",
+    "MeterInput",
+    "MeterSection",
+    "MeterState",
+    "MeterSummary",
+    "OpeningError",
+    "Openings",
+    "PaymentMessage",
+    "PrivbillError",
+    "Provider",
+    "ReadingError",
+    "Receipt",
+    "ReceiptError",
+    "Recording",
+    "Seal",
+    "SealChainError",
+    "SealedReadings",
+    "SealedRun",
+    "SignatureError",
+    "SignedTariff",
+    "SigningKey",
+    "TariffBody",
+    "TariffError",
+    "TariffMismatchError",
+    "UsageError",
+    "VerificationError",
+    "VerifiedBill",
+    "VerifyingKey",
+    "__version__",
+    "issue_receipt",
+    "prove_bill",
+    "verify_bill",
+    "verify_receipt",
+]

@@ -1,0 +1,1 @@
+"""Data in and out: readings CSV, synthetic load profiles, and (later) importers."""
