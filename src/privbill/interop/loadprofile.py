@@ -10,6 +10,7 @@ randomness, never used for keys or blinding factors.
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -45,7 +46,10 @@ def household_wh(
     q_start = start - start % QUARTER_S
     q_count = -(-(end - q_start) // QUARTER_S)
     index = pd.date_range(datetime.fromtimestamp(q_start, tz), periods=q_count, freq="15min", tz=tz)
-    profile: Any = H25(index)
+    with warnings.catch_warnings():
+        # demandlib uses pandas idioms that newer pandas versions announce as deprecated.
+        warnings.simplefilter("ignore")
+        profile: Any = H25(index)
     # H25 is in kW for 1 GWh/year: Wh per quarter hour = kW · 1000 · 0.25 · annual / 1e6.
     base = profile.to_numpy(dtype=float) * 250.0 * annual / 1e6
     days = q_count // 96 + 2

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cleartext import price_at
+from helpers import demo_description
+from privbill.errors import DecodeError, SignatureError, TariffError, TariffMismatchError
+from privbill.model.periods import BillingPeriod, zone
+from privbill.model.tariffs import SignedTariff, TariffBody, describe
+from privbill.provider import Provider
+
+
+def _dynamic_description(prices: list[str]) -> dict[str, Any]:
+    return {
+        "name": "Agile-like",
+        "currency": "GBP",
+        "timezone": "Europe/London",
+        "valid_from": "2026-03-01",
+        "valid_until": "2026-04-01",
+        "energy": {
+            "kind": "dynamic",
+            "interval_minutes": 30,
+            "start": "2026-03-01T00:00:00+00:00",
+            "prices": prices,
+        },
+        "fixed": {"per_day": "0.4798"},
+    }
+
+
+@pytest.mark.parametrize("month", ["2026-01", "2026-03", "2026-07", "2026-11"])
+def test_tou_prices_match_independent_lookup(month: str) -> None:
+    """March and November contain the DST switches in America/Denver."""
+    desc = demo_description()
+    body = TariffBody.from_description(desc)
+    period = BillingPeriod.parse(month, body.tz)
+    first, count = period.intervals(900)
+    prices = body.prices(first, count, 900)
+    for k in range(count):
+        expected = price_at(desc, (first + k) * 900)
+        assert Decimal(prices[k]) / 10**6 == expected, k
+
+
+def test_holiday_is_priced_as_weekend() -> None:
+    desc = demo_description()
+    body = TariffBody.from_description(desc)
+    # 2026-01-01 is a Thursday and a listed holiday: 16:00 local is off-peak, not on-peak.
+    period = BillingPeriod.for_dates(date(2026, 1, 1), date(2026, 1, 3), body.tz)
+    first, _ = period.intervals(3600)
+    assert body.prices(first + 16, 1, 3600) == [99060]
+    assert body.prices(first + 24 + 16, 1, 3600) == [220010]  # Friday 2 January
+
+
+def test_tou_refuses_intervals_longer_than_an_hour() -> None:
+    body = TariffBody.from_description(demo_description())
+    with pytest.raises(TariffMismatchError):
+        body.prices(0, 1, 7200)
+
+
+def test_dynamic_prices_with_negative_values() -> None:
+    prices = [str(Decimal(k % 48 - 10) / 100) for k in range(31 * 48)]
+    desc = _dynamic_description(prices)
+    body = TariffBody.from_description(desc)
+    period = BillingPeriod.parse("2026-03", body.tz)
+    first, count = period.intervals(900)
+    got = body.prices(first, count, 900)
+    assert min(got) < 0
+    for k in range(0, count, 7):
+        assert Decimal(got[k]) / 10**6 == price_at(desc, (first + k) * 900)
+    with pytest.raises(TariffMismatchError, match="does not divide"):
+        body.prices(first, 1, 3600)
+    with pytest.raises(TariffMismatchError, match="no price"):
+        body.prices(first - 1, 2, 900)
+
+
+def test_fixed_charges_prorated() -> None:
+    body = TariffBody.from_description(demo_description())
+    tz = body.tz
+    full = BillingPeriod.month(2026, 2, tz)
+    assert body.fixed_charges(full) == 28 * 100_000_000 + 5_710_000_000
+    part = BillingPeriod.for_dates(date(2026, 1, 20), date(2026, 2, 10), tz)
+    # 12 days of January (12/31 of 5.71) + 9 days of February (9/28 of 5.71), half-up to 1e-9.
+    jan = (Decimal("5.71") * 12 / 31).quantize(Decimal("1e-9"))
+    feb = (Decimal("5.71") * 9 / 28).quantize(Decimal("1e-9"))
+    expected = Decimal("0.10") * 21 + jan + feb
+    assert Decimal(body.fixed_charges(part)) / 10**9 == expected
+
+
+def test_period_alignment_checked_against_tariff_timezone(tariff: SignedTariff) -> None:
+    utc_month = BillingPeriod.parse("2026-01", zone("UTC"))
+    with pytest.raises(TariffMismatchError, match="midnight"):
+        tariff.body.check_period(utc_month)
+    with pytest.raises(TariffMismatchError, match="not valid"):
+        tariff.body.check_period(BillingPeriod.parse("2030-01", tariff.body.tz))
+
+
+def _mutate(desc: dict[str, Any], path: list[Any], value: Any) -> dict[str, Any]:
+    d = copy.deepcopy(desc)
+    node = d
+    for p in path[:-1]:
+        node = node[p]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return d
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (["currency"], "usd", "currency"),
+        (["currency"], KeyError, "currency"),
+        (["timezone"], "Mars/Olympus", "timezone"),
+        (["valid_until"], "2024-01-01", "valid_until"),
+        (["valid_from"], "2025-13-01", "valid_from"),
+        (["energy", "kind"], "flat", "energy.kind"),
+        (["energy", "periods", 2, "price"], "0.12345678", "energy.periods[2].price"),
+        (["energy", "periods", 2, "price"], 0.22, "energy.periods[2].price"),
+        (["energy", "weekday_schedule", 3, 7], 9, "energy.weekday_schedule[3][7]"),
+        (["energy", "weekday_schedule", 3], [0] * 23, "energy.weekday_schedule[3]"),
+        (["energy", "weekend_schedule"], [[0] * 24] * 11, "energy.weekend_schedule"),
+        (["energy", "holidays", 0], "someday", "energy.holidays[0]"),
+        (["energy", "surprise"], 1, "energy.surprise"),
+        (["fixed", "per_day"], "0.1234567891", "fixed.per_day"),
+        (["fixed", "per_week"], "1", "fixed.per_week"),
+        (["extra"], 1, "extra"),
+    ],
+)
+def test_description_errors_name_the_field(path: list[Any], value: Any, field: str) -> None:
+    desc = _mutate(demo_description(), path, value)
+    with pytest.raises(TariffError) as ei:
+        TariffBody.from_description(desc)
+    assert ei.value.field == field
+
+
+def test_description_json_errors() -> None:
+    with pytest.raises(TariffError, match="JSON"):
+        TariffBody.from_json("{not json")
+    with pytest.raises(TariffError, match="object"):
+        TariffBody.from_json("[]")
+    body = TariffBody.from_json(json.dumps(demo_description()))
+    assert body.currency == "USD"
+
+
+def test_dynamic_description_errors() -> None:
+    d = _dynamic_description(["0.1"] * 10)
+    d["energy"]["interval_minutes"] = 7
+    with pytest.raises(TariffError, match="divide"):
+        TariffBody.from_description(d)
+    d = _dynamic_description(["0.1"] * 10)
+    d["energy"]["start"] = "2026-03-01T00:00:00"
+    with pytest.raises(TariffError, match="UTC offset"):
+        TariffBody.from_description(d)
+    d = _dynamic_description([])
+    with pytest.raises(TariffError, match="at least one"):
+        TariffBody.from_description(d)
+
+
+def test_signed_roundtrip_and_signature(provider: Provider, other_provider: Provider) -> None:
+    signed = provider.sign_tariff(TariffBody.from_description(demo_description()))
+    again = SignedTariff.decode(signed.encode())
+    assert again.hash() == signed.hash()
+    again.verify(provider.public_key)
+    with pytest.raises(SignatureError, match="another provider"):
+        again.verify(other_provider.public_key)
+    dyn = provider.sign_tariff(TariffBody.from_description(_dynamic_description(["-0.01", "0.3"])))
+    assert SignedTariff.decode(dyn.encode()).body == dyn.body
+    view = describe(dyn)
+    assert view["energy"]["min_price_per_kwh"] == "-0.01"
+
+
+def test_signed_tariff_tamper(provider: Provider) -> None:
+    signed = provider.sign_tariff(TariffBody.from_description(demo_description()))
+    body = signed.body
+    forged = SignedTariff(
+        TariffBody(**{**{f: getattr(body, f) for f in body.__slots__}, "per_month": 0}),  # type: ignore[attr-defined]
+        signed.issuer,
+        signed.signature,
+    )
+    with pytest.raises(SignatureError, match="does not verify"):
+        forged.verify(provider.public_key)
+    assert forged.hash() != signed.hash()
+    data = bytearray(signed.encode())
+    with pytest.raises(DecodeError):
+        SignedTariff.decode(bytes(data[:-5]))
