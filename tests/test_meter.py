@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -72,7 +73,7 @@ def test_state_continues_the_chain(provider: Provider) -> None:
     b = meter2.record([(first + k, 1) for k in range(half, count)])
     runs = a.runs + b.runs
     assert [r.seal.seq for r in runs] == list(range(len(runs)))
-    for x, y in zip(runs, runs[1:], strict=False):
+    for x, y in itertools.pairwise(runs):
         assert y.seal.prev == x.seal.chain_hash()
         assert y.seal.first == x.seal.end
     with pytest.raises(ReadingError, match="continues at"):
