@@ -125,8 +125,14 @@ def test_prover_rejects_bad_opening(
 ) -> None:
     bad = dataclasses.replace(meter_a.openings, values=list(meter_a.values))
     bad.values[100] += 1
-    with pytest.raises(OpeningError, match="interval"):
+    first, _ = january.intervals(900)
+    with pytest.raises(OpeningError, match=f"interval {first + 100}\\)"):
         prove_bill(tariff, [MeterInput(meter_a.sealed, [bad])], january)
+    swapped = dataclasses.replace(meter_a.openings, blindings=list(meter_a.openings.blindings or []))
+    assert swapped.blindings is not None
+    swapped.blindings[7], swapped.blindings[8] = swapped.blindings[8], swapped.blindings[7]
+    with pytest.raises(OpeningError, match=f"interval {first + 7}\\)"):
+        prove_bill(tariff, [MeterInput(meter_a.sealed, [swapped])], january)
     short = dataclasses.replace(
         meter_a.openings, values=meter_a.values[:50], blindings=meter_a.openings.blindings[:50]
     )  # type: ignore[index]

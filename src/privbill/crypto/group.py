@@ -9,6 +9,10 @@ Encodings (the ciphersuite ``sigma-proofs_Shake128_BLS12381`` uses the same ones
 * point: 48-byte compressed form of the pairing-friendly-curves draft, Appendix C (ZCash format);
   the identity is never accepted;
 * scalar: 32-byte big-endian integer, strictly below :data:`ORDER`.
+
+Secret scalars that meet the group on a machine others share go through
+:func:`ct_linear_combination`, which uses blst (``pyblst``, byte-compatible) and its constant-time
+scalar multiplication; everything else uses the faster, variable-time arkworks backend.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Sequence
 from typing import Final
 
 import py_arkworks_bls12381 as _backend
+import pyblst as _ct_backend
 
 #: The backend point type (G1 of BLS12-381, projective coordinates).
 Point = _backend.G1Point
@@ -259,3 +264,34 @@ class FixedBase:
         return sum(
             map(list.__getitem__, self._table, scalar.to_bytes(nbytes, "little")), self._identity
         )
+
+
+# --- constant-time path for secret scalars -------------------------------------------------
+
+_CT_CACHE: dict[bytes, _ct_backend.BlstP1Element] = {}
+
+
+def _ct_point(point: Point) -> _ct_backend.BlstP1Element:
+    key = point.to_compressed_bytes()
+    elem = _CT_CACHE.get(key)
+    if elem is None:
+        elem = _ct_backend.BlstP1Element.uncompress(key)
+        if len(_CT_CACHE) < 64:  # only long-lived bases (generators) are worth keeping
+            _CT_CACHE[key] = elem
+    return elem
+
+
+def ct_linear_combination(points: Sequence[Point], scalars: Sequence[int]) -> Point:
+    """``Σ scalars[i] · points[i]`` with blst's constant-time scalar multiplication.
+
+    For a handful of secret scalars (a commitment's value and blinding); about 60 µs per term.
+    The conversion of each Python ``int`` to bytes happens in Python and is not constant-time.
+    """
+    if len(points) != len(scalars) or not points:
+        raise GroupError("ct_linear_combination needs equal, non-empty point and scalar lists")
+    acc: _ct_backend.BlstP1Element | None = None
+    for pt, sc in zip(points, scalars, strict=True):
+        term = _ct_point(pt).scalar_mul(sc % ORDER)
+        acc = term if acc is None else acc + term
+    assert acc is not None
+    return _backend.G1Point.from_compressed_bytes_unchecked(acc.compress())

@@ -48,6 +48,11 @@ def commit(value: int, blinding: int) -> Point:
     return _table_g().mul(value % group.ORDER) + _table_h().mul(blinding % group.ORDER)
 
 
+def commit_ct(value: int, blinding: int) -> Point:
+    """:func:`commit` through the constant-time path (for secrets on shared machines)."""
+    return group.ct_linear_combination([generator_g(), generator_h()], [value, blinding])
+
+
 def commit_bytes(value: int, blinding: int) -> bytes:
     """Compressed encoding of :func:`commit`."""
     return group.encode_point(commit(value, blinding))
