@@ -124,7 +124,8 @@ def bench(days: int, label: str, repeats: int, dynamic: bool) -> dict[str, Any]:
     data = msg.encode()
     t_verify = median_time(lambda: verify_bill(data, tariff, provider.public_key), repeats)
     t_strict = median_time(
-        lambda: verify_bill(data, tariff, provider.public_key, check_subgroup=True), max(1, repeats // 2)
+        lambda: verify_bill(data, tariff, provider.public_key, check_subgroup=True),
+        max(1, repeats // 2),
     )
     parts = [floor_seconds(msg, tariff) for _ in range(repeats)]
     dec = statistics.median(p[0] for p in parts)
@@ -176,7 +177,9 @@ def main() -> None:
             f"{r['floor_decode_s']:>7.4f} {r['floor_msm_s']:>7.4f} {r['floor_signatures_s']:>7.4f} "
             f"{r['verify_over_floor']:>8.2f} {r['bytes_per_reading']:>6.1f}"
         )
-    print(f"(medians of {repeats} runs; reference prototype: meter 0.086 ms/reading, verify 0.165 s for 2976)")
+    print(
+        f"(medians of {repeats} runs; reference prototype: meter 0.086 ms/reading, verify 0.165 s for 2976)"
+    )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)

@@ -128,7 +128,9 @@ def test_prover_rejects_bad_opening(
     first, _ = january.intervals(900)
     with pytest.raises(OpeningError, match=f"interval {first + 100}\\)"):
         prove_bill(tariff, [MeterInput(meter_a.sealed, [bad])], january)
-    swapped = dataclasses.replace(meter_a.openings, blindings=list(meter_a.openings.blindings or []))
+    swapped = dataclasses.replace(
+        meter_a.openings, blindings=list(meter_a.openings.blindings or [])
+    )
     assert swapped.blindings is not None
     swapped.blindings[7], swapped.blindings[8] = swapped.blindings[8], swapped.blindings[7]
     with pytest.raises(OpeningError, match=f"interval {first + 7}\\)"):
