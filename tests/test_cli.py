@@ -134,6 +134,19 @@ def test_verify_text_receipt_and_receipt_verify(
     assert capsys.readouterr().out.startswith("INVALID")
 
 
+def test_verify_expected_account_and_period(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        run(*verify_args(workdir), "--account", "acct-7", "--period", "2026-01-01/2026-01-08") == 0
+    )
+    assert run(*verify_args(workdir), "--account", "acct-8") == 1
+    assert "acct-8" in capsys.readouterr().out
+    assert run(*verify_args(workdir), "--period", "2026-01") == 1
+    assert "another billing period" in capsys.readouterr().out
+    assert run(*verify_args(workdir), "--period", "January") == 2
+
+
 def test_tariff_show(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert run("tariff", "show", str(workdir / "t.pbt"), "--json") == 0

@@ -25,7 +25,7 @@ from privbill.interop import csv_readings
 from privbill.meter import Meter, MeterState
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
-from privbill.model.periods import check_interval_length
+from privbill.model.periods import BillingPeriod, check_interval_length
 from privbill.model.readings import OPENING_KEY_BYTES, Openings
 from privbill.model.receipts import Receipt
 from privbill.model.sealed import SealedReadings
@@ -237,8 +237,16 @@ def cmd_bill_verify(args: argparse.Namespace) -> int:
     data = read_bytes(args.bill, "payment message")
     tariff = load_tariff(args.tariff)
     provider = load_verifying_key(args.provider, "provider key")
+    period = BillingPeriod.parse(args.period, tariff.body.tz) if args.period else None
     try:
-        v = verify_bill(data, tariff, provider, check_subgroup=args.strict_points)
+        v = verify_bill(
+            data,
+            tariff,
+            provider,
+            account=args.account,
+            period=period,
+            check_subgroup=args.strict_points,
+        )
     except VerificationError as exc:
         if args.json:
             print(json.dumps(_bill_json(None, exc)))
@@ -383,6 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("bill")
     bv.add_argument("--tariff", required=True)
     bv.add_argument("--provider", required=True, help="provider public key (PEM)")
+    bv.add_argument("--account", help="require the bill to be for this account")
+    bv.add_argument(
+        "--period", help="require this billing period (YYYY-MM or YYYY-MM-DD/YYYY-MM-DD)"
+    )
     bv.add_argument("--json", action="store_true")
     bv.add_argument(
         "--strict-points",
