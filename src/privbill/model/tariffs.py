@@ -18,7 +18,7 @@ signs its canonical CBOR, and :meth:`SignedTariff.hash` binds it into every bill
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
@@ -426,26 +426,24 @@ def _check_keys(desc: Mapping[str, Any], allowed: frozenset[str] | set[str], whe
             raise _desc_error(f"{where}.{k}" if where else k, "unknown field")
 
 
-def _price(v: Any, where: str) -> int:
+def _decimal(v: Any, where: str, parse: Callable[[str | int], int]) -> int:
+    """Exact conversion of a decimal string (or integer) with ``parse``; floats are refused."""
     if isinstance(v, float):
         raise _desc_error(
-            where, 'write prices as decimal strings ("0.1234"), not JSON numbers with a fraction'
+            where, 'write amounts as decimal strings ("0.1234"), not JSON numbers with a fraction'
         )
     try:
-        return money.parse_price(v)
+        return parse(v)
     except money.AmountError as exc:
         raise _desc_error(where, str(exc)) from None
+
+
+def _price(v: Any, where: str) -> int:
+    return _decimal(v, where, money.parse_price)
 
 
 def _fee(v: Any, where: str) -> int:
-    if isinstance(v, float):
-        raise _desc_error(
-            where, 'write amounts as decimal strings ("5.00"), not JSON numbers with a fraction'
-        )
-    try:
-        return money.parse_fee(v)
-    except money.AmountError as exc:
-        raise _desc_error(where, str(exc)) from None
+    return _decimal(v, where, money.parse_fee)
 
 
 def _local_date(v: Any, where: str) -> date:
