@@ -128,3 +128,35 @@ def test_openings_repr_hides_secrets(provider: Provider) -> None:
     first, _ = _days(1)
     rec = _meter(provider, "reading").record([(first, 123456)])
     assert "123456" not in repr(rec.openings)
+
+
+def test_streaming_recording_keeps_runs_open(provider: Provider) -> None:
+    first, count = _days(5)
+    rows = [(first + k, k % 300) for k in range(count)]
+    whole = _meter(provider, "month").record(rows)
+    streamed = _meter(provider, "month")
+    runs = []
+    for lo in range(0, count, 37):  # chunks that do not line up with any boundary
+        chunk = rows[lo : lo + 37]
+        rec = streamed.record(chunk, close=lo + 37 >= count)
+        runs += rec.runs
+        # The open run survives a save and reload of the meter's state.
+        streamed.state = MeterState.from_json(streamed.state.to_json())
+    assert [(r.seal.first, r.seal.count) for r in runs] == [
+        (r.seal.first, r.seal.count) for r in whole.runs
+    ]
+    assert [r.seal.seq for r in runs] == [0, 1]
+    for x, y in itertools.pairwise(runs):
+        assert y.seal.prev == x.seal.chain_hash()
+
+
+def test_bad_batch_changes_nothing(provider: Provider) -> None:
+    first, _ = _days(1)
+    meter = _meter(provider, "reading")
+    meter.record([(first, 1), (first + 1, 2)])
+    before = meter.state.to_json()
+    with pytest.raises(ReadingError, match="gap"):
+        meter.record([(first + 2, 1), (first + 3, 1), (first + 5, 1)])
+    assert meter.state.to_json() == before
+    rec = meter.record([(first + 2, 1)])
+    assert rec.runs[0].seal.seq == 2

@@ -108,7 +108,7 @@ def run_demo(args: argparse.Namespace) -> int:
         for lo in range(0, count, per_day):
             chunk = [(first + k, values[k]) for k in range(lo, min(lo + per_day, count))]
             t0 = time.perf_counter()
-            rec = meter.record(chunk)
+            rec = meter.record(chunk, close=lo + per_day >= count)
             meter_seconds += time.perf_counter() - t0
             runs.extend(rec.runs)
             batches.append(rec.openings)

@@ -33,31 +33,50 @@ SEAL_SPANS: Final[tuple[SealSpan, ...]] = ("reading", "day", "month")
 
 @dataclass(slots=True)
 class MeterState:
-    """What a meter remembers between recordings."""
+    """What a meter remembers between recordings: its chain position, the next interval it
+    expects, and the commitments of a run it has not sealed yet."""
 
     seq: int = 0
     prev: bytes = GENESIS
     next_index: int | None = None
+    pending: bytes = b""
+
+    @property
+    def pending_first(self) -> int | None:
+        """First interval of the unsealed run, if any."""
+        if not self.pending or self.next_index is None:
+            return None
+        return self.next_index - len(self.pending) // group.POINT_BYTES
 
     def to_json(self) -> str:
-        return json.dumps({"seq": self.seq, "prev": self.prev.hex(), "next_index": self.next_index})
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "prev": self.prev.hex(),
+                "next_index": self.next_index,
+                "pending": self.pending.hex(),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> MeterState:
         try:
             d = json.loads(text)
             prev = bytes.fromhex(d["prev"])
+            pending = bytes.fromhex(d.get("pending", ""))
             seq, nxt = d["seq"], d["next_index"]
             if (
                 len(prev) != 32
                 or not isinstance(seq, int)
                 or seq < 0
                 or not (nxt is None or isinstance(nxt, int))
+                or len(pending) % group.POINT_BYTES
+                or (pending and nxt is None)
             ):
                 raise ValueError
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
-        return cls(seq, prev, nxt)
+        return cls(seq, prev, nxt, pending)
 
 
 @dataclass(slots=True)
@@ -116,23 +135,35 @@ class Meter:
             d = date.fromordinal(d.toordinal() + 1)
         return out
 
-    def record(self, readings: Iterable[tuple[int, int]]) -> Recording:
+    def record(self, readings: Iterable[tuple[int, int]], *, close: bool = True) -> Recording:
         """Commit to and seal consecutive readings ``(interval index, Wh)``.
 
-        Readings must continue where the meter stopped and have no gaps. Runs end at the seal
-        span's boundaries, and the last run is sealed when the readings end, even if its span has
-        not (a later recording starts a new run where this one stopped).
+        Readings must continue where the meter stopped and have no gaps; they are all checked
+        before anything is committed, so a bad batch changes nothing. Runs end at the seal span's
+        boundaries. With ``close`` (the default) the last run is sealed when the readings end,
+        even if its span has not; with ``close=False`` it stays open in the meter's state and the
+        next recording continues it.
         """
         items = list(readings)
         if not items:
             raise ReadingError("no readings to record", obj="readings")
         first = items[0][0]
-        if self.state.next_index is not None and first != self.state.next_index:
-            raise ReadingError(
-                f"readings start at interval {first} but the meter continues at {self.state.next_index}",
-                obj="readings",
-                field="interval_start",
-            )
+        expect = self.state.next_index if self.state.next_index is not None else first
+        for index, wh in items:
+            if index != expect:
+                if index == items[0][0] and self.state.next_index is not None:
+                    msg = f"readings start at interval {index} but the meter continues at {expect}"
+                else:
+                    kind = "duplicate or out of order" if index < expect else "gap before"
+                    msg = f"{kind} interval {index} (expected {expect})"
+                raise ReadingError(msg, obj="readings", field="interval_start")
+            if not 0 <= wh <= money.MAX_WH_PER_INTERVAL:
+                raise ReadingError(
+                    f"consumption {wh} Wh out of range at interval {index}",
+                    obj="readings",
+                    field="wh",
+                )
+            expect = index + 1
         last = items[-1][0]
         boundaries = self._boundaries(first, last)
         commit_bytes = pedersen.commit_bytes
@@ -140,33 +171,21 @@ class Meter:
         values: list[int] = []
         blindings: list[int] = []
         runs: list[SealedRun] = []
-        pending = bytearray()
-        run_first = first
-        expect = first
+        run_first = self.state.pending_first
+        pending = bytearray(self.state.pending)
+        if run_first is None:
+            run_first = first
         for index, wh in items:
-            if index != expect:
-                kind = "duplicate or out of order" if index < expect else "gap before"
-                raise ReadingError(
-                    f"{kind} interval {index} (expected {expect})",
-                    obj="readings",
-                    field="interval_start",
-                )
-            if not 0 <= wh <= money.MAX_WH_PER_INTERVAL:
-                raise ReadingError(
-                    f"consumption {wh} Wh out of range at interval {index}",
-                    obj="readings",
-                    field="wh",
-                )
             r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
             pending += commit_bytes(wh, r)
             values.append(wh)
             blindings.append(r)
-            expect = index + 1
-            if expect in boundaries or expect == last + 1:
+            if index + 1 in boundaries or (close and index == last):
                 runs.append(self._seal(run_first, bytes(pending)))
                 pending.clear()
-                run_first = expect
-        self.state.next_index = expect
+                run_first = index + 1
+        self.state.next_index = last + 1
+        self.state.pending = bytes(pending)
         openings = Openings(
             mid, self.interval_s, first, values, None if okey is not None else blindings
         )
