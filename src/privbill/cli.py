@@ -190,12 +190,16 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         state,
     )
     rows = csv_readings.read(Path(args.readings), cert.interval_s)
-    rec = meter.record(rows)
+    rec = meter.record(rows, close=not args.keep_open)
     sealed = SealedReadings(cert, (*previous, *rec.runs))
     write_atomic(out / f"openings-{rec.openings.first}.pbo", rec.openings.encode(), private=True)
     write_atomic(sealed_path, sealed.encode())
     write_atomic(state_path, state.to_json().encode())
-    print(f"{len(rows)} readings of meter {cert.meter_id} sealed in {len(rec.runs)} runs -> {out}")
+    still_open = len(state.pending) // 48
+    tail = f", {still_open} in an open run" if still_open else ""
+    print(
+        f"{len(rows)} readings of meter {cert.meter_id}: {len(rec.runs)} runs sealed{tail} -> {out}"
+    )
     return 0
 
 
@@ -368,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     mr.add_argument("--seal", choices=SEAL_CHOICES, default="daily")
     mr.add_argument("--timezone", default="UTC", help="local time for daily/monthly seals")
     mr.add_argument("--opening-key", help="derive blinding factors from this shared key")
+    mr.add_argument(
+        "--keep-open",
+        action="store_true",
+        help="leave the last run unsealed until its span ends (the next recording continues it)",
+    )
     mr.add_argument("--out", required=True, help="directory for sealed readings and openings")
     mr.set_defaults(func=cmd_meter_record)
 
