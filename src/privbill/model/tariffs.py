@@ -30,13 +30,12 @@ from privbill.crypto.signatures import SIGNATURE_BYTES, SigningKey, VerifyingKey
 from privbill.errors import SignatureError, TariffError, TariffMismatchError, UsageError
 from privbill.model import codec, money
 from privbill.model.periods import BillingPeriod, local_midnight, zone
+from privbill.model.schedules import HOURS, MONTHS, check_table, parse_table, schedule_indices
 
 FORMAT: Final = "privbill/tariff/1"
 DESCRIPTION_FORMAT: Final = "privbill/tariff-description/1"
 PURPOSE: Final = "tariff"
 OBJ: Final = "tariff"
-MONTHS: Final = 12
-HOURS: Final = 24
 MAX_PERIODS: Final = 64
 MAX_DYNAMIC_PRICES: Final = 1 << 20
 
@@ -78,18 +77,8 @@ class TimeOfUse:
                 obj=OBJ,
                 field="energy.periods",
             )
-        for name, sched in (("weekday", self.weekday), ("weekend", self.weekend)):
-            if len(sched) != MONTHS * HOURS:
-                raise TariffError(
-                    "schedule must be 12 months × 24 hours", obj=OBJ, field=f"energy.{name}"
-                )
-            for k, v in enumerate(sched):
-                if v >= n:
-                    raise TariffError(
-                        f"period {v} does not exist (there are {n})",
-                        obj=OBJ,
-                        field=f"energy.{name}_schedule[{k // HOURS}][{k % HOURS}]",
-                    )
+        check_table(self.weekday, n, "energy.weekday_schedule")
+        check_table(self.weekend, n, "energy.weekend_schedule")
         for i, p in enumerate(self.period_prices):
             if abs(p) > money.MAX_ABS_PRICE:
                 raise TariffError("price out of range", obj=OBJ, field=f"energy.periods[{i}].price")
@@ -98,44 +87,15 @@ class TimeOfUse:
                 "holidays must be sorted and distinct", obj=OBJ, field="energy.holidays"
             )
 
+    def periods(self, tz: ZoneInfo, first: int, count: int, interval_s: int) -> list[int]:
+        """The time-of-use period of each interval."""
+        return schedule_indices(
+            self.weekday, self.weekend, self.holidays, tz, first, count, interval_s, "energy"
+        )
+
     def prices(self, tz: ZoneInfo, first: int, count: int, interval_s: int) -> list[int]:
-        if interval_s > 3600:
-            raise TariffMismatchError(
-                "time-of-use schedules are hourly; meter intervals longer than an hour cannot be priced",
-                obj=OBJ,
-                field="energy",
-            )
-        holidays = {d.toordinal() for d in self.holidays}
-        weekday, weekend, prices = self.weekday, self.weekend, self.period_prices
-        day_rows: dict[int, tuple[bytes, int]] = {}
-        hour_offsets: dict[int, int | None] = {}
-        out: list[int] = []
-        append = out.append
-        epoch_ordinal = date(1970, 1, 1).toordinal()
-        for i in range(first, first + count):
-            ts = i * interval_s
-            uh = ts // 3600
-            off = hour_offsets.get(uh, -1)
-            if off == -1:
-                a = _offset(tz, uh * 3600)
-                off = a if a == _offset(tz, uh * 3600 + 3599) else None
-                hour_offsets[uh] = off
-            local = ts + (off if off is not None else _offset(tz, ts))
-            day, sec = divmod(local, 86400)
-            row = day_rows.get(day)
-            if row is None:
-                d = date.fromordinal(epoch_ordinal + day)
-                sched = weekend if d.weekday() >= 5 or d.toordinal() in holidays else weekday
-                row = (sched, (d.month - 1) * HOURS)
-                day_rows[day] = row
-            append(prices[row[0][row[1] + sec // 3600]])
-        return out
-
-
-def _offset(tz: ZoneInfo, ts: int) -> int:
-    off = datetime.fromtimestamp(ts, tz).utcoffset()
-    assert off is not None
-    return int(off.total_seconds())
+        prices = self.period_prices
+        return [prices[k] for k in self.periods(tz, first, count, interval_s)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,22 +415,6 @@ def _local_date(v: Any, where: str) -> date:
         raise _desc_error(where, f"{v!r} is not a date YYYY-MM-DD") from None
 
 
-def _schedule(v: Any, n_periods: int, where: str) -> bytes:
-    if not isinstance(v, list) or len(v) != MONTHS:
-        raise _desc_error(where, "expected 12 rows (January..December) of 24 period numbers")
-    out = bytearray()
-    for m, row in enumerate(v):
-        if not isinstance(row, list) or len(row) != HOURS:
-            raise _desc_error(f"{where}[{m}]", "expected 24 period numbers (hours 0..23)")
-        for h, p in enumerate(row):
-            if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p < n_periods:
-                raise _desc_error(
-                    f"{where}[{m}][{h}]", f"expected a period number 0..{n_periods - 1}"
-                )
-            out.append(p)
-    return bytes(out)
-
-
 def _parse_description(desc: Mapping[str, Any]) -> TariffBody:
     _check_keys(desc, _DESC_TOP, "")
     fmt = desc.get("format", DESCRIPTION_FORMAT)
@@ -536,10 +480,10 @@ def _parse_energy(e: Mapping[str, Any], tz: ZoneInfo) -> Energy:
             _check_keys(p, {"name", "price"}, where)
             names.append(_need(p, "name", str, where))
             prices.append(_price(p.get("price"), f"{where}.price"))
-        wd = _schedule(
+        wd = parse_table(
             _need(e, "weekday_schedule", list, "energy"), len(periods), "energy.weekday_schedule"
         )
-        we = _schedule(
+        we = parse_table(
             e.get("weekend_schedule", e.get("weekday_schedule")),
             len(periods),
             "energy.weekend_schedule",
