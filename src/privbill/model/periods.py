@@ -121,11 +121,21 @@ class BillingPeriod:
             out.append((y, m, Fraction(n, (nxt - date(y, m, 1)).days)))
         return out
 
+    def is_calendar_month(self, tz: ZoneInfo) -> bool:
+        a = datetime.fromtimestamp(self.start, tz)
+        b = datetime.fromtimestamp(self.end, tz)
+        return (
+            a.day == 1
+            and b.day == 1
+            and (a.hour, a.minute, b.hour, b.minute) == (0, 0, 0, 0)
+            and (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1
+        )
+
     def label(self, tz: ZoneInfo) -> str:
         """``YYYY-MM`` for a calendar month, else ``YYYY-MM-DD/YYYY-MM-DD``."""
         a = datetime.fromtimestamp(self.start, tz)
         b = datetime.fromtimestamp(self.end, tz)
-        if a.day == 1 and b.day == 1 and (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1:
+        if self.is_calendar_month(tz):
             return f"{a.year:04d}-{a.month:02d}"
         return f"{a.date().isoformat()}/{b.date().isoformat()}"
 

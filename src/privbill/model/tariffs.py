@@ -29,6 +29,14 @@ from privbill.crypto.hashing import DIGEST_BYTES, digest
 from privbill.crypto.signatures import SIGNATURE_BYTES, SigningKey, VerifyingKey
 from privbill.errors import SignatureError, TariffError, TariffMismatchError, UsageError
 from privbill.model import codec, money
+from privbill.model.components import (
+    Component,
+    component_from_description,
+    component_from_obj,
+    describe_component,
+    needs_calendar_month,
+    validate_components,
+)
 from privbill.model.periods import BillingPeriod, local_midnight, zone
 from privbill.model.schedules import HOURS, MONTHS, check_table, parse_table, schedule_indices
 
@@ -176,6 +184,7 @@ class TariffBody:
     energy: Energy
     per_day: int  # nano-currency
     per_month: int  # nano-currency
+    components: tuple[Component, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -192,6 +201,8 @@ class TariffBody:
             if abs(getattr(self, name)) > money.MAX_ABS_FIXED_FEE:
                 raise TariffError("fixed charge out of range", obj=OBJ, field=f"fixed.{name}")
         self.energy.validate()
+        n_periods = len(self.energy.period_prices) if isinstance(self.energy, TimeOfUse) else None
+        validate_components(self.components, n_periods)
 
     def to_obj(self, issuer: bytes) -> dict[str, Any]:
         return {
@@ -205,6 +216,7 @@ class TariffBody:
             "valid_until": self.valid_until,
             "energy": self.energy.to_obj(),
             "fixed": {"per_day": self.per_day, "per_month": self.per_month},
+            "components": [c.to_obj() for c in self.components],
             "issuer": issuer,
         }
 
@@ -221,6 +233,12 @@ class TariffBody:
             raise TariffMismatchError(
                 f"{exc.detail} in the tariff's timezone {self.timezone}", obj=OBJ, field="timezone"
             ) from None
+        if needs_calendar_month(self.components) and not period.is_calendar_month(self.tz):
+            raise TariffMismatchError(
+                "monthly tiers, demand charges and minimum bills need a calendar-month billing period",
+                obj=OBJ,
+                field="components",
+            )
 
     def prices(self, first: int, count: int, interval_s: int) -> list[int]:
         """Price (micro-currency per kWh) of each of ``count`` intervals from index ``first``."""
@@ -292,7 +310,7 @@ class SignedTariff:
             value,
             OBJ,
             {"format", "name", "utility", "currency", "minor_unit", "timezone", "valid_from",
-             "valid_until", "energy", "fixed", "issuer", "signature"},
+             "valid_until", "energy", "fixed", "components", "issuer", "signature"},
         )  # fmt: skip
         fixed = f.sub("fixed", {"per_day", "per_month"})
         lim = money.MAX_ABS_FIXED_FEE
@@ -307,6 +325,7 @@ class SignedTariff:
             energy=_energy_from_obj(f),
             per_day=fixed.integer("per_day", -lim, lim),
             per_month=fixed.integer("per_month", -lim, lim),
+            components=tuple(f.each("components", component_from_obj, 0, 32)),
         )
         try:
             body.validate()
@@ -360,7 +379,7 @@ def _energy_from_obj(f: codec.Fields) -> Energy:
 
 _DESC_TOP: Final = frozenset(
     {"format", "name", "utility", "currency", "minor_unit", "timezone", "valid_from",
-     "valid_until", "energy", "fixed", "description"}
+     "valid_until", "energy", "fixed", "components", "description"}
 )  # fmt: skip
 
 
@@ -454,6 +473,7 @@ def _parse_description(desc: Mapping[str, Any]) -> TariffBody:
         energy=energy,
         per_day=_fee(fixed.get("per_day", "0"), "fixed.per_day"),
         per_month=_fee(fixed.get("per_month", "0"), "fixed.per_month"),
+        components=_components(desc.get("components", [])),
     )
     if "utility" in desc and not isinstance(desc["utility"], str):
         raise _desc_error("utility", "expected text")
@@ -461,6 +481,12 @@ def _parse_description(desc: Mapping[str, Any]) -> TariffBody:
         raise _desc_error("name", "longer than 200 characters")
     body.validate()
     return body
+
+
+def _components(value: Any) -> tuple[Component, ...]:
+    if not isinstance(value, list) or len(value) > 32:
+        raise _desc_error("components", "expected a list of up to 32 components")
+    return tuple(component_from_description(c, f"components[{i}]") for i, c in enumerate(value))
 
 
 def _parse_energy(e: Mapping[str, Any], tz: ZoneInfo) -> Energy:
@@ -534,6 +560,7 @@ def describe(t: SignedTariff) -> dict[str, Any]:
             "per_month": money.format_scaled(b.per_month, money.FEE_DIGITS),
         },
     }
+    view["components"] = [describe_component(c) for c in b.components]
     e = b.energy
     if isinstance(e, TimeOfUse):
         view["energy"] = {

@@ -1,0 +1,438 @@
+"""Charge components beyond the per-interval energy price: tiers, demand, minimum bill.
+
+Each component has a cleartext meaning (``fee``), written here once; ``privbill.billing`` proves
+the same value in zero knowledge. Units are exact integers:
+
+* tier bounds of energy in Wh, of demand in W; prices in 10⁻⁶ currency per kWh or per kW;
+* fees in 10⁻⁹ currency (``price × Wh`` and ``price × W`` are both exactly 10⁻⁹ currency).
+
+``TieredEnergy`` charges the period's consumption (all intervals, or those in some time-of-use
+periods) by cumulative tiers. ``Demand`` charges, per window of a month × day-type × hour schedule,
+the largest interval demand in the window (kW = Wh per interval × 3600 / interval seconds / 1000)
+by tiers. ``Minimum`` raises the bill to a monthly minimum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from privbill.errors import DecodeError, TariffError
+from privbill.model import codec, money
+from privbill.model.schedules import CELLS, NONE, check_table, parse_table, table_rows
+
+OBJ: Final = "tariff"
+DESC: Final = "tariff description"
+MAX_TIERS: Final = 16
+MAX_WINDOWS: Final = 16
+MAX_BOUND: Final = 2**48  # Wh or W
+DEMAND_BITS: Final = (8, 16, 32)
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Up to ``up_to`` (cumulative, Wh or W; ``None``: unbounded) at ``price`` per kWh or kW."""
+
+    up_to: int | None
+    price: int
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"up_to": self.up_to, "price": self.price}
+
+
+def tiered_fee(tiers: Sequence[Tier], amount: int, scale: int = 1) -> int:
+    """Σ price_j × (part of ``amount`` in tier j); tier bounds multiplied by ``scale``."""
+    fee, lower = 0, 0
+    for t in tiers:
+        upper = None if t.up_to is None else t.up_to * scale
+        part = max(0, (amount if upper is None else min(amount, upper)) - lower)
+        fee += t.price * part
+        if upper is None or amount <= upper:
+            break
+        lower = upper
+    return fee
+
+
+def tier_parts(tiers: Sequence[Tier], amount: int, scale: int = 1) -> list[int]:
+    """How much of ``amount`` falls in each tier (filled in order)."""
+    parts, lower = [], 0
+    for t in tiers:
+        upper = None if t.up_to is None else t.up_to * scale
+        part = max(0, (amount if upper is None else min(amount, upper)) - lower)
+        parts.append(part)
+        lower = upper if upper is not None else lower
+    return parts
+
+
+def _check_tiers(tiers: Sequence[Tier], where: str, *, nonnegative: bool) -> None:
+    if not 1 <= len(tiers) <= MAX_TIERS:
+        raise TariffError(f"expected 1..{MAX_TIERS} tiers", obj=OBJ, field=where)
+    previous = 0
+    for j, t in enumerate(tiers):
+        last = j == len(tiers) - 1
+        if (t.up_to is None) != last:
+            raise TariffError(
+                "only the last tier is unbounded, and it must be", obj=OBJ, field=f"{where}[{j}]"
+            )
+        if t.up_to is not None and not previous < t.up_to <= MAX_BOUND:
+            raise TariffError("tier bounds must increase", obj=OBJ, field=f"{where}[{j}]")
+        if abs(t.price) > money.MAX_ABS_PRICE or (nonnegative and t.price < 0):
+            raise TariffError("price out of range", obj=OBJ, field=f"{where}[{j}].price")
+        previous = t.up_to or previous
+
+
+def _tiers_from_obj(f: codec.Fields, key: str) -> tuple[Tier, ...]:
+    out = []
+    lim = money.MAX_ABS_PRICE
+    for j, item in enumerate(f.array(key, 1, MAX_TIERS)):
+        t = codec.Fields(item, OBJ, {"up_to", "price"}, path=f"{f.path}.{key}[{j}]")
+        up = None if t.raw("up_to") is None else t.integer("up_to", 1, MAX_BOUND)
+        out.append(Tier(up, t.integer("price", -lim, lim)))
+    return tuple(out)
+
+
+def _tiers_from_desc(value: Any, where: str, bound_key: str, price_key: str) -> tuple[Tier, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_TIERS:
+        raise TariffError(f"expected a list of 1..{MAX_TIERS} tiers", obj=DESC, field=where)
+    out = []
+    for j, item in enumerate(value):
+        w = f"{where}[{j}]"
+        if not isinstance(item, dict):
+            raise TariffError("expected an object", obj=DESC, field=w)
+        for k in item:
+            if k not in (bound_key, price_key):
+                raise TariffError("unknown field", obj=DESC, field=f"{w}.{k}")
+        if price_key not in item:
+            raise TariffError("missing field", obj=DESC, field=f"{w}.{price_key}")
+        bound = item.get(bound_key)
+        try:
+            up = None if bound is None else money.parse_scaled(_decimal_text(bound), 3)
+            price = money.parse_price(_decimal_text(item[price_key]))
+        except (money.AmountError, TypeError) as exc:
+            raise TariffError(str(exc), obj=DESC, field=w) from None
+        out.append(Tier(up, price))
+    return tuple(out)
+
+
+def _decimal_text(v: Any) -> str | int:
+    if isinstance(v, float | bool) or not isinstance(v, str | int):
+        raise money.AmountError(
+            "write amounts as decimal strings, not JSON numbers with a fraction"
+        )
+    return v
+
+
+@dataclass(frozen=True, slots=True)
+class TieredEnergy:
+    """Cumulative tiers on the billing period's consumption (all intervals, or the intervals of
+    some time-of-use periods). With ``per_day`` the tier bounds are per day, scaled by the days
+    billed; otherwise they are per calendar month (and the bill must be one)."""
+
+    name: str
+    periods: tuple[int, ...] | None
+    per_day: bool
+    tiers: tuple[Tier, ...]
+    kind: Literal["tiered"] = field(default="tiered", init=False)
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "periods": None if self.periods is None else list(self.periods),
+            "per_day": self.per_day,
+            "tiers": [t.to_obj() for t in self.tiers],
+        }
+
+    def validate(self, n_periods: int | None, where: str) -> None:
+        _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
+        if self.periods is not None:
+            if n_periods is None:
+                raise TariffError(
+                    "period-restricted tiers need a time-of-use energy schedule",
+                    obj=OBJ,
+                    field=f"{where}.periods",
+                )
+            if not self.periods or list(self.periods) != sorted(set(self.periods)):
+                raise TariffError(
+                    "periods must be sorted and distinct", obj=OBJ, field=f"{where}.periods"
+                )
+            if self.periods[-1] >= n_periods:
+                raise TariffError("no such time-of-use period", obj=OBJ, field=f"{where}.periods")
+
+    def scale(self, days: int) -> int:
+        return days if self.per_day else 1
+
+    def fee(self, consumption_wh: int, days: int) -> int:
+        return tiered_fee(self.tiers, consumption_wh, self.scale(days))
+
+
+@dataclass(frozen=True, slots=True)
+class DemandWindow:
+    name: str
+    tiers: tuple[Tier, ...]  # bounds in W, prices per kW
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"name": self.name, "tiers": [t.to_obj() for t in self.tiers]}
+
+
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """Per window: tiers on the window's largest interval demand in the billing month.
+
+    ``weekday``/``weekend`` map each month and local hour to a window (255: none); a flat demand
+    charge is one window covering every hour. ``bits`` bounds one interval's consumption in the
+    zero-knowledge proof (values must be below 2^bits Wh)."""
+
+    name: str
+    windows: tuple[DemandWindow, ...]
+    weekday: bytes
+    weekend: bytes
+    bits: int = 16
+    kind: Literal["demand"] = field(default="demand", init=False)
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "windows": [w.to_obj() for w in self.windows],
+            "weekday": self.weekday,
+            "weekend": self.weekend,
+            "bits": self.bits,
+        }
+
+    def validate(self, where: str) -> None:
+        if not 1 <= len(self.windows) <= MAX_WINDOWS:
+            raise TariffError(
+                f"expected 1..{MAX_WINDOWS} windows", obj=OBJ, field=f"{where}.windows"
+            )
+        for w, win in enumerate(self.windows):
+            _check_tiers(win.tiers, f"{where}.windows[{w}].tiers", nonnegative=True)
+        check_table(self.weekday, len(self.windows), f"{where}.weekday_schedule", allow_none=True)
+        check_table(self.weekend, len(self.windows), f"{where}.weekend_schedule", allow_none=True)
+        if self.bits not in DEMAND_BITS:
+            raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=OBJ, field=f"{where}.bits")
+
+    def fee(self, window: int, max_wh: int, interval_s: int) -> int:
+        """Fee of one window given its largest interval consumption."""
+        return tiered_fee(self.windows[window].tiers, max_wh * (3600 // interval_s))
+
+
+@dataclass(frozen=True, slots=True)
+class Minimum:
+    """The bill (everything else included) is at least ``per_month`` per calendar month."""
+
+    per_month: int
+    kind: Literal["minimum"] = field(default="minimum", init=False)
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.kind, "per_month": self.per_month}
+
+    def validate(self, where: str) -> None:
+        if not 0 < self.per_month <= money.MAX_ABS_FIXED_FEE:
+            raise TariffError("minimum must be positive", obj=OBJ, field=f"{where}.per_month")
+
+
+Component = TieredEnergy | Demand | Minimum
+
+
+def validate_components(components: Sequence[Component], n_periods: int | None) -> None:
+    minimums = 0
+    for i, c in enumerate(components):
+        where = f"components[{i}]"
+        if isinstance(c, TieredEnergy):
+            c.validate(n_periods, where)
+        elif isinstance(c, Demand):
+            c.validate(where)
+        else:
+            c.validate(where)
+            minimums += 1
+    if minimums > 1:
+        raise TariffError("at most one minimum charge", obj=OBJ, field="components")
+
+
+def needs_calendar_month(components: Sequence[Component]) -> bool:
+    return any(
+        isinstance(c, Demand | Minimum) or (isinstance(c, TieredEnergy) and not c.per_day)
+        for c in components
+    )
+
+
+# --- canonical objects -------------------------------------------------------------------------
+
+
+def component_from_obj(value: object, path: str) -> Component:
+    kind = value.get("kind") if isinstance(value, dict) else None
+    if kind == "tiered":
+        f = codec.Fields(value, OBJ, {"kind", "name", "periods", "per_day", "tiers"}, path=path)
+        raw = f.raw("periods")
+        periods = None if raw is None else tuple(f.int_list("periods", 0, 63, 1, 64))
+        per_day = f.raw("per_day")
+        if not isinstance(per_day, bool):
+            raise f.error("per_day", "expected true or false")
+        return TieredEnergy(f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"))
+    if kind == "demand":
+        f = codec.Fields(
+            value, OBJ, {"kind", "name", "windows", "weekday", "weekend", "bits"}, path=path
+        )
+        windows = []
+        for w, item in enumerate(f.array("windows", 1, MAX_WINDOWS)):
+            wf = codec.Fields(item, OBJ, {"name", "tiers"}, path=f"{path}.windows[{w}]")
+            windows.append(DemandWindow(wf.text("name", 64), _tiers_from_obj(wf, "tiers")))
+        return Demand(
+            f.text("name", 64),
+            tuple(windows),
+            f.octets("weekday", CELLS),
+            f.octets("weekend", CELLS),
+            f.integer("bits", 8, 64),
+        )
+    if kind == "minimum":
+        f = codec.Fields(value, OBJ, {"kind", "per_month"}, path=path)
+        return Minimum(f.integer("per_month", 1, money.MAX_ABS_FIXED_FEE))
+    raise DecodeError(f"unknown component kind {kind!r}", obj=OBJ, field=f"{path}.kind")
+
+
+# --- JSON description --------------------------------------------------------------------------
+
+
+def _check_keys(d: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for k in d:
+        if k not in allowed:
+            raise TariffError("unknown field", obj=DESC, field=f"{where}.{k}")
+
+
+def component_from_description(d: Any, where: str) -> Component:
+    if not isinstance(d, dict):
+        raise TariffError("expected an object", obj=DESC, field=where)
+    kind = d.get("kind")
+    name = d.get("name", kind or "")
+    if not isinstance(name, str) or len(name) > 64:
+        raise TariffError("expected a name of up to 64 characters", obj=DESC, field=f"{where}.name")
+    if kind == "tiered":
+        _check_keys(d, {"kind", "name", "periods", "unit", "tiers"}, where)
+        periods = d.get("periods")
+        if periods is not None and (
+            not isinstance(periods, list)
+            or not all(
+                isinstance(p, int) and not isinstance(p, bool) and 0 <= p < 64 for p in periods
+            )
+        ):
+            raise TariffError(
+                "expected null or a list of period numbers", obj=DESC, field=f"{where}.periods"
+            )
+        unit = d.get("unit", "month")
+        if unit not in ("month", "day"):
+            raise TariffError("unit must be 'month' or 'day'", obj=DESC, field=f"{where}.unit")
+        tiers = _tiers_from_desc(d.get("tiers"), f"{where}.tiers", "up_to_kwh", "price")
+        return TieredEnergy(
+            name, None if periods is None else tuple(sorted(set(periods))), unit == "day", tiers
+        )
+    if kind == "demand":
+        _check_keys(
+            d, {"kind", "name", "windows", "weekday_schedule", "weekend_schedule", "bits"}, where
+        )
+        raw_windows = d.get("windows")
+        if not isinstance(raw_windows, list) or not 1 <= len(raw_windows) <= MAX_WINDOWS:
+            raise TariffError(
+                f"expected 1..{MAX_WINDOWS} windows", obj=DESC, field=f"{where}.windows"
+            )
+        windows = []
+        for w, item in enumerate(raw_windows):
+            ww = f"{where}.windows[{w}]"
+            if not isinstance(item, dict):
+                raise TariffError("expected an object", obj=DESC, field=ww)
+            _check_keys(item, {"name", "tiers"}, ww)
+            wname = item.get("name", f"window {w}")
+            if not isinstance(wname, str):
+                raise TariffError("expected text", obj=DESC, field=f"{ww}.name")
+            windows.append(
+                DemandWindow(
+                    wname,
+                    _tiers_from_desc(item.get("tiers"), f"{ww}.tiers", "up_to_kw", "price_per_kw"),
+                )
+            )
+        if "weekday_schedule" in d:
+            wd = parse_table(
+                d["weekday_schedule"], len(windows), f"{where}.weekday_schedule", allow_none=True
+            )
+        elif len(windows) == 1:
+            wd = bytes(CELLS)  # flat: every hour in window 0
+        else:
+            raise TariffError(
+                "several windows need a schedule", obj=DESC, field=f"{where}.weekday_schedule"
+            )
+        we = (
+            parse_table(
+                d["weekend_schedule"], len(windows), f"{where}.weekend_schedule", allow_none=True
+            )
+            if "weekend_schedule" in d
+            else wd
+        )
+        bits = d.get("bits", 16)
+        if bits not in DEMAND_BITS:
+            raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
+        return Demand(name, tuple(windows), wd, we, bits)
+    if kind == "minimum":
+        _check_keys(d, {"kind", "name", "per_month"}, where)
+        try:
+            amount = money.parse_fee(_decimal_text(d.get("per_month")))
+        except money.AmountError as exc:
+            raise TariffError(str(exc), obj=DESC, field=f"{where}.per_month") from None
+        return Minimum(amount)
+    raise TariffError(
+        f"expected kind 'tiered', 'demand' or 'minimum', got {kind!r}",
+        obj=DESC,
+        field=f"{where}.kind",
+    )
+
+
+def describe_component(c: Component) -> dict[str, Any]:
+    """A JSON-friendly view (decimal strings) for ``privbill tariff show``."""
+
+    def tiers(ts: Sequence[Tier], unit: str, per: str) -> list[dict[str, Any]]:
+        return [
+            {
+                f"up_to_{unit}": None if t.up_to is None else money.format_scaled(t.up_to, 3),
+                per: money.format_scaled(t.price, money.PRICE_DIGITS),
+            }
+            for t in ts
+        ]
+
+    if isinstance(c, TieredEnergy):
+        return {
+            "kind": c.kind,
+            "name": c.name,
+            "periods": None if c.periods is None else list(c.periods),
+            "unit": "day" if c.per_day else "month",
+            "tiers": tiers(c.tiers, "kwh", "price"),
+        }
+    if isinstance(c, Demand):
+        return {
+            "kind": c.kind,
+            "name": c.name,
+            "windows": [
+                {"name": w.name, "tiers": tiers(w.tiers, "kw", "price_per_kw")} for w in c.windows
+            ],
+            "weekday_schedule": table_rows(c.weekday),
+            "weekend_schedule": table_rows(c.weekend),
+            "bits": c.bits,
+        }
+    return {"kind": c.kind, "per_month": money.format_scaled(c.per_month, money.FEE_DIGITS)}
+
+
+__all__ = [
+    "NONE",
+    "Component",
+    "Demand",
+    "DemandWindow",
+    "Minimum",
+    "Tier",
+    "TieredEnergy",
+    "component_from_description",
+    "component_from_obj",
+    "describe_component",
+    "needs_calendar_month",
+    "tier_parts",
+    "tiered_fee",
+    "validate_components",
+]
