@@ -1,0 +1,132 @@
+"""The bill in cleartext, from readings and a tariff: what the proofs must reproduce exactly.
+
+The customer's device shows this breakdown to the customer; tests compare it with the proven
+total and with NREL's System Advisor Model. Nothing here is sent to the provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from privbill.errors import TariffMismatchError, UsageError
+from privbill.model.components import Demand, Minimum, TieredEnergy
+from privbill.model.periods import BillingPeriod
+from privbill.model.schedules import NONE, schedule_indices
+from privbill.model.tariffs import TariffBody, TimeOfUse
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReadings:
+    """One meter's consumption over the billing period: ``values[k]`` is interval ``first + k``."""
+
+    interval_s: int
+    first: int
+    values: Sequence[int]
+
+
+@dataclass(slots=True)
+class Breakdown:
+    """Every part of a bill, in 10⁻⁹ currency."""
+
+    energy: int = 0
+    components: list[tuple[str, int]] = field(default_factory=list)
+    fixed: int = 0
+    minimum_top_up: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.energy + sum(f for _, f in self.components) + self.fixed + self.minimum_top_up
+
+
+def aggregate(meters: Sequence[MeterReadings], period: BillingPeriod) -> MeterReadings:
+    """The account's load: the meters' values added interval by interval."""
+    lengths = {m.interval_s for m in meters}
+    if len(lengths) != 1:
+        raise TariffMismatchError(
+            "meters with different interval lengths cannot share tiers or demand charges",
+            obj="tariff",
+            field="components",
+        )
+    interval_s = lengths.pop()
+    first, count = period.intervals(interval_s)
+    total = [0] * count
+    for m in meters:
+        if m.first != first or len(m.values) != count:
+            raise UsageError("meter readings do not cover the billing period")
+        for k, v in enumerate(m.values):
+            total[k] += v
+    return MeterReadings(interval_s, first, total)
+
+
+def tiered_consumption(
+    body: TariffBody, component: TieredEnergy, load: MeterReadings
+) -> tuple[list[int], int]:
+    """Indices (into the period) of the intervals the tiers count, and their consumption."""
+    count = len(load.values)
+    if component.periods is None:
+        idx = list(range(count))
+    else:
+        energy = body.energy
+        assert isinstance(energy, TimeOfUse)
+        wanted = set(component.periods)
+        periods = energy.periods(body.tz, load.first, count, load.interval_s)
+        idx = [k for k, p in enumerate(periods) if p in wanted]
+    return idx, sum(load.values[k] for k in idx)
+
+
+def demand_windows(component: Demand, body: TariffBody, load: MeterReadings) -> list[list[int]]:
+    """For each window, the indices (into the period) of its intervals."""
+    if 3600 % load.interval_s:
+        raise TariffMismatchError(
+            "demand charges need a meter interval that divides an hour",
+            obj="tariff",
+            field="components",
+        )
+    holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
+    sched = schedule_indices(
+        component.weekday,
+        component.weekend,
+        holidays,
+        body.tz,
+        load.first,
+        len(load.values),
+        load.interval_s,
+        "components",
+    )
+    out: list[list[int]] = [[] for _ in component.windows]
+    for k, w in enumerate(sched):
+        if w != NONE:
+            out[w].append(k)
+    return out
+
+
+def cleartext_bill(
+    body: TariffBody, meters: Sequence[MeterReadings], period: BillingPeriod
+) -> Breakdown:
+    body.check_period(period)
+    b = Breakdown()
+    for m in meters:
+        prices = body.prices(m.first, len(m.values), m.interval_s)
+        b.energy += sum(p * v for p, v in zip(prices, m.values, strict=True))
+    b.fixed = body.fixed_charges(period)
+    if not body.components:
+        return b
+    load = aggregate(meters, period)
+    days = len(period.local_days(body.tz))
+    minimum = None
+    for c in body.components:
+        if isinstance(c, TieredEnergy):
+            _, consumption = tiered_consumption(body, c, load)
+            b.components.append((c.name, c.fee(consumption, days)))
+        elif isinstance(c, Demand):
+            for w, idx in enumerate(demand_windows(c, body, load)):
+                peak = max((load.values[k] for k in idx), default=0)
+                b.components.append(
+                    (f"{c.name}: {c.windows[w].name}", c.fee(w, peak, load.interval_s))
+                )
+        elif isinstance(c, Minimum):
+            minimum = c.per_month
+    if minimum is not None and b.total < minimum:
+        b.minimum_top_up = minimum - b.total
+    return b
