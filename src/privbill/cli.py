@@ -25,7 +25,7 @@ from privbill.interop import csv_readings
 from privbill.meter import Meter, MeterState
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
-from privbill.model.periods import BillingPeriod, check_interval_length
+from privbill.model.periods import BillingPeriod, check_interval_length, zone
 from privbill.model.readings import OPENING_KEY_BYTES, Openings
 from privbill.model.receipts import Receipt
 from privbill.model.sealed import SealedReadings
@@ -162,6 +162,45 @@ def cmd_tariff_show(args: argparse.Namespace) -> int:
     print(f"  fixed: {view['fixed']['per_day']} per day, {view['fixed']['per_month']} per month")
     if args.provider:
         print("  provider signature: valid")
+    return 0
+
+
+def _write_description(path: str, desc: dict[str, Any], notes: list[str]) -> None:
+    body = TariffBody.from_description(desc)  # the result must be a valid tariff
+    write_atomic(path, (json.dumps(desc, indent=2) + "\n").encode())
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{path}  {body.name}  ({len(body.components)} components)")
+
+
+def cmd_tariff_import_urdb(args: argparse.Namespace) -> int:
+    from privbill.interop.urdb import load_rate, urdb_to_description
+
+    rate = load_rate(read_bytes(args.rate, "URDB rate"))
+    zone(args.timezone)
+    desc, report = urdb_to_description(
+        rate,
+        timezone=args.timezone,
+        interval_minutes=args.interval,
+        valid_from=args.valid_from,
+        valid_until=args.valid_until,
+        allow_rounding=args.round_prices,
+    )
+    _write_description(args.out, desc, [f"rounded {r}" for r in report.rounded] + report.notes)
+    return 0
+
+
+def cmd_tariff_import_agile(args: argparse.Namespace) -> int:
+    from privbill.interop.agile import agile_to_description
+
+    pages = [read_bytes(p, "price feed") for p in args.feed]
+    desc, rounded = agile_to_description(
+        pages,
+        vat=not args.exc_vat,
+        standing_charge=args.standing_charge,
+        allow_rounding=args.round_prices,
+    )
+    _write_description(args.out, desc, [f"rounded {r}" for r in rounded])
     return 0
 
 
@@ -360,6 +399,25 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--provider", help="also check the signature with this provider key")
     ts.add_argument("--json", action="store_true")
     ts.set_defaults(func=cmd_tariff_show)
+
+    tu = tsub.add_parser("import-urdb", help="tariff description from an OpenEI URDB rate")
+    tu.add_argument("rate", help="URDB rate JSON (API v8)")
+    tu.add_argument("--timezone", required=True, help="IANA timezone of the rate's schedules")
+    tu.add_argument("--interval", type=int, default=15, help="meter interval in minutes")
+    tu.add_argument("--valid-from", help="first day (default: the rate's startdate)")
+    tu.add_argument("--valid-until", help="first day no longer valid (default: after enddate)")
+    tu.add_argument("--round-prices", action="store_true", help="round prices to 10^-6, reported")
+    tu.add_argument("--out", required=True, help="tariff description JSON to write")
+    tu.set_defaults(func=cmd_tariff_import_urdb)
+    ta = tsub.add_parser("import-agile", help="dynamic tariff from Agile-style half-hourly prices")
+    ta.add_argument("feed", nargs="+", help="JSON pages with results[] of half-hourly prices")
+    ta.add_argument(
+        "--exc-vat", action="store_true", help="use value_exc_vat instead of value_inc_vat"
+    )
+    ta.add_argument("--standing-charge", help="GBP per day, e.g. 0.4798")
+    ta.add_argument("--round-prices", action="store_true", help="round prices to 10^-6, reported")
+    ta.add_argument("--out", required=True, help="tariff description JSON to write")
+    ta.set_defaults(func=cmd_tariff_import_agile)
 
     m = sub.add_parser("meter", help="meter operations")
     msub = m.add_subparsers(dest="meter_command", required=True, metavar="ACTION")
