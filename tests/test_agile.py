@@ -67,7 +67,7 @@ def test_exc_vat_and_rounding() -> None:
     feed["results"][0]["value_inc_vat"] = Decimal("12.3456789")
     with pytest.raises(TariffError, match="more than 6 decimals"):
         agile_to_description([json.dumps(feed, default=float)])
-    desc, rounded = agile_to_description([json.dumps(feed, default=float)], allow_rounding=True)
+    _desc, rounded = agile_to_description([json.dumps(feed, default=float)], allow_rounding=True)
     assert len(rounded) == 1
     _, rounded = agile_to_description([json.dumps(feed, default=float)], vat=False)
     assert rounded == []

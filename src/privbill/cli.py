@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from privbill import __version__
+from privbill import __version__, cli_disclose
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt, verify_receipt
 from privbill.billing.verifier import VerifiedBill, verify_bill
@@ -185,6 +185,7 @@ def cmd_tariff_import_urdb(args: argparse.Namespace) -> int:
         valid_from=args.valid_from,
         valid_until=args.valid_until,
         allow_rounding=args.round_prices,
+        demand_bits=args.demand_bits,
     )
     _write_description(args.out, desc, [f"rounded {r}" for r in report.rounded] + report.notes)
     return 0
@@ -407,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--valid-from", help="first day (default: the rate's startdate)")
     tu.add_argument("--valid-until", help="first day no longer valid (default: after enddate)")
     tu.add_argument("--round-prices", action="store_true", help="round prices to 10^-6, reported")
+    tu.add_argument(
+        "--demand-bits",
+        type=int,
+        choices=(8, 16, 32),
+        default=16,
+        help="bound of one interval's Wh in demand proofs (16: up to 65 kWh per interval)",
+    )
     tu.add_argument("--out", required=True, help="tariff description JSON to write")
     tu.set_defaults(func=cmd_tariff_import_urdb)
     ta = tsub.add_parser("import-agile", help="dynamic tariff from Agile-style half-hourly prices")
@@ -492,6 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", help="keep keys, tariff, readings, bill and receipt here")
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=cmd_demo)
+
+    cli_disclose.register(sub)
     return p
 
 

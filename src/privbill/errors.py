@@ -76,3 +76,7 @@ class OpeningError(VerificationError):
 
 class ReceiptError(VerificationError):
     """A receipt that does not verify or does not match the bill."""
+
+
+class ComponentProofError(VerificationError):
+    """A charge component's proof (tiers, demand, minimum bill) that does not verify."""

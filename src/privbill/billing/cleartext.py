@@ -59,25 +59,24 @@ def aggregate(meters: Sequence[MeterReadings], period: BillingPeriod) -> MeterRe
     return MeterReadings(interval_s, first, total)
 
 
-def tiered_consumption(
-    body: TariffBody, component: TieredEnergy, load: MeterReadings
-) -> tuple[list[int], int]:
-    """Indices (into the period) of the intervals the tiers count, and their consumption."""
-    count = len(load.values)
+def tiered_indices(
+    body: TariffBody, component: TieredEnergy, first: int, count: int, interval_s: int
+) -> list[int]:
+    """Indices (into the period) of the intervals whose consumption the tiers count."""
     if component.periods is None:
-        idx = list(range(count))
-    else:
-        energy = body.energy
-        assert isinstance(energy, TimeOfUse)
-        wanted = set(component.periods)
-        periods = energy.periods(body.tz, load.first, count, load.interval_s)
-        idx = [k for k, p in enumerate(periods) if p in wanted]
-    return idx, sum(load.values[k] for k in idx)
+        return list(range(count))
+    energy = body.energy
+    assert isinstance(energy, TimeOfUse)
+    wanted = set(component.periods)
+    periods = energy.periods(body.tz, first, count, interval_s)
+    return [k for k, p in enumerate(periods) if p in wanted]
 
 
-def demand_windows(component: Demand, body: TariffBody, load: MeterReadings) -> list[list[int]]:
+def demand_windows(
+    body: TariffBody, component: Demand, first: int, count: int, interval_s: int
+) -> list[list[int]]:
     """For each window, the indices (into the period) of its intervals."""
-    if 3600 % load.interval_s:
+    if 3600 % interval_s:
         raise TariffMismatchError(
             "demand charges need a meter interval that divides an hour",
             obj="tariff",
@@ -89,9 +88,9 @@ def demand_windows(component: Demand, body: TariffBody, load: MeterReadings) -> 
         component.weekend,
         holidays,
         body.tz,
-        load.first,
-        len(load.values),
-        load.interval_s,
+        first,
+        count,
+        interval_s,
         "components",
     )
     out: list[list[int]] = [[] for _ in component.windows]
@@ -116,11 +115,12 @@ def cleartext_bill(
     days = len(period.local_days(body.tz))
     minimum = None
     for c in body.components:
+        n = len(load.values)
         if isinstance(c, TieredEnergy):
-            _, consumption = tiered_consumption(body, c, load)
-            b.components.append((c.name, c.fee(consumption, days)))
+            idx = tiered_indices(body, c, load.first, n, load.interval_s)
+            b.components.append((c.name, c.fee(sum(load.values[k] for k in idx), days)))
         elif isinstance(c, Demand):
-            for w, idx in enumerate(demand_windows(c, body, load)):
+            for w, idx in enumerate(demand_windows(body, c, load.first, n, load.interval_s)):
                 peak = max((load.values[k] for k in idx), default=0)
                 b.components.append(
                     (f"{c.name}: {c.windows[w].name}", c.fee(w, peak, load.interval_s))

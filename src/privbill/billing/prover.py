@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from privbill.billing import coverage, energy
+from privbill.billing import components, coverage, energy
 from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
@@ -24,6 +24,7 @@ from privbill.errors import (
     UsageError,
 )
 from privbill.model.bills import MeterSection, PaymentMessage
+from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings
 from privbill.model.sealed import SealedReadings
@@ -167,11 +168,34 @@ def prove_bill(
         sections.append(MeterSection(cert, runs))
 
     fee, blinding = energy.prove(all_prices, all_values, all_blindings)
+    subtotal = fee + body.fixed_charges(per)
+    proofs: list[ComponentProof] = []
+    if body.components:
+        interval_s = components.common_interval([s.certificate.interval_s for s in sections])
+        ids = [s.certificate.meter_id for s in sections]
+        contexts = [
+            components.context(tariff.hash(), account, per, ids, i)
+            for i in range(len(body.components))
+        ]
+        _, count = per.intervals(interval_s)
+        values = [sum(col) for col in zip(*_columns(all_values, count), strict=True)]
+        blinds = [
+            sum(col) % group.ORDER for col in zip(*_columns(all_blindings, count), strict=True)
+        ]
+        proofs, subtotal, blinding = components.prove_all(
+            body, per, interval_s, values, blinds, contexts, subtotal, blinding
+        )
     return PaymentMessage(
         account=account,
         period=per,
         tariff_hash=tariff.hash(),
         meters=tuple(sections),
-        total_fee=fee + body.fixed_charges(per),
+        total_fee=subtotal,
         blinding=blinding,
+        components=tuple(proofs),
     )
+
+
+def _columns(flat: Sequence[int], count: int) -> list[Sequence[int]]:
+    """The per-meter slices of a list that holds ``count`` entries for each meter in turn."""
+    return [flat[k : k + count] for k in range(0, len(flat), count)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from privbill.billing import coverage, energy
+from privbill.billing import components, coverage, energy
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
@@ -23,6 +23,7 @@ from privbill.errors import (
     CertificateError,
     CommitmentError,
     CoverageError,
+    DecodeError,
     FeeMismatchError,
     TariffMismatchError,
     UsageError,
@@ -105,6 +106,8 @@ def verify_bill(
     seen: set[str] = set()
     all_points: list[Point] = []
     all_prices: list[int] = []
+    meter_points: list[list[Point]] = []
+    intervals: list[int] = []
     summaries: list[MeterSummary] = []
     decode = group.decode_points if check_subgroup else group.decode_points_on_curve
     for m, section in enumerate(msg.meters):
@@ -133,13 +136,17 @@ def verify_bill(
         for k, run in enumerate(section.runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
             run.check_commitments(f"{path}.runs[{k}]")
+        points: list[Point] = []
         for k, run in enumerate(section.runs):
             try:
-                all_points.extend(decode(run.commitments, run.seal.count))
+                points.extend(decode(run.commitments, run.seal.count))
             except group.GroupError as exc:
                 raise CommitmentError(
                     str(exc), obj=OBJ, field=f"{path}.runs[{k}].commitments"
                 ) from None
+        all_points.extend(points)
+        meter_points.append(points)
+        intervals.append(cert.interval_s)
         all_prices.extend(body.prices(first, count, cert.interval_s))
         runs = section.runs
         summaries.append(
@@ -156,12 +163,32 @@ def verify_bill(
 
     fixed = body.fixed_charges(msg.period)
     commitment = energy.fee_commitment(all_prices, all_points)
-    if not energy.verify(msg.total_fee - fixed, msg.blinding, commitment):
-        raise FeeMismatchError(
-            "total fee does not match the committed readings and the tariff",
-            obj=OBJ,
-            field="total_fee",
+    if body.components:
+        ids = [m.meter_id for m in summaries]
+        contexts = [
+            components.context(msg.tariff_hash, msg.account, msg.period, ids, i)
+            for i in range(len(body.components))
+        ]
+        components.verify_all(
+            body,
+            msg.period,
+            components.common_interval(intervals),
+            components.aggregate_points(meter_points),
+            contexts,
+            msg.components,
+            commitment + group.mul(group.generator(), fixed),
+            msg.total_fee,
+            msg.blinding,
         )
+    else:
+        if msg.components:
+            raise DecodeError("the tariff has no components to prove", obj=OBJ, field="components")
+        if not energy.verify(msg.total_fee - fixed, msg.blinding, commitment):
+            raise FeeMismatchError(
+                "total fee does not match the committed readings and the tariff",
+                obj=OBJ,
+                field="total_fee",
+            )
     return VerifiedBill(
         account=msg.account,
         period=msg.period,

@@ -17,8 +17,10 @@ scalar multiplication; everything else uses the faster, variable-time arkworks b
 
 from __future__ import annotations
 
+import itertools
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import py_arkworks_bls12381 as _backend
@@ -79,6 +81,23 @@ def hash_to_point(purpose: bytes, message: bytes) -> Point:
     return _backend.G1Point.hash_to_curve(dst, message)
 
 
+def hash_to_points(purpose: bytes, messages: Sequence[bytes]) -> list[Point]:
+    """:func:`hash_to_point` for many messages: the same points, about three times faster.
+
+    blst implements the same RFC 9380 suite (its output is byte-identical, which the test suite
+    checks) in about 41 µs per point against 187 µs for arkworks; the result crosses over in
+    compressed form. The points are in G1 by construction, so the subgroup check is skipped.
+    """
+    if not purpose:
+        raise GroupError("hash_to_points needs a non-empty purpose")
+    dst = DST_PREFIX + purpose
+    if len(dst) > 255:
+        raise GroupError("hash-to-curve domain-separation tag longer than 255 bytes")
+    h2g = _ct_backend.BlstP1Element.hash_to_group
+    unchecked = _backend.G1Point.from_compressed_bytes_unchecked
+    return [unchecked(h2g(dst, bytes(m)).compress()) for m in messages]
+
+
 # --- scalars -------------------------------------------------------------------------------
 
 
@@ -112,6 +131,26 @@ def decode_scalar(data: bytes) -> int:
     if value >= ORDER:
         raise GroupError("non-canonical scalar (not below the group order)")
     return value
+
+
+def batch_invert(values: Sequence[int]) -> list[int]:
+    """Inverses modulo the order of all ``values`` with one modular inversion (Montgomery's
+    trick). Raises :class:`GroupError` if any value is zero modulo the order."""
+    order = ORDER
+    prefix: list[int] = []
+    acc = 1
+    for v in values:
+        v %= order
+        if v == 0:
+            raise GroupError("zero has no inverse")
+        prefix.append(acc)
+        acc = acc * v % order
+    inv = pow(acc, -1, order)
+    out = [0] * len(prefix)
+    for i in range(len(prefix) - 1, -1, -1):
+        out[i] = inv * prefix[i] % order
+        inv = inv * values[i] % order
+    return out
 
 
 def scalar_from_uniform_bytes(data: bytes) -> int:
@@ -219,6 +258,42 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
     from_be = _backend.Scalar.from_be_bytes
     conv = [from_be((s % order).to_bytes(SCALAR_BYTES, "big")) for s in scalars]
     return _backend.G1Point.multiexp_unchecked(list(points), conv)
+
+
+def msm_many(
+    jobs: Sequence[tuple[Sequence[Point], Sequence[int]]], workers: int = 1
+) -> list[Point]:
+    """:func:`msm` of every ``(points, scalars)`` job, in order.
+
+    With ``workers > 1`` the jobs are split into that many contiguous chunks computed in threads:
+    the backend releases the interpreter lock inside its multi-exponentiation, so the chunks run
+    on separate cores (the scalar conversions before each call still hold the lock).
+    """
+    if workers < 1:
+        raise GroupError("msm_many needs at least one worker")
+    if workers == 1 or len(jobs) < 2:
+        return [msm(p, s) for p, s in jobs]
+    chunks = min(workers, len(jobs))
+    bounds = [len(jobs) * i // chunks for i in range(chunks + 1)]
+
+    def run(lo: int, hi: int) -> list[Point]:
+        return [msm(p, s) for p, s in jobs[lo:hi]]
+
+    with ThreadPoolExecutor(max_workers=chunks) as pool:
+        parts = list(pool.map(run, bounds[:-1], bounds[1:]))
+    return [pt for part in parts for pt in part]
+
+
+def msm_split(points: Sequence[Point], scalars: Sequence[int], workers: int = 1) -> Point:
+    """:func:`msm` computed as ``workers`` partial multi-exponentiations in threads, summed."""
+    if len(points) != len(scalars):
+        raise GroupError(f"msm length mismatch: {len(points)} points, {len(scalars)} scalars")
+    parts = max(1, min(workers, len(points) // 1024))
+    if parts == 1:
+        return msm(points, scalars)
+    cut = [len(points) * i // parts for i in range(parts + 1)]
+    jobs = [(points[lo:hi], scalars[lo:hi]) for lo, hi in itertools.pairwise(cut)]
+    return point_sum(msm_many(jobs, parts))
 
 
 def point_sum(points: Sequence[Point]) -> Point:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
@@ -41,7 +42,7 @@ def _time(v: Any, where: str) -> datetime:
 
 
 def agile_to_description(
-    pages: list[str | bytes],
+    pages: Sequence[str | bytes],
     *,
     vat: bool = True,
     standing_charge: str | None = None,

@@ -284,7 +284,11 @@ def _demand_tiers(
 
 
 def _demand(
-    rate: dict[str, Any], report: ImportReport, allow_rounding: bool, interval_minutes: int
+    rate: dict[str, Any],
+    report: ImportReport,
+    allow_rounding: bool,
+    interval_minutes: int,
+    demand_bits: int,
 ) -> list[dict[str, Any]]:
     comps: list[dict[str, Any]] = []
     present = [
@@ -332,7 +336,7 @@ def _demand(
                 ],
                 "weekday_schedule": table,
                 "weekend_schedule": table,
-                "bits": 32,
+                "bits": demand_bits,
             }
         )
     if "demandratestructure" in present:
@@ -359,7 +363,7 @@ def _demand(
                 ],
                 "weekday_schedule": wd,
                 "weekend_schedule": we,
-                "bits": 32,
+                "bits": demand_bits,
             }
         )
     return comps
@@ -380,6 +384,7 @@ def urdb_to_description(
     valid_from: str | None = None,
     valid_until: str | None = None,
     allow_rounding: bool = False,
+    demand_bits: int = 16,
 ) -> tuple[dict[str, Any], ImportReport]:
     """A privbill tariff description for ``rate``; raises :class:`TariffError` naming any field
     it cannot honour."""
@@ -395,7 +400,7 @@ def urdb_to_description(
     if _is_empty(rate.get("energyratestructure")):
         raise _err("energyratestructure", "a rate without energy charges is not supported")
     energy, components = _energy(rate, report, allow_rounding)
-    components += _demand(rate, report, allow_rounding, interval_minutes)
+    components += _demand(rate, report, allow_rounding, interval_minutes, demand_bits)
     fixed: dict[str, str] = {}
     fc = rate.get("fixedchargefirstmeter")
     if not _is_empty(fc):

@@ -9,6 +9,7 @@ from privbill.crypto import group
 from privbill.crypto.hashing import DIGEST_BYTES, digest
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
+from privbill.model.component_proofs import ComponentProof, component_proof_from_obj
 from privbill.model.ids import is_identifier
 from privbill.model.periods import BillingPeriod
 from privbill.model.seals import SealedRun
@@ -47,7 +48,8 @@ class PaymentMessage:
     tariff_hash: bytes
     meters: tuple[MeterSection, ...]
     total_fee: int  # nano-currency, fixed charges included
-    blinding: int  # opening of the fee commitment Σ p_i·C_i
+    blinding: int  # opening of the total fee commitment
+    components: tuple[ComponentProof, ...] = ()  # one per tariff component, in tariff order
 
     def __repr__(self) -> str:
         return (
@@ -64,6 +66,7 @@ class PaymentMessage:
             "meters": [m.to_obj() for m in self.meters],
             "total_fee": self.total_fee,
             "blinding": group.encode_scalar(self.blinding),
+            "components": [c.to_obj() for c in self.components],
         }
 
     def encode(self) -> bytes:
@@ -79,7 +82,16 @@ class PaymentMessage:
         f = codec.Fields(
             codec.decode(data, OBJ, FORMAT),
             OBJ,
-            {"format", "account", "period", "tariff_hash", "meters", "total_fee", "blinding"},
+            {
+                "format",
+                "account",
+                "period",
+                "tariff_hash",
+                "meters",
+                "total_fee",
+                "blinding",
+                "components",
+            },
         )
         p = f.sub("period", {"start", "end"})
         start, end = p.integer("start", 0), p.integer("end", 0)
@@ -96,4 +108,5 @@ class PaymentMessage:
             meters=tuple(f.each("meters", MeterSection.from_obj, 1, MAX_METERS)),
             total_fee=f.integer("total_fee"),
             blinding=blinding,
+            components=tuple(f.each("components", component_proof_from_obj, 0, 32)),
         )

@@ -1,0 +1,129 @@
+"""Benchmark: tariff components on a month of quarter-hour readings (2976).
+
+For each component: prove, verify (the whole bill), the verification time it adds over the same
+bill without the component, message bytes, and the component's floor (the MSM its range proof
+cannot avoid). Components: tiered energy (3 tiers, hidden monthly total), flat demand (hidden
+maximum over all 2976 intervals, 16-bit), minimum bill (applied: hidden total below it).
+
+Run: ``python benchmarks/bench_components.py`` (``--quick``: 3 repeats instead of 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from privbill.billing.prover import MeterInput, prove_bill
+from privbill.billing.verifier import verify_bill
+from privbill.crypto import bulletproofs, group, pedersen
+from privbill.crypto.signatures import SigningKey
+from privbill.meter import Meter
+from privbill.model.periods import BillingPeriod
+from privbill.model.sealed import SealedReadings
+from privbill.model.tariffs import TariffBody
+from privbill.provider import Provider
+
+TZ = "America/Denver"
+FLAT = [[0] * 24 for _ in range(12)]
+
+
+def description(components: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": "benchmark",
+        "currency": "USD",
+        "timezone": TZ,
+        "valid_from": "2026-01-01",
+        "valid_until": "2027-01-01",
+        "energy": {
+            "kind": "time-of-use",
+            "periods": [{"name": "off", "price": "0.09"}, {"name": "on", "price": "0.21"}],
+            "weekday_schedule": [[0] * 15 + [1] * 4 + [0] * 5 for _ in range(12)],
+            "weekend_schedule": FLAT,
+        },
+        "fixed": {"per_month": "9.00"},
+        "components": components,
+    }
+
+
+CASES: dict[str, list[dict[str, Any]]] = {
+    "none (time-of-use only)": [],
+    "tiered, 3 tiers": [
+        {
+            "kind": "tiered",
+            "name": "tiers",
+            "tiers": [
+                {"up_to_kwh": "300", "price": "0"},
+                {"up_to_kwh": "800", "price": "0.03"},
+                {"up_to_kwh": None, "price": "0.07"},
+            ],
+        }
+    ],
+    "demand, flat, 2976 intervals": [
+        {
+            "kind": "demand",
+            "name": "flat demand",
+            "windows": [{"name": "all", "tiers": [{"up_to_kw": None, "price_per_kw": "12.50"}]}],
+            "bits": 16,
+        }
+    ],
+    "minimum (applied)": [{"kind": "minimum", "per_month": "500.00"}],
+}
+
+
+def median_time(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def msm_floor(points: int, repeats: int) -> float:
+    """One MSM of ``points`` generators with random full-size scalars."""
+    g, h = bulletproofs.vector_generators(max(1, points // 2))
+    bases = (g + h)[:points]
+    scalars = [group.random_scalar() for _ in bases]
+    return median_time(lambda: group.msm(bases, scalars), repeats)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    repeats = 3 if args.quick else 5
+    provider = Provider.generate()
+    key = SigningKey.generate()
+    cert = provider.certify_meter("m", "acct", key.public_key())
+    period = BillingPeriod.parse("2026-03", TariffBody.from_description(description([])).tz)
+    first, count = period.intervals(900)
+    rng = random.Random(1)
+    rows = [(first + k, rng.randrange(0, 900)) for k in range(count)]
+    rec = Meter(cert, key, "day", TZ).record(rows)
+    inp = MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])
+    pedersen.precompute()
+    results = []
+    base_verify = None
+    for name, comps in CASES.items():
+        tariff = provider.sign_tariff(TariffBody.from_description(description(comps)))
+        r = max(1, repeats if "demand" not in name else max(1, repeats // 2))
+        data = prove_bill(tariff, [inp], period).encode()
+        t_prove = median_time(lambda t=tariff: prove_bill(t, [inp], period), r)
+        t_verify = median_time(lambda t=tariff, d=data: verify_bill(d, t, provider.public_key), r)
+        if base_verify is None:
+            base_verify = t_verify
+        results.append((name, t_prove, t_verify, t_verify - base_verify, len(data)))
+    print(f"{'component':<30} {'prove s':>8} {'verify s':>9} {'added s':>8} {'bytes':>8}")
+    for name, tp, tv, added, size in results:
+        print(f"{name:<30} {tp:>8.3f} {tv:>9.4f} {added:>8.4f} {size:>8}")
+    floor = msm_floor(2 * 16 * 4096 + 2 * 16, max(1, repeats // 2))
+    print(f"demand range-proof floor (one MSM of 2·16·4096 points): {floor:.3f} s")
+    print(f"(medians; {count} quarter-hour readings, daily seals)")
+
+
+if __name__ == "__main__":
+    main()

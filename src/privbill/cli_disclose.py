@@ -1,0 +1,507 @@
+"""``privbill disclose request|answer|verify``: selective disclosure on the command line.
+
+* ``request`` — the provider turns a JSON list of statements into a signed request;
+* ``answer`` — the customer sees the request in plain words, confirms (or ``--yes``) and writes
+  the response;
+* ``verify`` — anyone with the provider's public key checks a response against its request.
+
+Exit status as for ``bill verify``: 0 valid, 1 a well-formed response that fails (or a request
+that fails its checks, or a customer who declines), 2 unreadable input or bad usage.
+
+The JSON statement list (``docs/disclosure.md``)::
+
+    [{"kind": "sum", "meter": "0001"},
+     {"kind": "sum", "meter": "0001", "from": "2026-01-05", "to": "2026-01-06"},
+     {"kind": "sum", "meter": "0001", "register": "winter on-peak"},
+     {"kind": "open", "meter": "0001", "at": ["2026-01-05T18:00:00-07:00"]},
+     {"kind": "weighted-sum", "meter": "0001", "step_minutes": 60, "unit": "g/kWh",
+      "from": "2026-01-05", "to": "2026-01-06", "weights": [412, 398, ...]},
+     {"kind": "threshold", "meter": "0001", "test": "each-at-most", "bound_kwh": "3.5",
+      "from": "2026-01-05", "to": "2026-01-06"}]
+
+Times are dates (local midnight in the request's timezone) or ISO 8601 date-times with a UTC
+offset; without ``from``/``to`` a statement covers the whole period. ``meter`` may be left out
+when the request is about one meter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, verify
+from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
+from privbill.files import read_bytes, write_atomic
+from privbill.model import money
+from privbill.model.bills import PaymentMessage
+from privbill.model.certificates import MeterCertificate
+from privbill.model.disclosures import (
+    DEFAULT_LIFETIME_S,
+    THRESHOLD_TESTS,
+    Consent,
+    DisclosureRequest,
+    MeterRef,
+    OpenReadings,
+    Register,
+    Selector,
+    Statement,
+    Sum,
+    Threshold,
+    WeightedSum,
+    WholePeriod,
+    Window,
+    describe,
+    describe_span,
+)
+from privbill.model.periods import BillingPeriod, local_midnight, zone
+from privbill.model.tariffs import SignedTariff, TimeOfUse
+
+OBJ = "statement list"
+
+
+# --- the JSON statement list -----------------------------------------------------------------
+
+
+def _err(k: int, key: str | None, message: str) -> UsageError:
+    return UsageError(message, obj=OBJ, field=f"[{k}].{key}" if key else f"[{k}]")
+
+
+def _time(value: Any, tz: ZoneInfo, k: int, key: str) -> int:
+    if not isinstance(value, str):
+        raise _err(k, key, "expected a date (YYYY-MM-DD) or an ISO 8601 date-time with offset")
+    try:
+        if len(value) == 10:
+            return local_midnight(date.fromisoformat(value), tz)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _err(k, key, f"{value!r} is not an ISO 8601 date or date-time") from None
+    if moment.tzinfo is None:
+        raise _err(k, key, f"{value!r} has no UTC offset")
+    return int(moment.timestamp())
+
+
+def _selector(
+    item: Mapping[str, Any],
+    k: int,
+    tz: ZoneInfo,
+    period: BillingPeriod,
+    tariffs: list[SignedTariff],
+) -> Selector:
+    if "register" in item:
+        if "from" in item or "to" in item:
+            raise _err(k, "register", "a register covers the whole period; drop from/to")
+        return _register(item["register"], k, tariffs)
+    if "from" not in item and "to" not in item:
+        return WholePeriod()
+    start = _time(item["from"], tz, k, "from") if "from" in item else period.start
+    end = _time(item["to"], tz, k, "to") if "to" in item else period.end
+    if (start, end) == (period.start, period.end):
+        return WholePeriod()
+    return Window(start, end)
+
+
+def _register(value: Any, k: int, tariffs: list[SignedTariff]) -> Register:
+    tous = [(t, t.body.energy) for t in tariffs if isinstance(t.body.energy, TimeOfUse)]
+    if not tous:
+        raise _err(k, "register", "a register statement needs --tariff (a time-of-use tariff)")
+    for t, energy in tous:
+        names = energy.period_names
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
+            return Register(t.hash(), value)
+        if isinstance(value, str) and value in names:
+            return Register(t.hash(), names.index(value))
+    known = [n for _, e in tous for n in e.period_names]
+    raise _err(k, "register", f"unknown register {value!r}; the tariff has {known}")
+
+
+def _bound(item: Mapping[str, Any], k: int) -> int:
+    if ("bound_wh" in item) == ("bound_kwh" in item):
+        raise _err(k, None, "give exactly one of bound_wh (integer) and bound_kwh (decimal text)")
+    if "bound_wh" in item:
+        wh = item["bound_wh"]
+        if isinstance(wh, bool) or not isinstance(wh, int):
+            raise _err(k, "bound_wh", "expected an integer number of Wh")
+        return wh
+    try:
+        return money.parse_scaled(item["bound_kwh"], 3)
+    except money.AmountError as exc:
+        raise _err(k, "bound_kwh", str(exc)) from None
+
+
+_KEYS = {
+    "open": {"kind", "meter", "at", "indices"},
+    "sum": {"kind", "meter", "from", "to", "register"},
+    "weighted-sum": {"kind", "meter", "from", "to", "step_minutes", "weights", "unit"},
+    "threshold": {"kind", "meter", "from", "to", "register", "test", "bound_wh", "bound_kwh"},
+}
+
+
+def parse_statements(
+    text: bytes,
+    meters: list[MeterRef],
+    period: BillingPeriod,
+    tz: ZoneInfo,
+    tariffs: list[SignedTariff],
+) -> list[Statement]:
+    """The statements of a JSON statement list (see the module docstring)."""
+    try:
+        items = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"not valid JSON: {exc}", obj=OBJ) from None
+    if isinstance(items, dict) and set(items) == {"statements"}:
+        items = items["statements"]
+    if not isinstance(items, list) or not items:
+        raise UsageError("expected a non-empty JSON list of statements", obj=OBJ)
+    lengths = {m.meter_id: m.interval_s for m in meters}
+    out: list[Statement] = []
+    for k, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise _err(k, None, "expected a JSON object")
+        kind = item.get("kind")
+        if kind not in _KEYS:
+            raise _err(k, "kind", f"expected one of {sorted(_KEYS)}")
+        extra = sorted(set(item) - _KEYS[kind])
+        if extra:
+            raise _err(k, extra[0], f"unknown key for a {kind} statement")
+        meter = item.get("meter")
+        if meter is None:
+            if len(lengths) != 1:
+                raise _err(k, "meter", "name the meter (the request is about several)")
+            meter = next(iter(lengths))
+        if meter not in lengths:
+            raise _err(k, "meter", f"no --cert for meter {meter!r}")
+        step = lengths[meter]
+        if kind == "open":
+            out.append(OpenReadings(meter, tuple(_open_indices(item, k, step, tz))))
+            continue
+        sel = _selector(item, k, tz, period, tariffs)
+        if kind == "sum":
+            out.append(Sum(meter, sel))
+        elif kind == "weighted-sum":
+            if isinstance(sel, Register):
+                raise _err(k, "register", "a weighted sum needs a window")
+            minutes = item.get("step_minutes", step // 60)
+            weights = item.get("weights")
+            if not isinstance(weights, list) or not all(
+                isinstance(w, int) and not isinstance(w, bool) for w in weights
+            ):
+                raise _err(k, "weights", "expected a list of integers")
+            if isinstance(minutes, bool) or not isinstance(minutes, int):
+                raise _err(k, "step_minutes", "expected an integer number of minutes")
+            unit = item.get("unit")
+            if not isinstance(unit, str):
+                raise _err(k, "unit", 'expected the unit of the weights, e.g. "g/kWh"')
+            out.append(WeightedSum(meter, sel, minutes * 60, tuple(weights), unit))
+        else:
+            test = item.get("test")
+            if test not in THRESHOLD_TESTS:
+                raise _err(k, "test", f"expected one of {list(THRESHOLD_TESTS)}")
+            out.append(Threshold(meter, sel, test, _bound(item, k)))
+    return out
+
+
+def _open_indices(item: Mapping[str, Any], k: int, step: int, tz: ZoneInfo) -> list[int]:
+    if ("at" in item) == ("indices" in item):
+        raise _err(k, None, "give exactly one of at (start times) and indices")
+    if "indices" in item:
+        idx = item["indices"]
+        if not isinstance(idx, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in idx
+        ):
+            raise _err(k, "indices", "expected a list of interval indices")
+        return sorted(idx)
+    times = item["at"]
+    if not isinstance(times, list) or not times:
+        raise _err(k, "at", "expected a list of interval start times")
+    out = []
+    for t in times:
+        ts = _time(t, tz, k, "at")
+        if ts % step:
+            raise _err(k, "at", f"{t} is not the start of a {step // 60}-minute interval")
+        out.append(ts // step)
+    return sorted(out)
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+# The file loaders live in privbill.cli, which imports this module to register the commands:
+# import them when a command runs, not at import time.
+
+
+def cmd_request(args: argparse.Namespace) -> int:
+    from privbill.cli import load_signing_key, load_tariff
+
+    key = load_signing_key(args.key, "provider key")
+    certs = [MeterCertificate.decode(read_bytes(p, "meter certificate")) for p in args.cert]
+    for c in certs:
+        c.verify(key.public_key())
+    accounts = {c.account for c in certs}
+    account = args.account or (accounts.pop() if len(accounts) == 1 else None)
+    if account is None:
+        raise UsageError("the certificates name several accounts: give --account")
+    tariffs = [load_tariff(p) for p in args.tariff]
+    tzname = args.timezone or (tariffs[0].body.timezone if tariffs else "UTC")
+    tz = zone(tzname)
+    period = BillingPeriod.parse(args.period, tz)
+    meters = [MeterRef(c.meter_id, c.interval_s) for c in certs]
+    statements = parse_statements(read_bytes(args.statements, OBJ), meters, period, tz, tariffs)
+    if args.valid_days <= 0:
+        raise UsageError("--valid-days must be positive")
+    req = DisclosureRequest.create(
+        key,
+        requester=args.requester,
+        purpose=args.purpose,
+        account=account,
+        meters=meters,
+        period=period,
+        timezone=tzname,
+        statements=statements,
+        lifetime_s=args.valid_days * 86400,
+    )
+    write_atomic(args.out, req.encode())
+    print(
+        f"{args.out}  {len(statements)} statement(s) for account {account}  "
+        f"request {req.request_id.hex()}  hash {req.hash().hex()[:16]}"
+    )
+    return 0
+
+
+def _consented(text: str | None, count: int) -> list[int]:
+    """1-based statement numbers (as shown) → 0-based indices."""
+    if text is None:
+        return list(range(count))
+    out = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or not 1 <= int(part) <= count:
+            raise UsageError(f"--only: {part!r} is not a statement number 1..{count}")
+        out.add(int(part) - 1)
+    return sorted(out)
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    from privbill.cli import (
+        load_meter_dir,
+        load_opening_key,
+        load_signing_key,
+        load_tariff,
+        load_verifying_key,
+    )
+
+    provider = load_verifying_key(args.provider, "provider key")
+    req = DisclosureRequest.decode(read_bytes(args.request, "disclosure request"))
+    req.verify(provider)  # only an authentic, current request is shown to the customer
+    req.check_time(int(time.time()))
+    tariffs = [load_tariff(p) for p in args.tariff]
+    chosen = _consented(args.only, len(req.statements))
+    okey = load_opening_key(args.opening_key)
+    inputs = [load_meter_dir(d, okey) for d in args.readings]
+    bill = read_bytes(args.bill, "payment message") if args.bill else None
+    customer = load_signing_key(args.customer_key, "customer key") if args.customer_key else None
+    print(describe(req, tariffs))
+    print()
+    numbers = ", ".join(str(k + 1) for k in chosen)
+    if len(chosen) < len(req.statements):
+        print(f"You are about to disclose statement(s) {numbers} only.")
+    if not args.yes:
+        try:
+            reply = input(f"Disclose {numbers} to {req.requester}? [y/N] ")
+        except EOFError:
+            reply = ""
+        if reply.strip().lower() not in ("y", "yes"):
+            print("Declined: nothing was disclosed.")
+            return 1
+    consent = Consent.create(req, chosen, key=customer)
+    resp = answer(
+        req,
+        consent,
+        [i.sealed for i in inputs],
+        [o for i in inputs for o in i.openings],
+        provider=provider,
+        opening_key=okey,
+        tariffs=tariffs,
+        bill=bill,
+    )
+    data = resp.encode()
+    write_atomic(args.out, data)
+    print(f"{args.out}  {len(chosen)} statement(s) answered for {req.requester}  {len(data)} bytes")
+    return 0
+
+
+def _result_line(r: StatementResult, req: DisclosureRequest) -> str:
+    tz = req.tz
+    head = f"  {r.index + 1}. {r.kind:<12} meter {r.meter_id}  {r.intervals} reading(s)"
+    if r.kind == "sum" and r.value is not None:
+        return f"{head}: {money.format_scaled(r.value, 3)} kWh"
+    if r.kind == "weighted-sum":
+        s = req.statements[r.index]
+        assert isinstance(s, WeightedSum)
+        return f"{head}: {r.value} (Wh × {s.unit})"
+    if r.kind == "threshold":
+        return f"{head}: holds"
+    step = req.meter(r.meter_id).interval_s
+    shown = "; ".join(
+        f"{describe_span(i * step, (i + 1) * step, tz)[3:]} {money.format_scaled(wh, 3)} kWh"
+        for i, wh in r.readings or ()
+    )
+    return f"{head}: {shown}"
+
+
+def _verify_json(v: VerifiedDisclosure | None, error: PrivbillError | None) -> dict[str, Any]:
+    return {
+        "valid": v is not None,
+        "error": str(error) if error else None,
+        "error_type": type(error).__name__ if error else None,
+        "request_id": v.request_id.hex() if v else None,
+        "requester": v.requester if v else None,
+        "account": v.account if v else None,
+        "period": {"start": v.period.start, "end": v.period.end} if v else None,
+        "results": [
+            {
+                "statement": r.index,
+                "kind": r.kind,
+                "meter": r.meter_id,
+                "intervals": r.intervals,
+                "value": r.value,
+                "readings": [list(p) for p in r.readings] if r.readings is not None else None,
+                "holds": r.holds,
+            }
+            for r in v.results
+        ]
+        if v
+        else None,
+        "declined": list(v.declined) if v else None,
+        "customer_key_id": v.customer_key_id.hex() if v and v.customer_key_id else None,
+        "response_hash": v.response_hash.hex() if v else None,
+        "seconds": round(v.seconds, 4) if v else None,
+    }
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from privbill.cli import load_tariff, load_verifying_key
+
+    data = read_bytes(args.response, "disclosure response")
+    req_bytes = read_bytes(args.request, "disclosure request")
+    provider = load_verifying_key(args.provider, "provider key")
+    tariffs = [load_tariff(p) for p in args.tariff]
+    bill: bytes | PaymentMessage | None = (
+        read_bytes(args.bill, "payment message") if args.bill else None
+    )
+    customer = load_verifying_key(args.customer_key, "customer key") if args.customer_key else None
+    now = None
+    if args.at:
+        try:
+            moment = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise UsageError(f"--at {args.at!r} is not an ISO 8601 date-time") from None
+        if moment.tzinfo is None:
+            raise UsageError("--at needs a UTC offset")
+        now = int(moment.timestamp())
+    try:
+        req = DisclosureRequest.decode(req_bytes)
+        v = verify(
+            data,
+            req,
+            provider,
+            tariffs=tariffs,
+            bill=bill,
+            customer_key=customer,
+            now=now,
+            check_subgroup=args.strict_points,
+        )
+    except VerificationError as exc:
+        if args.json:
+            print(json.dumps(_verify_json(None, exc)))
+        else:
+            print(f"INVALID  {exc}")
+        return 1
+    except DecodeError as exc:
+        if args.json:
+            print(json.dumps(_verify_json(None, exc)))
+            return 2
+        raise
+    if args.json:
+        print(json.dumps(_verify_json(v, None)))
+        return 0
+    total = len(req.statements)
+    print(
+        f"VALID  disclosure to {v.requester}  account {v.account}  "
+        f"{len(v.results)} of {total} statement(s)  (verified in {v.seconds:.2f} s)"
+    )
+    for r in v.results:
+        print(_result_line(r, req))
+    if v.declined:
+        print(f"  declined: {', '.join(str(k + 1) for k in v.declined)}")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``disclose request|answer|verify`` to the ``privbill`` command's subparsers."""
+    d = subparsers.add_parser("disclose", help="selective disclosure: request, answer, verify")
+    dsub = d.add_subparsers(dest="disclose_command", required=True, metavar="ACTION")
+
+    r = dsub.add_parser("request", help="sign a disclosure request (provider)")
+    r.add_argument("statements", help="JSON list of statements (docs/disclosure.md)")
+    r.add_argument("--key", required=True, help="provider private key (PEM)")
+    r.add_argument(
+        "--cert", action="append", required=True, help="certificate of a meter (repeatable)"
+    )
+    r.add_argument("--period", required=True, help="YYYY-MM or YYYY-MM-DD/YYYY-MM-DD")
+    r.add_argument("--requester", required=True, help="who asks, as the customer knows them")
+    r.add_argument(
+        "--purpose",
+        required=True,
+        help='why, as a noun phrase the customer understands ("billing reconciliation")',
+    )
+    r.add_argument("--account", help="account (default: the certificates' account)")
+    r.add_argument("--timezone", help="local time for dates (default: the tariff's, else UTC)")
+    r.add_argument(
+        "--tariff", action="append", default=[], help="signed tariff for register statements"
+    )
+    r.add_argument("--valid-days", type=int, default=DEFAULT_LIFETIME_S // 86400, help="default 14")
+    r.add_argument("--out", required=True)
+    r.set_defaults(func=cmd_request)
+
+    a = dsub.add_parser("answer", help="show a request, consent and answer it (customer)")
+    a.add_argument("request")
+    a.add_argument("--provider", required=True, help="provider public key (PEM)")
+    a.add_argument(
+        "--readings", action="append", required=True, help="a meter's directory (repeatable)"
+    )
+    a.add_argument("--opening-key", help="shared opening key, if the meter derives blindings")
+    a.add_argument("--only", help="consent to these statements only, e.g. 1,3 (default: all)")
+    a.add_argument("--customer-key", help="sign the consent with this private key (PEM)")
+    a.add_argument(
+        "--tariff", action="append", default=[], help="signed tariff for register statements"
+    )
+    a.add_argument("--bill", help="attach to this payment message (refer to its seals)")
+    a.add_argument("--yes", action="store_true", help="consent without asking")
+    a.add_argument("--out", required=True)
+    a.set_defaults(func=cmd_answer)
+
+    v = dsub.add_parser("verify", help="verify a disclosure response")
+    v.add_argument("response")
+    v.add_argument("--request", required=True, help="the request it answers")
+    v.add_argument("--provider", required=True, help="provider public key (PEM)")
+    v.add_argument(
+        "--tariff", action="append", default=[], help="signed tariff for register statements"
+    )
+    v.add_argument("--bill", help="the payment message an attached response refers to")
+    v.add_argument("--customer-key", help="require the consent to be signed by this key")
+    v.add_argument("--at", help="check the request's lifetime at this ISO 8601 time, not now")
+    v.add_argument(
+        "--strict-points",
+        action="store_true",
+        help="also check subgroup membership of sealed commitments",
+    )
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_verify)

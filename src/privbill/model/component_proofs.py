@@ -1,0 +1,131 @@
+"""What a payment message carries for each tariff component (in tariff order).
+
+Proof bytes are opaque here; ``privbill.billing`` parses and checks them. Sizes are bounded so
+that a hostile message cannot make a verifier allocate without limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from privbill.crypto import group
+from privbill.errors import DecodeError
+from privbill.model import codec
+
+OBJ: Final = "payment message"
+MAX_PROOF_BYTES: Final = 1 << 20
+MAX_PARTS: Final = 16
+
+
+@dataclass(frozen=True, slots=True)
+class PartsProof:
+    """Commitments to the amount in each tier, their range proof, and the ordering proofs
+    (one per tier boundary where the price goes down)."""
+
+    parts: bytes
+    ranges: bytes
+    order: tuple[bytes, ...]
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"parts": self.parts, "ranges": self.ranges, "order": list(self.order)}
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> PartsProof:
+        f = codec.Fields(value, OBJ, {"parts", "ranges", "order"}, path=path)
+        parts = f.octets("parts", max_len=MAX_PARTS * group.POINT_BYTES)
+        if not parts or len(parts) % group.POINT_BYTES:
+            raise f.error("parts", "expected one or more 48-byte commitments")
+        order = f.array("order", 0, MAX_PARTS)
+        for i, o in enumerate(order):
+            if not isinstance(o, bytes) or len(o) > MAX_PROOF_BYTES:
+                raise f.error(f"order[{i}]", "expected a proof byte string")
+        return cls(parts, f.octets("ranges", max_len=MAX_PROOF_BYTES), tuple(order))
+
+
+@dataclass(frozen=True, slots=True)
+class TieredProof:
+    parts: PartsProof
+    kind: str = "tiered"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tiers": self.parts.to_obj()}
+
+
+@dataclass(frozen=True, slots=True)
+class WindowProof:
+    """A demand window: commitment to its peak, the range proof that the peak is at least every
+    interval in the window, and (for several demand tiers) the tier parts of the peak in W."""
+
+    peak: bytes
+    ranges: bytes
+    tiers: PartsProof | None
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "peak": self.peak,
+            "ranges": self.ranges,
+            "tiers": None if self.tiers is None else self.tiers.to_obj(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DemandProof:
+    windows: tuple[WindowProof | None, ...]  # None: no interval in the period, or no price
+    kind: str = "demand"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "windows": [None if w is None else w.to_obj() for w in self.windows],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MinimumProof:
+    """``applied``: the bill is the minimum, and ``ranges`` proves the rest did not reach it."""
+
+    applied: bool
+    ranges: bytes
+    kind: str = "minimum"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.kind, "applied": self.applied, "ranges": self.ranges}
+
+
+ComponentProof = TieredProof | DemandProof | MinimumProof
+
+
+def component_proof_from_obj(value: object, path: str) -> ComponentProof:
+    kind = value.get("kind") if isinstance(value, dict) else None
+    if kind == "tiered":
+        f = codec.Fields(value, OBJ, {"kind", "tiers"}, path=path)
+        return TieredProof(PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"))
+    if kind == "demand":
+        f = codec.Fields(value, OBJ, {"kind", "windows"}, path=path)
+        windows: list[WindowProof | None] = []
+        for w, item in enumerate(f.array("windows", 1, 16)):
+            wpath = f"{path}.windows[{w}]"
+            if item is None:
+                windows.append(None)
+                continue
+            wf = codec.Fields(item, OBJ, {"peak", "ranges", "tiers"}, path=wpath)
+            tiers = wf.raw("tiers")
+            windows.append(
+                WindowProof(
+                    wf.octets("peak", group.POINT_BYTES),
+                    wf.octets("ranges", max_len=MAX_PROOF_BYTES),
+                    None if tiers is None else PartsProof.from_obj(tiers, f"{wpath}.tiers"),
+                )
+            )
+        return DemandProof(tuple(windows))
+    if kind == "minimum":
+        f = codec.Fields(value, OBJ, {"kind", "applied", "ranges"}, path=path)
+        applied = f.raw("applied")
+        if not isinstance(applied, bool):
+            raise f.error("applied", "expected true or false")
+        ranges = f.octets("ranges", max_len=MAX_PROOF_BYTES)
+        if not applied and ranges:
+            raise f.error("ranges", "a minimum that is not applied carries no proof")
+        return MinimumProof(applied, ranges)
+    raise DecodeError(f"unknown component proof kind {kind!r}", obj=OBJ, field=f"{path}.kind")

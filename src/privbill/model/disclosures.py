@@ -1,0 +1,1043 @@
+"""Selective disclosure objects: the provider's request, the customer's consent, the response.
+
+Three canonical CBOR objects (``docs/disclosure.md`` describes the flow):
+
+* :class:`DisclosureRequest` — ``privbill/disclosure-request/1``, signed by the provider (purpose
+  ``disclosure-request``): who asks, why, for which account, meters and period, which statements,
+  and until when the request is valid.
+* :class:`Consent` — ``privbill/disclosure-consent/1``: the hash of the request, the indices of
+  the statements the customer agrees to answer, and when; signed by the customer (purpose
+  ``disclosure-consent``) when the customer has a key. The consent record travels inside the
+  response and its hash is bound into every proof's context.
+* :class:`DisclosureResponse` — ``privbill/disclosure-response/1``: the request hash, the consent,
+  per meter the sealed evidence (the certificate and the sealed runs that cover the disclosed
+  intervals, or — when the response accompanies a payment message — the chain hashes of the
+  bill's seals), and one answer per consented statement.
+
+Statements (each names one meter):
+
+=================  ==============================================  ==============================
+kind               statement                                       answer
+=================  ==============================================  ==============================
+``open``           the readings of the listed intervals            ``(c_i, r_i)`` per interval
+``sum``            ``Σ c_i`` over a window, a register or period   ``(Σ c_i, Σ r_i)``
+``weighted-sum``   ``Σ w_i·c_i``, public integer weights          ``(Σ w_i·c_i, Σ w_i·r_i)``
+``threshold``      ``Σ c_i ≤ X``, ``Σ c_i ≥ X`` or every ``c_i ≤ Y``  a range proof
+=================  ==============================================  ==============================
+
+Decoding is strict (:mod:`privbill.model.codec`); a request is also checked for consistency
+(meters known, windows aligned to the meter interval and inside the period, weights matching
+their window) and every violation is a :class:`DecodeError` naming the field. Error classes of
+disclosure verification live here, so that model, verifier and command line share them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Final, Literal
+from zoneinfo import ZoneInfo
+
+from privbill.crypto import group
+from privbill.crypto.hashing import DIGEST_BYTES, digest
+from privbill.crypto.signatures import SIGNATURE_BYTES, KeyError_, SigningKey, VerifyingKey
+from privbill.errors import DecodeError, SignatureError, UsageError, VerificationError
+from privbill.model import codec, money
+from privbill.model.certificates import MeterCertificate
+from privbill.model.ids import is_identifier
+from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S, BillingPeriod, zone
+from privbill.model.seals import SealedRun
+from privbill.model.tariffs import SignedTariff, TimeOfUse
+
+REQUEST_FORMAT: Final = "privbill/disclosure-request/1"
+CONSENT_FORMAT: Final = "privbill/disclosure-consent/1"
+RESPONSE_FORMAT: Final = "privbill/disclosure-response/1"
+#: Signature purposes.
+REQUEST_PURPOSE: Final = "disclosure-request"
+CONSENT_PURPOSE: Final = "disclosure-consent"
+#: Hash purposes (distinct from the signature purposes).
+REQUEST_HASH: Final = "disclosure-request-hash"
+CONSENT_HASH: Final = "disclosure-consent-hash"
+RESPONSE_HASH: Final = "disclosure-response-hash"
+
+REQUEST_OBJ: Final = "disclosure request"
+CONSENT_OBJ: Final = "consent"
+RESPONSE_OBJ: Final = "disclosure response"
+
+REQUEST_ID_BYTES: Final = 16
+MAX_METERS: Final = 1024
+MAX_STATEMENTS: Final = 256
+MAX_OPEN: Final = 1 << 16
+MAX_WEIGHTS: Final = 1 << 20
+#: Weights are bounded like tariff prices: ``|w| ≤ 2^40``.
+MAX_ABS_WEIGHT: Final = money.MAX_ABS_PRICE
+#: Bound ``X`` of the sum tests (``0 ≤ X ≤ 2^62``).
+MAX_SUM_BOUND: Final = 2**62
+#: Bound ``Y`` of the per-interval test (``0 ≤ Y < 2^32``).
+MAX_EACH_BOUND: Final = money.MAX_WH_PER_INTERVAL
+MAX_PROOF_BYTES: Final = 1 << 16
+#: One range proof per set bit of the number of derived commitments (at most 2^20 of them).
+MAX_RANGE_PROOFS: Final = 21
+MAX_REGISTER: Final = 63
+#: Tolerated clock difference between provider and customer device (seconds).
+CLOCK_SKEW_S: Final = 300
+DEFAULT_LIFETIME_S: Final = 14 * 86400
+
+ThresholdTest = Literal["sum-at-most", "sum-at-least", "each-at-most"]
+THRESHOLD_TESTS: Final[tuple[ThresholdTest, ...]] = ("sum-at-most", "sum-at-least", "each-at-most")
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class RequestExpiredError(VerificationError):
+    """A disclosure request used after it expired (or a consent given outside its lifetime)."""
+
+
+class RequestMismatchError(VerificationError):
+    """A response (or consent) that answers another request."""
+
+
+class ConsentError(VerificationError):
+    """A consent record that is not bound to the request or consents to what was not asked."""
+
+
+class DisclosureScopeError(VerificationError):
+    """A response that holds more than, or other than, what was requested and consented."""
+
+
+class DisclosureProofError(VerificationError):
+    """A disclosed value or proof that does not match the sealed commitments."""
+
+
+class BillReferenceError(VerificationError):
+    """A response attached to a payment message that refers to another bill or seal."""
+
+
+# --- selectors: which intervals a statement is about -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WholePeriod:
+    """Every interval of the request's period."""
+
+    KIND: ClassVar[str] = "period"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND}
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The intervals of ``[start, end)`` (Unix seconds, aligned to the meter interval)."""
+
+    start: int
+    end: int
+    KIND: ClassVar[str] = "window"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "from": self.start, "to": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """The intervals of the period that a signed time-of-use tariff prices in one of its periods
+    (a multi-rate meter's register: "on-peak", "off-peak", …)."""
+
+    tariff_hash: bytes
+    register: int
+    KIND: ClassVar[str] = "register"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "tariff_hash": self.tariff_hash, "register": self.register}
+
+
+Selector = WholePeriod | Window | Register
+
+
+def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
+    if not isinstance(value, dict) or "kind" not in value:
+        raise DecodeError("expected a selector map with a kind", obj=obj, field=path)
+    kind = value["kind"]
+    if kind == WholePeriod.KIND:
+        codec.Fields(value, obj, {"kind"}, path=path)
+        return WholePeriod()
+    if kind == Window.KIND:
+        f = codec.Fields(value, obj, {"kind", "from", "to"}, path=path)
+        start, end = f.integer("from", 0), f.integer("to", 0)
+        if end <= start:
+            raise f.error("to", "window ends before it starts")
+        return Window(start, end)
+    if kind == Register.KIND:
+        f = codec.Fields(value, obj, {"kind", "tariff_hash", "register"}, path=path)
+        return Register(
+            f.octets("tariff_hash", DIGEST_BYTES), f.integer("register", 0, MAX_REGISTER)
+        )
+    raise DecodeError(f"unknown selector kind {kind!r}", obj=obj, field=f"{path}.kind")
+
+
+# --- statements ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReadings:
+    """Reveal the readings (and blinding factors) of the listed interval indices."""
+
+    meter: str
+    indices: tuple[int, ...]
+    KIND: ClassVar[str] = "open"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "meter": self.meter, "indices": list(self.indices)}
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    """Reveal ``Σ c_i`` (and ``Σ r_i``) over the selected intervals."""
+
+    meter: str
+    select: Selector
+    KIND: ClassVar[str] = "sum"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "meter": self.meter, "select": self.select.to_obj()}
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedSum:
+    """Reveal ``Σ w_i·c_i`` (and ``Σ w_i·r_i``) over a window with public integer weights.
+
+    ``weights[j]`` applies to every interval of ``[start + j·step, start + (j+1)·step)``: hourly
+    carbon intensities apply to four 15-minute readings each. ``unit`` names what a weight
+    measures (``"g/kWh"``, ``"1e-6 EUR/kWh"``) for people; the arithmetic is on integers.
+    """
+
+    meter: str
+    select: WholePeriod | Window
+    step: int
+    weights: tuple[int, ...]
+    unit: str
+    KIND: ClassVar[str] = "weighted-sum"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "meter": self.meter,
+            "select": self.select.to_obj(),
+            "step": self.step,
+            "weights": list(self.weights),
+            "unit": self.unit,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """Prove, revealing nothing else, that ``Σ c_i ≤ bound`` (``sum-at-most``),
+    ``Σ c_i ≥ bound`` (``sum-at-least``) or ``c_i ≤ bound`` for every selected interval
+    (``each-at-most``)."""
+
+    meter: str
+    select: Selector
+    test: ThresholdTest
+    bound: int
+    KIND: ClassVar[str] = "threshold"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "meter": self.meter,
+            "select": self.select.to_obj(),
+            "test": self.test,
+            "bound": self.bound,
+        }
+
+
+Statement = OpenReadings | Sum | WeightedSum | Threshold
+STATEMENT_KINDS: Final = (OpenReadings.KIND, Sum.KIND, WeightedSum.KIND, Threshold.KIND)
+
+
+def statement_bytes(statement: Statement) -> bytes:
+    """The canonical encoding of one statement (bound into its proof context)."""
+    return codec.encode(statement.to_obj())
+
+
+def _statement_from_obj(value: object, path: str) -> Statement:
+    obj = REQUEST_OBJ
+    if not isinstance(value, dict) or "kind" not in value:
+        raise DecodeError("expected a statement map with a kind", obj=obj, field=path)
+    kind = value["kind"]
+    if kind == OpenReadings.KIND:
+        f = codec.Fields(value, obj, {"kind", "meter", "indices"}, path=path)
+        indices = f.int_list("indices", 0, codec.INT_MAX, 1, MAX_OPEN)
+        return OpenReadings(f.text("meter", 64, is_identifier), tuple(indices))
+    if kind == Sum.KIND:
+        f = codec.Fields(value, obj, {"kind", "meter", "select"}, path=path)
+        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
+        return Sum(f.text("meter", 64, is_identifier), sel)
+    if kind == WeightedSum.KIND:
+        f = codec.Fields(
+            value, obj, {"kind", "meter", "select", "step", "weights", "unit"}, path=path
+        )
+        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
+        if isinstance(sel, Register):
+            raise f.error("select", "a weighted sum needs a window or the whole period")
+        weights = f.int_list("weights", -MAX_ABS_WEIGHT, MAX_ABS_WEIGHT, 1, MAX_WEIGHTS)
+        return WeightedSum(
+            meter=f.text("meter", 64, is_identifier),
+            select=sel,
+            step=f.integer("step", MIN_INTERVAL_S, MAX_INTERVAL_S),
+            weights=tuple(weights),
+            unit=f.text("unit", 32, _is_unit),
+        )
+    if kind == Threshold.KIND:
+        f = codec.Fields(value, obj, {"kind", "meter", "select", "test", "bound"}, path=path)
+        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
+        raw = f.text("test", 16)
+        if raw not in _TEST_BOUNDS:
+            raise f.error("test", f"unknown test {raw!r} (expected one of {THRESHOLD_TESTS})")
+        test, limit = _TEST_BOUNDS[raw]
+        bound = f.integer("bound", 0, limit)
+        return Threshold(f.text("meter", 64, is_identifier), sel, test, bound)
+    raise DecodeError(f"unknown statement kind {kind!r}", obj=obj, field=f"{path}.kind")
+
+
+_TEST_BOUNDS: Final[dict[str, tuple[ThresholdTest, int]]] = {
+    "sum-at-most": ("sum-at-most", MAX_SUM_BOUND),
+    "sum-at-least": ("sum-at-least", MAX_SUM_BOUND),
+    "each-at-most": ("each-at-most", MAX_EACH_BOUND),
+}
+
+
+def _is_unit(text: str) -> bool:
+    return len(text) > 0 and text.isprintable()
+
+
+# --- the request -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRef:
+    """A meter the request is about, with its interval length (from its certificate)."""
+
+    meter_id: str
+    interval_s: int
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"meter_id": self.meter_id, "interval_s": self.interval_s}
+
+
+_REQUEST_FIELDS: Final = frozenset(
+    {"format", "request_id", "requester", "purpose", "account", "meters", "period", "timezone",
+     "statements", "issued_at", "expires", "issuer", "signature"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureRequest:
+    request_id: bytes
+    requester: str
+    purpose: str
+    account: str
+    meters: tuple[MeterRef, ...]
+    period: BillingPeriod
+    timezone: str  # IANA: how dates are shown to the customer
+    statements: tuple[Statement, ...]
+    issued_at: int
+    expires: int
+    issuer: bytes
+    signature: bytes
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "format": REQUEST_FORMAT,
+            "request_id": self.request_id,
+            "requester": self.requester,
+            "purpose": self.purpose,
+            "account": self.account,
+            "meters": [m.to_obj() for m in self.meters],
+            "period": self.period.to_obj(),
+            "timezone": self.timezone,
+            "statements": [s.to_obj() for s in self.statements],
+            "issued_at": self.issued_at,
+            "expires": self.expires,
+            "issuer": self.issuer,
+        }
+
+    def body_bytes(self) -> bytes:
+        return codec.encode(self.body())
+
+    def hash(self) -> bytes:
+        """The request hash bound into consents, responses and every proof context."""
+        return digest(REQUEST_HASH, self.body_bytes())
+
+    def encode(self) -> bytes:
+        return codec.encode({**self.body(), "signature": self.signature})
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    def meter(self, meter_id: str) -> MeterRef:
+        for m in self.meters:
+            if m.meter_id == meter_id:
+                return m
+        raise KeyError(meter_id)
+
+    @classmethod
+    def create(
+        cls,
+        key: SigningKey,
+        *,
+        requester: str,
+        purpose: str,
+        account: str,
+        meters: Sequence[MeterRef],
+        period: BillingPeriod,
+        timezone: str,
+        statements: Sequence[Statement],
+        issued_at: int | None = None,
+        lifetime_s: int = DEFAULT_LIFETIME_S,
+        request_id: bytes | None = None,
+    ) -> DisclosureRequest:
+        """Build and sign a request; inconsistent arguments raise :class:`UsageError`."""
+        now = int(time.time()) if issued_at is None else issued_at
+        unsigned = cls(
+            request_id=secrets.token_bytes(REQUEST_ID_BYTES) if request_id is None else request_id,
+            requester=requester,
+            purpose=purpose,
+            account=account,
+            meters=tuple(meters),
+            period=period,
+            timezone=timezone,
+            statements=tuple(statements),
+            issued_at=now,
+            expires=now + lifetime_s,
+            issuer=key.public_key().key_id,
+            signature=bytes(SIGNATURE_BYTES),
+        )
+        # The decoder is the one place that knows what a valid request is.
+        try:
+            cls.decode(unsigned.encode())
+        except DecodeError as exc:
+            raise UsageError(exc.detail, obj=REQUEST_OBJ, field=exc.field) from None
+        sig = key.sign(REQUEST_PURPOSE, unsigned.body_bytes())
+        return cls(**{**_fields_of(unsigned), "signature": sig})
+
+    @classmethod
+    def decode(cls, data: bytes) -> DisclosureRequest:
+        return cls.from_obj(codec.decode(data, REQUEST_OBJ, REQUEST_FORMAT))
+
+    @classmethod
+    def from_obj(cls, value: object) -> DisclosureRequest:
+        f = codec.Fields(value, REQUEST_OBJ, _REQUEST_FIELDS)
+        if f.raw("format") != REQUEST_FORMAT:
+            raise f.error("format", f"expected {REQUEST_FORMAT!r}")
+        p = f.sub("period", {"start", "end"})
+        start, end = p.integer("start", 0), p.integer("end", 0)
+        if end <= start:
+            raise p.error("end", "period ends before it starts")
+        tzname = f.text("timezone", 64)
+        try:
+            zone(tzname)
+        except UsageError as exc:
+            raise f.error("timezone", exc.detail) from None
+        issued_at, expires = f.integer("issued_at", 0), f.integer("expires", 0)
+        if expires <= issued_at:
+            raise f.error("expires", "request expires before it is issued")
+        req = cls(
+            request_id=f.octets("request_id", REQUEST_ID_BYTES),
+            requester=f.text("requester", 200, _is_display_text),
+            purpose=f.text("purpose", 1000, _is_display_text),
+            account=f.text("account", 64, is_identifier),
+            meters=tuple(f.each("meters", _meter_ref_from_obj, 1, MAX_METERS)),
+            period=BillingPeriod(start, end),
+            timezone=tzname,
+            statements=tuple(f.each("statements", _statement_from_obj, 1, MAX_STATEMENTS)),
+            issued_at=issued_at,
+            expires=expires,
+            issuer=f.octets("issuer", DIGEST_BYTES),
+            signature=f.octets("signature", SIGNATURE_BYTES),
+        )
+        _check_request(req)
+        return req
+
+    def verify(self, provider: VerifyingKey) -> None:
+        """Raise :class:`SignatureError` unless ``provider`` signed this request."""
+        if self.issuer != provider.key_id:
+            raise SignatureError(
+                "request signed by another provider key", obj=REQUEST_OBJ, field="issuer"
+            )
+        if not provider.verify(REQUEST_PURPOSE, self.body_bytes(), self.signature):
+            raise SignatureError(
+                "provider signature does not verify", obj=REQUEST_OBJ, field="signature"
+            )
+
+    def check_time(self, now: int) -> None:
+        """Raise :class:`RequestExpiredError` unless ``now`` lies in the request's lifetime."""
+        if now >= self.expires:
+            raise RequestExpiredError(
+                f"request expired at {_utc(self.expires)}", obj=REQUEST_OBJ, field="expires"
+            )
+        if now < self.issued_at - CLOCK_SKEW_S:
+            raise RequestExpiredError(
+                f"request is not valid before {_utc(self.issued_at)}",
+                obj=REQUEST_OBJ,
+                field="issued_at",
+            )
+
+
+def _fields_of(req: DisclosureRequest) -> dict[str, Any]:
+    return {name: getattr(req, name) for name in DisclosureRequest.__dataclass_fields__}
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _is_display_text(text: str) -> bool:
+    return bool(text.strip()) and all(ch.isprintable() or ch == "\n" for ch in text)
+
+
+def _meter_ref_from_obj(value: object, path: str) -> MeterRef:
+    f = codec.Fields(value, REQUEST_OBJ, {"meter_id", "interval_s"}, path=path)
+    interval = f.integer("interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
+    if 86400 % interval:
+        raise f.error("interval_s", "interval length must divide a day")
+    return MeterRef(f.text("meter_id", 64, is_identifier), interval)
+
+
+def _check_request(req: DisclosureRequest) -> None:
+    """Consistency of a structurally valid request; every failure names its field."""
+
+    def err(field: str, message: str) -> DecodeError:
+        return DecodeError(message, obj=REQUEST_OBJ, field=field)
+
+    lengths: dict[str, int] = {}
+    for k, m in enumerate(req.meters):
+        if m.meter_id in lengths:
+            raise err(f"meters[{k}].meter_id", f"meter {m.meter_id!r} listed twice")
+        if req.period.start % m.interval_s or req.period.end % m.interval_s:
+            raise err("period", f"period is not aligned to meter {m.meter_id!r}'s intervals")
+        lengths[m.meter_id] = m.interval_s
+    used: set[str] = set()
+    seen: set[bytes] = set()
+    per = req.period
+    for k, s in enumerate(req.statements):
+        path = f"statements[{k}]"
+        if s.meter not in lengths:
+            raise err(f"{path}.meter", f"meter {s.meter!r} is not among the request's meters")
+        used.add(s.meter)
+        enc = statement_bytes(s)
+        if enc in seen:
+            raise err(path, "statement requested twice")
+        seen.add(enc)
+        step = lengths[s.meter]
+        lo, hi = per.start // step, per.end // step
+        if isinstance(s, OpenReadings):
+            prev = -1
+            for j, i in enumerate(s.indices):
+                if i <= prev:
+                    raise err(f"{path}.indices[{j}]", "indices must be increasing and distinct")
+                if not lo <= i < hi:
+                    raise err(f"{path}.indices[{j}]", f"interval {i} is outside the period")
+                prev = i
+            continue
+        sel = s.select
+        if isinstance(sel, Window):
+            if sel.start % step or sel.end % step:
+                raise err(f"{path}.select", f"window is not aligned to {step}-second intervals")
+            if sel.start < per.start or sel.end > per.end:
+                raise err(f"{path}.select", "window is not inside the period")
+        if isinstance(s, WeightedSum):
+            a, b = (sel.start, sel.end) if isinstance(sel, Window) else (per.start, per.end)
+            if s.step % step:
+                raise err(f"{path}.step", f"step is not a multiple of the {step}-second interval")
+            if (b - a) % s.step:
+                raise err(f"{path}.step", "step does not divide the window")
+            if len(s.weights) != (b - a) // s.step:
+                raise err(
+                    f"{path}.weights",
+                    f"expected {(b - a) // s.step} weights (one per step), got {len(s.weights)}",
+                )
+    for k, m in enumerate(req.meters):
+        if m.meter_id not in used:
+            raise err(f"meters[{k}]", f"no statement is about meter {m.meter_id!r}")
+
+
+# --- consent ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """The customer's answer to "may we learn this?": the statements agreed to, and when.
+
+    ``customer_key`` and ``signature`` are present together or not at all. A signed consent is
+    attributable to whoever holds the key; an unsigned one is still bound to the response, whose
+    proofs only the holder of the openings could make.
+    """
+
+    request_hash: bytes
+    statements: tuple[int, ...]
+    at: int
+    customer_key: VerifyingKey | None = None
+    signature: bytes | None = None
+
+    def body(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "format": CONSENT_FORMAT,
+            "request_hash": self.request_hash,
+            "statements": list(self.statements),
+            "at": self.at,
+        }
+        if self.customer_key is not None:
+            obj["customer_key"] = self.customer_key.spki
+        return obj
+
+    def to_obj(self) -> dict[str, Any]:
+        obj = self.body()
+        if self.signature is not None:
+            obj["signature"] = self.signature
+        return obj
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_obj())
+
+    def hash(self) -> bytes:
+        """Hash of the whole record (signature included), bound into every proof context."""
+        return digest(CONSENT_HASH, self.encode())
+
+    @classmethod
+    def create(
+        cls,
+        request: DisclosureRequest,
+        statements: Iterable[int] | None = None,
+        *,
+        at: int | None = None,
+        key: SigningKey | None = None,
+    ) -> Consent:
+        """Consent to ``statements`` (indices into the request; all of them by default)."""
+        chosen = tuple(range(len(request.statements))) if statements is None else tuple(statements)
+        if not chosen:
+            raise UsageError("consent to at least one statement", obj=CONSENT_OBJ)
+        if list(chosen) != sorted(set(chosen)):
+            chosen = tuple(sorted(set(chosen)))
+        for i in chosen:
+            if not 0 <= i < len(request.statements):
+                raise UsageError(
+                    f"the request has no statement {i} (it has {len(request.statements)})",
+                    obj=CONSENT_OBJ,
+                    field="statements",
+                )
+        when = int(time.time()) if at is None else at
+        unsigned = cls(request.hash(), chosen, when, key.public_key() if key else None, None)
+        if key is None:
+            return unsigned
+        sig = key.sign(CONSENT_PURPOSE, codec.encode(unsigned.body()))
+        return cls(unsigned.request_hash, chosen, when, unsigned.customer_key, sig)
+
+    @classmethod
+    def decode(cls, data: bytes) -> Consent:
+        return cls.from_obj(codec.decode(data, CONSENT_OBJ, CONSENT_FORMAT))
+
+    @classmethod
+    def from_obj(cls, value: object, path: str = "", obj: str = CONSENT_OBJ) -> Consent:
+        f = codec.Fields(
+            value,
+            obj,
+            {"format", "request_hash", "statements", "at"},
+            {"customer_key", "signature"},
+            path=path,
+        )
+        if f.raw("format") != CONSENT_FORMAT:
+            raise f.error("format", f"expected {CONSENT_FORMAT!r}")
+        chosen = f.int_list("statements", 0, MAX_STATEMENTS - 1, 1, MAX_STATEMENTS)
+        for j in range(1, len(chosen)):
+            if chosen[j] <= chosen[j - 1]:
+                raise f.error(f"statements[{j}]", "statement indices must be increasing")
+        if f.has("customer_key") != f.has("signature"):
+            missing = "signature" if f.has("customer_key") else "customer_key"
+            raise f.error(missing, "customer_key and signature come together")
+        key = None
+        sig = None
+        if f.has("customer_key"):
+            try:
+                key = VerifyingKey.from_spki(f.octets("customer_key", max_len=512))
+            except KeyError_ as exc:
+                raise f.error("customer_key", str(exc)) from None
+            sig = f.octets("signature", SIGNATURE_BYTES)
+        return cls(
+            request_hash=f.octets("request_hash", DIGEST_BYTES),
+            statements=tuple(chosen),
+            at=f.integer("at", 0),
+            customer_key=key,
+            signature=sig,
+        )
+
+    def verify_signature(self, path: str = "", obj: str = CONSENT_OBJ) -> None:
+        """Check the customer's signature, if the record carries one."""
+        if self.customer_key is None or self.signature is None:
+            return
+        if not self.customer_key.verify(CONSENT_PURPOSE, codec.encode(self.body()), self.signature):
+            raise SignatureError(
+                "customer signature does not verify",
+                obj=obj,
+                field=f"{path}.signature" if path else "signature",
+            )
+
+
+# --- the response ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SealedEvidence:
+    """A meter's certificate and the contiguous sealed runs that cover the disclosed intervals."""
+
+    certificate: MeterCertificate
+    runs: tuple[SealedRun, ...]
+
+    @property
+    def meter_id(self) -> str:
+        return self.certificate.meter_id
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"certificate": self.certificate.to_obj(), "runs": [r.to_obj() for r in self.runs]}
+
+
+@dataclass(frozen=True, slots=True)
+class SealReferences:
+    """A meter's seals in the accompanying payment message, named by their chain hashes."""
+
+    meter_id: str
+    seals: tuple[bytes, ...]
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"meter_id": self.meter_id, "seals": list(self.seals)}
+
+
+MeterEvidence = SealedEvidence | SealReferences
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedReadings:
+    """Answer to ``open``: value and blinding factor of each requested interval, in order."""
+
+    statement: int
+    values: tuple[int, ...]
+    blindings: tuple[int, ...]
+    KIND: ClassVar[str] = "open"
+
+    def __repr__(self) -> str:
+        return f"OpenedReadings(statement={self.statement}, count={len(self.values)}, <values>)"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.KIND,
+            "statement": self.statement,
+            "values": list(self.values),
+            "blindings": b"".join(group.encode_scalar(r) for r in self.blindings),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RevealedSum:
+    """Answer to ``sum`` and ``weighted-sum``: the (weighted) total and the opening of the
+    (weighted) sum of the commitments."""
+
+    kind: Literal["sum", "weighted-sum"]
+    statement: int
+    value: int
+    blinding: int
+
+    def __repr__(self) -> str:
+        return f"RevealedSum({self.kind}, statement={self.statement}, <value>)"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "statement": self.statement,
+            "value": self.value,
+            "blinding": group.encode_scalar(self.blinding),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RangeAnswer:
+    """Answer to ``threshold``: aggregated range proofs on derived commitments, one per group of
+    a power-of-two number of them (``docs/disclosure.md``)."""
+
+    statement: int
+    proofs: tuple[bytes, ...]
+    KIND: ClassVar[str] = "threshold"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.KIND, "statement": self.statement, "proofs": list(self.proofs)}
+
+
+Answer = OpenedReadings | RevealedSum | RangeAnswer
+
+
+def _scalars(f: codec.Fields, key: str, count: int) -> tuple[int, ...]:
+    raw = f.octets(key, count * group.SCALAR_BYTES)
+    try:
+        return tuple(
+            group.decode_scalar(raw[k : k + group.SCALAR_BYTES])
+            for k in range(0, len(raw), group.SCALAR_BYTES)
+        )
+    except group.GroupError as exc:
+        raise f.error(key, str(exc)) from None
+
+
+def _answer_from_obj(value: object, path: str) -> Answer:
+    obj = RESPONSE_OBJ
+    if not isinstance(value, dict) or "kind" not in value:
+        raise DecodeError("expected an answer map with a kind", obj=obj, field=path)
+    kind = value["kind"]
+    if kind == OpenedReadings.KIND:
+        f = codec.Fields(value, obj, {"kind", "statement", "values", "blindings"}, path=path)
+        values = f.int_list("values", 0, money.MAX_WH_PER_INTERVAL, 1, MAX_OPEN)
+        return OpenedReadings(
+            f.integer("statement", 0, MAX_STATEMENTS - 1),
+            tuple(values),
+            _scalars(f, "blindings", len(values)),
+        )
+    if kind == "sum" or kind == "weighted-sum":
+        f = codec.Fields(value, obj, {"kind", "statement", "value", "blinding"}, path=path)
+        lo = 0 if kind == "sum" else codec.INT_MIN
+        return RevealedSum(
+            kind,
+            f.integer("statement", 0, MAX_STATEMENTS - 1),
+            f.integer("value", lo),
+            _scalars(f, "blinding", 1)[0],
+        )
+    if kind == RangeAnswer.KIND:
+        f = codec.Fields(value, obj, {"kind", "statement", "proofs"}, path=path)
+        proofs = f.array("proofs", 1, MAX_RANGE_PROOFS)
+        for i, pr in enumerate(proofs):
+            if not isinstance(pr, bytes) or not 0 < len(pr) <= MAX_PROOF_BYTES:
+                raise f.error(f"proofs[{i}]", f"expected a proof of 1..{MAX_PROOF_BYTES} bytes")
+        return RangeAnswer(f.integer("statement", 0, MAX_STATEMENTS - 1), tuple(proofs))
+    raise DecodeError(f"unknown answer kind {kind!r}", obj=obj, field=f"{path}.kind")
+
+
+def _evidence_from_obj(value: object, path: str) -> MeterEvidence:
+    if isinstance(value, dict) and "seals" in value:
+        f = codec.Fields(value, RESPONSE_OBJ, {"meter_id", "seals"}, path=path)
+        seals = f.array("seals", 1, 1 << 20)
+        for i, h in enumerate(seals):
+            if not isinstance(h, bytes) or len(h) != DIGEST_BYTES:
+                raise f.error(f"seals[{i}]", f"expected a {DIGEST_BYTES}-byte seal chain hash")
+        return SealReferences(f.text("meter_id", 64, is_identifier), tuple(seals))
+    f = codec.Fields(value, RESPONSE_OBJ, {"certificate", "runs"}, path=path)
+    cert = MeterCertificate.from_obj(f.raw("certificate"), f"{path}.certificate")
+    return SealedEvidence(cert, tuple(f.each("runs", SealedRun.from_obj, 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureResponse:
+    """The customer's answer to a request. ``bill_hash`` is set when the response accompanies a
+    payment message; its meter evidence then names the bill's seals instead of repeating them."""
+
+    request_hash: bytes
+    consent: Consent
+    meters: tuple[MeterEvidence, ...]
+    answers: tuple[Answer, ...]
+    bill_hash: bytes | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"DisclosureResponse(request={self.request_hash[:8].hex()}, "
+            f"answers={len(self.answers)}, attached={self.bill_hash is not None})"
+        )
+
+    def to_obj(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {
+            "format": RESPONSE_FORMAT,
+            "request_hash": self.request_hash,
+            "consent": self.consent.to_obj(),
+            "meters": [m.to_obj() for m in self.meters],
+            "answers": [a.to_obj() for a in self.answers],
+        }
+        if self.bill_hash is not None:
+            obj["bill_hash"] = self.bill_hash
+        return obj
+
+    def encode(self) -> bytes:
+        return codec.encode(self.to_obj())
+
+    @staticmethod
+    def hash_of(encoded: bytes) -> bytes:
+        return digest(RESPONSE_HASH, encoded)
+
+    @classmethod
+    def decode(cls, data: bytes) -> DisclosureResponse:
+        f = codec.Fields(
+            codec.decode(data, RESPONSE_OBJ, RESPONSE_FORMAT),
+            RESPONSE_OBJ,
+            {"format", "request_hash", "consent", "meters", "answers"},
+            {"bill_hash"},
+        )
+        consent = Consent.from_obj(f.raw("consent"), "consent", RESPONSE_OBJ)
+        bill_hash = f.octets("bill_hash", DIGEST_BYTES) if f.has("bill_hash") else None
+        meters = tuple(f.each("meters", _evidence_from_obj, 1, MAX_METERS))
+        for k, m in enumerate(meters):
+            if (bill_hash is None) != isinstance(m, SealedEvidence):
+                raise f.error(
+                    f"meters[{k}]",
+                    "a response attached to a bill names its seals; a standalone one carries them",
+                )
+        return cls(
+            request_hash=f.octets("request_hash", DIGEST_BYTES),
+            consent=consent,
+            meters=meters,
+            answers=tuple(f.each("answers", _answer_from_obj, 1, MAX_STATEMENTS)),
+            bill_hash=bill_hash,
+        )
+
+
+# --- the request in plain words --------------------------------------------------------------
+
+_MONTHS: Final = (
+    "", "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+
+
+def _day(d: datetime) -> str:
+    return f"{d.day} {_MONTHS[d.month]} {d.year}"
+
+
+def _clock(d: datetime) -> str:
+    return f"{d.hour:02d}:{d.minute:02d}"
+
+
+def _is_midnight(d: datetime) -> bool:
+    return d.hour == 0 and d.minute == 0 and d.second == 0
+
+
+def describe_span(start: int, end: int, tz: ZoneInfo) -> str:
+    """``"from 1 to 31 January 2026"``, ``"on 5 January 2026"``,
+    ``"on 5 January 2026 from 18:00 to 21:00"`` — end exclusive, shown inclusive for whole days."""
+    a = datetime.fromtimestamp(start, tz)
+    b = datetime.fromtimestamp(end, tz)
+    if _is_midnight(a) and _is_midnight(b):
+        last = datetime.fromtimestamp(end - 1, tz)
+        if a.date() == last.date():
+            return f"on {_day(a)}"
+        if (a.year, a.month) == (last.year, last.month):
+            return f"from {a.day} to {_day(last)}"
+        if a.year == last.year:
+            return f"from {a.day} {_MONTHS[a.month]} to {_day(last)}"
+        return f"from {_day(a)} to {_day(last)}"
+    if a.date() == b.date() or (_is_midnight(b) and (b.date() - a.date()).days == 1):
+        until = "24:00" if _is_midnight(b) else _clock(b)
+        return f"on {_day(a)} from {_clock(a)} to {until}"
+    return f"from {_day(a)} {_clock(a)} to {_day(b)} {_clock(b)}"
+
+
+def _kwh(wh: int) -> str:
+    return f"{money.format_scaled(wh, 3)} kWh"
+
+
+def _minutes(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        h = seconds // 3600
+        return "hour" if h == 1 else f"{h} hours"
+    return f"{seconds // 60} minutes"
+
+
+def _minutes_adj(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600}-hour"
+    return f"{seconds // 60}-minute"
+
+
+def _register_name(sel: Register, tariffs: Sequence[SignedTariff]) -> str:
+    for t in tariffs:
+        if t.hash() == sel.tariff_hash and isinstance(t.body.energy, TimeOfUse):
+            names = t.body.energy.period_names
+            if sel.register < len(names):
+                return f'the "{names[sel.register]}" periods of the tariff "{t.body.name}"'
+    return f"tariff period {sel.register} of the tariff {sel.tariff_hash.hex()[:16]}"
+
+
+def _selection(req: DisclosureRequest, sel: Selector, tariffs: Sequence[SignedTariff]) -> str:
+    tz = req.tz
+    if isinstance(sel, Window):
+        return describe_span(sel.start, sel.end, tz)
+    whole = describe_span(req.period.start, req.period.end, tz)
+    if isinstance(sel, WholePeriod):
+        return whole
+    return f"during {_register_name(sel, tariffs)}, {whole}"
+
+
+def describe_statement(
+    req: DisclosureRequest, statement: Statement, tariffs: Sequence[SignedTariff] = ()
+) -> str:
+    """One statement in plain words (what the requester would learn)."""
+    s = statement
+    meter = f"on meter {s.meter}"
+    tz = req.tz
+    if isinstance(s, OpenReadings):
+        step = req.meter(s.meter).interval_s
+        shown = [describe_span(i * step, (i + 1) * step, tz) for i in s.indices[:3]]
+        more = f" and {len(s.indices) - 3} more" if len(s.indices) > 3 else ""
+        what = "interval" if len(s.indices) == 1 else f"each of {len(s.indices)} intervals"
+        return f"your exact consumption in {what} {meter}: {'; '.join(shown)}{more}"
+    if isinstance(s, Sum):
+        return f"your total consumption {_selection(req, s.select, tariffs)} {meter}"
+    if isinstance(s, WeightedSum):
+        lo, hi = min(s.weights), max(s.weights)
+        return (
+            f"a weighted total of your consumption {_selection(req, s.select, tariffs)} {meter}: "
+            f"each {_minutes(s.step)}'s consumption multiplied by a public weight in {s.unit} "
+            f"({len(s.weights)} weights from {lo} to {hi}, listed in the request) and added up"
+        )
+    where = _selection(req, s.select, tariffs)
+    if s.test == "sum-at-most":
+        return f"that your total consumption {where} {meter} was at most {_kwh(s.bound)}"
+    if s.test == "sum-at-least":
+        return f"that your total consumption {where} {meter} was at least {_kwh(s.bound)}"
+    step = req.meter(s.meter).interval_s
+    return (
+        f"that your consumption in every {_minutes_adj(step)} interval {where} {meter} "
+        f"was at most {_kwh(s.bound)}"
+    )
+
+
+def describe(req: DisclosureRequest, tariffs: Sequence[SignedTariff] = ()) -> str:
+    """The request in plain words, shown to the customer before anything is revealed."""
+    items = [describe_statement(req, s, tariffs) for s in req.statements]
+    head = f"{req.requester} asks, for {req.purpose.strip()}, to learn"
+    if len(items) == 1:
+        text = f"{head} {items[0]}."
+    else:
+        text = f"{head}:\n" + "\n".join(f"  {k + 1}. {item};" for k, item in enumerate(items))
+        text = text[:-1] + "."
+    kinds = {type(s) for s in req.statements}
+    opened = OpenReadings in kinds
+    summed = Sum in kinds or WeightedSum in kinds
+    thresh = Threshold in kinds
+    lines = [text]
+    if thresh:
+        lines.append(
+            "A statement that something was at most or at least an amount can only be answered "
+            "if it is true; they then learn that it is true, not the amounts themselves."
+        )
+    nots = []
+    if opened:
+        nots.append("any reading other than those listed")
+    else:
+        nots.append("any individual reading")
+    if summed or thresh:
+        nots.append("when within those times you used energy")
+    nots.append("your load profile or anything else about your consumption")
+    lines.append(f"They will not learn {', '.join(nots[:-1])}, or {nots[-1]}.")
+    lines.append(
+        f"Account {req.account}. You may agree to all or some of this, or to none; "
+        f"the request is valid until {_day(datetime.fromtimestamp(req.expires, req.tz))} "
+        f"{_clock(datetime.fromtimestamp(req.expires, req.tz))} ({req.timezone})."
+    )
+    return "\n".join(lines)
