@@ -426,3 +426,47 @@ def test_demo_default_month_as_subprocess(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "2976 readings" in proc.stdout and "VALID" in proc.stdout
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("scenario", "start"),
+    [
+        ("residential-tiered", "2026-02-01"),
+        pytest.param("commercial-demand", "2026-07-01", marks=pytest.mark.slow),
+    ],
+)
+def test_demo_scenarios(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: str, start: str
+) -> None:
+    assert (
+        run(
+            "demo",
+            "--scenario",
+            scenario,
+            "--start",
+            start,
+            "--seed",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "VALID" in out and "no peak demand" in out
+    assert (
+        run(
+            "bill",
+            "verify",
+            str(tmp_path / "bill.pbm"),
+            "--tariff",
+            str(tmp_path / "tariff.pbt"),
+            "--provider",
+            str(tmp_path / "provider.pub"),
+            "--json",
+        )
+        == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["valid"] and result["period"] == start[:7]

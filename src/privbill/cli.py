@@ -490,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
     rv.set_defaults(func=cmd_receipt_verify)
 
     d = sub.add_parser("demo", help="simulate a household, bill it privately, verify")
+    d.add_argument(
+        "--scenario",
+        choices=("residential-tou", "residential-tiered", "commercial-demand"),
+        default="residential-tou",
+        help="customer and tariff (default residential-tou)",
+    )
     d.add_argument("--days", type=int, help="bill this many days instead of a calendar month")
     d.add_argument("--start", default="2026-01-01", help="first day (default 2026-01-01)")
     d.add_argument(

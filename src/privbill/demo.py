@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from privbill.billing.cleartext import MeterReadings, cleartext_bill
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt, verify_receipt
 from privbill.billing.verifier import verify_bill
@@ -29,7 +31,7 @@ from privbill.crypto.signatures import SigningKey
 from privbill.errors import UsageError
 from privbill.files import write_atomic
 from privbill.interop import csv_readings
-from privbill.interop.loadprofile import household_wh
+from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
 from privbill.model import money
 from privbill.model.periods import BillingPeriod, check_interval_length
@@ -40,23 +42,52 @@ from privbill.model.tariffs import TariffBody, TimeOfUse
 from privbill.provider import Provider
 
 METER_ID = "0001"
-ACCOUNT = "demo-household-0001"
 SEAL_SPANS = {"per-reading": "reading", "daily": "day", "monthly": "month"}
 
 
-def demo_tariff_description() -> dict[str, Any]:
-    text = resources.files("privbill").joinpath("data/demo-tou.json").read_text(encoding="utf-8")
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    tariff_file: str
+    profile: str
+    account: str
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "residential-tou": Scenario(
+        "one household, time-of-use", "demo-tou.json", "household", "demo-household-0001"
+    ),
+    "residential-tiered": Scenario(
+        "one household, inclining-block tiers",
+        "demo-tiered.json",
+        "household",
+        "demo-household-0001",
+    ),
+    "commercial-demand": Scenario(
+        "a small business, time-of-use with demand charges",
+        "demo-commercial.json",
+        "business",
+        "demo-business-0001",
+    ),
+}
+
+
+def demo_tariff_description(scenario: str = "residential-tou") -> dict[str, Any]:
+    name = SCENARIOS[scenario].tariff_file
+    text = resources.files("privbill").joinpath(f"data/{name}").read_text(encoding="utf-8")
     desc: dict[str, Any] = json.loads(text)
     return desc
 
 
 def run_demo(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
+    scenario = SCENARIOS[args.scenario]
+    account = scenario.account
     interval_s = check_interval_length(args.interval * 60)
     provider = Provider.generate("ed25519")
     meter_key = SigningKey.generate("ecdsa-p256-sha256")
-    cert = provider.certify_meter(METER_ID, ACCOUNT, meter_key.public_key(), interval_s=interval_s)
-    desc = demo_tariff_description()
+    cert = provider.certify_meter(METER_ID, account, meter_key.public_key(), interval_s=interval_s)
+    desc = demo_tariff_description(args.scenario)
     tariff = provider.sign_tariff(TariffBody.from_description(desc))
     tz = tariff.body.tz
     try:
@@ -76,16 +107,18 @@ def run_demo(args: argparse.Namespace) -> int:
     label = period.label(tz)
     seed_text = f", seed {args.seed}" if args.seed is not None else ""
     console.print(
-        f"[bold]privbill demo[/]: one household, {label} "
+        f"[bold]privbill demo[/]: {scenario.title}, {label} "
         f"({count} readings of {args.interval} min{seed_text})"
     )
     console.print(
         f"  keys      provider Ed25519, meter ECDSA P-256; certificate for meter {METER_ID}, "
-        f"account {ACCOUNT}"
+        f"account {account}"
     )
     console.print(f"  tariff    {tariff.body.name}, hash {tariff.hash().hex()[:16]}…")
 
-    values = household_wh(period.start, count, interval_s, tz, seed=args.seed)
+    values = synthetic_wh(
+        period.start, count, interval_s, tz, profile=scenario.profile, seed=args.seed
+    )
     pedersen.precompute()
     opening_key = Meter.new_opening_key()
     meter = Meter(cert, meter_key, SEAL_SPANS[args.seal], tariff.body.timezone, opening_key)  # type: ignore[arg-type]
@@ -126,21 +159,21 @@ def run_demo(args: argparse.Namespace) -> int:
     encoded = msg.encode()
     console.print(f"  prove     {prove_s:.3f} s (every opening checked against its seal)")
     t0 = time.perf_counter()
-    verified = verify_bill(encoded, tariff, provider.public_key, account=ACCOUNT, period=period)
+    verified = verify_bill(encoded, tariff, provider.public_key, account=account, period=period)
     verify_s = time.perf_counter() - t0
     console.print(f"  verify    {verify_s:.3f} s  [bold green]VALID[/]")
     receipt = issue_receipt(provider.key, verified)
     verify_receipt(receipt, provider.public_key, encoded)
     console.print("  receipt   signed by the provider; checks against the bill")
 
-    _customer_view(
-        console, tariff.body, values, first, interval_s, verified.fixed_fee, msg.total_fee
-    )
+    _customer_view(console, tariff.body, values, first, interval_s, period, msg.total_fee)
     cur = tariff.body.currency
+    hidden = "no reading, no daily profile, no period totals"
+    if tariff.body.components:
+        hidden += ", no monthly consumption, no peak demand"
     console.print(
-        f"\n[bold]Provider learns[/]: account {ACCOUNT}, {label}, total "
-        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻⁹ {cur}) — "
-        "no reading, no daily profile, no period totals."
+        f"\n[bold]Provider learns[/]: account {account}, {label}, total "
+        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻⁹ {cur}) — {hidden}."
     )
     console.print(
         f"  payment message {len(encoded):,} bytes ({len(encoded) / count:.1f} bytes per reading)"
@@ -179,36 +212,44 @@ def _customer_view(
     values: list[int],
     first: int,
     interval_s: int,
-    fixed: int,
+    period: BillingPeriod,
     total: int,
 ) -> None:
+    """The bill as the customer's device shows it: consumption and cost by time-of-use period,
+    then every component, from the cleartext readings (never sent anywhere)."""
+    breakdown = cleartext_bill(body, [MeterReadings(interval_s, first, values)], period)
+    assert breakdown.total == total
     prices = body.prices(first, len(values), interval_s)
-    names: list[str]
     energy = body.energy
     if isinstance(energy, TimeOfUse):
         names = list(energy.period_names)
-        index = {p: i for i, p in enumerate(energy.period_prices)}
+        periods = energy.periods(body.tz, first, len(values), interval_s)
     else:
-        names, index = ["energy"], {}
+        names, periods = ["energy"], [0] * len(values)
     kwh = [0] * len(names)
     cost = [0] * len(names)
-    for p, wh in zip(prices, values, strict=True):
-        i = index.get(p, 0)
-        kwh[i] += wh
-        cost[i] += p * wh
-    cur = body.currency
-    table = Table(title="Customer's view (stays on the customer's device)", title_justify="left")
-    table.add_column("period")
+    for k, (p, wh) in enumerate(zip(prices, values, strict=True)):
+        kwh[periods[k]] += wh
+        cost[periods[k]] += p * wh
+    cur, minor = body.currency, body.minor_unit
+    table = Table(title="Customer's view (stays on the device)", title_justify="left")
+    table.add_column("charge")
     table.add_column("kWh", justify="right")
     table.add_column(cur, justify="right")
     for n, e, c in zip(names, kwh, cost, strict=True):
         if e:
-            table.add_row(n, f"{e / 1000:,.3f}", money.format_amount(c, body.minor_unit))
-    table.add_row("fixed charges", "", money.format_amount(fixed, body.minor_unit))
+            table.add_row(n, f"{e / 1000:,.3f}", money.format_amount(c, minor))
+    for name, fee in breakdown.components:
+        table.add_row(name, "", money.format_amount(fee, minor))
+    table.add_row("fixed charges", "", money.format_amount(breakdown.fixed, minor))
+    if breakdown.minimum_top_up:
+        table.add_row(
+            "raised to the minimum", "", money.format_amount(breakdown.minimum_top_up, minor)
+        )
     table.add_row(
         "[bold]total[/]",
         f"{sum(kwh) / 1000:,.3f}",
-        f"[bold]{money.format_amount(total, body.minor_unit)}[/]",
+        f"[bold]{money.format_amount(total, minor)}[/]",
     )
     console.print()
     console.print(table)

@@ -30,18 +30,42 @@ def household_wh(
     annual_kwh: float | None = None,
 ) -> list[int]:
     """Integer Wh for ``count`` intervals of ``interval_s`` seconds from UTC second ``start``."""
+    return synthetic_wh(start, count, interval_s, tz, seed=seed, annual_kwh=annual_kwh)
+
+
+def synthetic_wh(
+    start: int,
+    count: int,
+    interval_s: int,
+    tz: ZoneInfo,
+    *,
+    profile: str = "household",
+    seed: int | None = None,
+    annual_kwh: float | None = None,
+) -> list[int]:
+    """A simulated customer's integer Wh per interval.
+
+    ``household``: BDEW H25 with the randomness described above (about 3200 kWh a year by
+    default). ``business``: BDEW G25 (general commercial) for a small business, about
+    120 MWh a year by default, with day-to-day variation, quarter-hour noise and equipment
+    start-ups in working hours that set the month's demand peak.
+    """
     try:
         import numpy as np
         import pandas as pd
-        from demandlib.bdew import H25
+        from demandlib.bdew import G25, H25
     except ImportError:
         raise UsageError(
             "the household simulation needs demandlib: pip install 'privbill[demo]'"
         ) from None
     if interval_s % QUARTER_S and QUARTER_S % interval_s:
         raise UsageError("interval must be a multiple or a divisor of 15 minutes")
+    if profile not in ("household", "business"):
+        raise UsageError(f"unknown load profile {profile!r} (household or business)")
+    business = profile == "business"
     rng = np.random.default_rng(seed)
-    annual = annual_kwh if annual_kwh is not None else float(rng.lognormal(np.log(3200), 0.3))
+    typical = 120_000 if business else 3200
+    annual = annual_kwh if annual_kwh is not None else float(rng.lognormal(np.log(typical), 0.3))
     end = start + count * interval_s
     q_start = start - start % QUARTER_S
     q_count = -(-(end - q_start) // QUARTER_S)
@@ -49,9 +73,9 @@ def household_wh(
     with warnings.catch_warnings():
         # demandlib uses pandas idioms that newer pandas versions announce as deprecated.
         warnings.simplefilter("ignore")
-        profile: Any = H25(index)
+        shape: Any = (G25 if business else H25)(index)
     # H25 is in kW for 1 GWh/year: Wh per quarter hour = kW · 1000 · 0.25 · annual / 1e6.
-    base = profile.to_numpy(dtype=float) * 250.0 * annual / 1e6
+    base = shape.to_numpy(dtype=float) * 250.0 * annual / 1e6
     days = q_count // 96 + 2
     day_factor = np.repeat(rng.lognormal(0.0, 0.18, days), 96)[:q_count]
     noise = rng.lognormal(-0.02, 0.2, q_count)
