@@ -470,3 +470,108 @@ def test_demo_scenarios(
     )
     result = json.loads(capsys.readouterr().out)
     assert result["valid"] and result["period"] == start[:7]
+
+
+def test_pay_as_you_drive_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """keygen with a private attribute, a readings CSV with a road_class column, bill, verify."""
+    assert (
+        run(
+            "demo",
+            "--scenario",
+            "pay-as-you-drive",
+            "--days",
+            "2",
+            "--start",
+            "2026-03-02",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / "demo"),
+            "--no-progress",
+        )
+        == 0
+    )
+    assert "no road class" in capsys.readouterr().out
+    d = tmp_path / "demo"
+    keys = tmp_path / "keys"
+    assert (
+        run(
+            "keygen",
+            "--out",
+            str(keys),
+            "--provider-key",
+            str(d / "provider.pem"),
+            "--meter-id",
+            "car-7",
+            "--account",
+            "policy-7",
+            "--attributes",
+            "road_class",
+        )
+        == 0
+    )
+    assert (
+        run(
+            "meter",
+            "record",
+            str(d / "readings.csv"),
+            "--key",
+            str(keys / "meter-car-7.pem"),
+            "--cert",
+            str(keys / "meter-car-7.cert"),
+            "--timezone",
+            "Europe/Berlin",
+            "--out",
+            str(tmp_path / "sealed"),
+        )
+        == 0
+    )
+    assert (
+        run(
+            "bill",
+            "prove",
+            "--readings",
+            str(tmp_path / "sealed"),
+            "--tariff",
+            str(d / "tariff.pbt"),
+            "--period",
+            "2026-03-02/2026-03-04",
+            "--out",
+            str(tmp_path / "bill.pbm"),
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        run(
+            "bill",
+            "verify",
+            str(tmp_path / "bill.pbm"),
+            "--tariff",
+            str(d / "tariff.pbt"),
+            "--provider",
+            str(d / "provider.pub"),
+            "--json",
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["readings"] == 192
+    # A CSV without the attribute column is refused with the column's name.
+    (tmp_path / "no-attr.csv").write_text("interval_start,quantity\n2026-03-05T00:00:00+01:00,0\n")
+    assert (
+        run(
+            "meter",
+            "record",
+            str(tmp_path / "no-attr.csv"),
+            "--key",
+            str(keys / "meter-car-7.pem"),
+            "--cert",
+            str(keys / "meter-car-7.cert"),
+            "--out",
+            str(tmp_path / "s2"),
+        )
+        == 2
+    )
+    assert "road_class" in capsys.readouterr().err

@@ -109,6 +109,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         interval_s=interval_s,
         valid_from=DEFAULT_VALID_FROM,
         valid_until=DEFAULT_VALID_UNTIL,
+        attributes=tuple(a for a in (args.attributes or "").split(",") if a),
     )
     stem = f"meter-{args.meter_id}"
     written += [
@@ -229,7 +230,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         load_opening_key(args.opening_key),
         state,
     )
-    rows = csv_readings.read(Path(args.readings), cert.interval_s)
+    rows = csv_readings.read(Path(args.readings), cert.interval_s, cert.attributes)
     rec = meter.record(rows, close=not args.keep_open)
     sealed = SealedReadings(cert, (*previous, *rec.runs))
     write_atomic(out / f"openings-{rec.openings.first}.pbo", rec.openings.encode(), private=True)
@@ -378,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--interval", type=int, default=15, help="meter interval in minutes (default 15)"
     )
     k.add_argument("--provider-key", help="certify with this existing provider key (PEM)")
+    k.add_argument(
+        "--attributes",
+        help="comma-separated private attributes the meter commits per interval (e.g. road_class)",
+    )
     k.add_argument("--provider-alg", choices=ALG_CHOICES, default="ed25519")
     k.add_argument("--meter-alg", choices=ALG_CHOICES, default="ecdsa-p256")
     k.add_argument(
@@ -492,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="simulate a household, bill it privately, verify")
     d.add_argument(
         "--scenario",
-        choices=("residential-tou", "residential-tiered", "commercial-demand"),
+        choices=("residential-tou", "residential-tiered", "commercial-demand", "pay-as-you-drive"),
         default="residential-tou",
         help="customer and tariff (default residential-tou)",
     )

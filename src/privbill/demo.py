@@ -31,6 +31,7 @@ from privbill.crypto.signatures import SigningKey
 from privbill.errors import UsageError
 from privbill.files import write_atomic
 from privbill.interop import csv_readings
+from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
 from privbill.model import money
@@ -49,8 +50,11 @@ SEAL_SPANS = {"per-reading": "reading", "daily": "day", "monthly": "month"}
 class Scenario:
     title: str
     tariff_file: str
-    profile: str
+    profile: str  # household, business, driving
     account: str
+    attributes: tuple[str, ...] = ()
+    unit: str = "kWh"
+    hidden: str = "no reading, no daily profile, no period totals"
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -69,6 +73,15 @@ SCENARIOS: dict[str, Scenario] = {
         "business",
         "demo-business-0001",
     ),
+    "pay-as-you-drive": Scenario(
+        "one car, pay-as-you-drive insurance",
+        "demo-payd.json",
+        "driving",
+        "demo-policy-0001",
+        ("road_class",),
+        "km",
+        "no trip, no distance, no road class, no time of driving",
+    ),
 }
 
 
@@ -86,7 +99,13 @@ def run_demo(args: argparse.Namespace) -> int:
     interval_s = check_interval_length(args.interval * 60)
     provider = Provider.generate("ed25519")
     meter_key = SigningKey.generate("ecdsa-p256-sha256")
-    cert = provider.certify_meter(METER_ID, account, meter_key.public_key(), interval_s=interval_s)
+    cert = provider.certify_meter(
+        METER_ID,
+        account,
+        meter_key.public_key(),
+        interval_s=interval_s,
+        attributes=scenario.attributes,
+    )
     desc = demo_tariff_description(args.scenario)
     tariff = provider.sign_tariff(TariffBody.from_description(desc))
     tz = tariff.body.tz
@@ -116,9 +135,15 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     console.print(f"  tariff    {tariff.body.name}, hash {tariff.hash().hex()[:16]}…")
 
-    values = synthetic_wh(
-        period.start, count, interval_s, tz, profile=scenario.profile, seed=args.seed
-    )
+    attrs: list[tuple[int, ...]] = [()] * count
+    if scenario.profile == "driving":
+        trips = drive_metres(period.start, count, interval_s, tz, seed=args.seed)
+        values = [m for m, _ in trips]
+        attrs = [(road,) for _, road in trips]
+    else:
+        values = synthetic_wh(
+            period.start, count, interval_s, tz, profile=scenario.profile, seed=args.seed
+        )
     pedersen.precompute()
     opening_key = Meter.new_opening_key()
     meter = Meter(cert, meter_key, SEAL_SPANS[args.seal], tariff.body.timezone, opening_key)  # type: ignore[arg-type]
@@ -139,7 +164,7 @@ def run_demo(args: argparse.Namespace) -> int:
     ) as progress:
         task = progress.add_task("meter", total=count)
         for lo in range(0, count, per_day):
-            chunk = [(first + k, values[k]) for k in range(lo, min(lo + per_day, count))]
+            chunk = [(first + k, values[k], attrs[k]) for k in range(lo, min(lo + per_day, count))]
             t0 = time.perf_counter()
             rec = meter.record(chunk, close=lo + per_day >= count)
             meter_seconds += time.perf_counter() - t0
@@ -166,10 +191,12 @@ def run_demo(args: argparse.Namespace) -> int:
     verify_receipt(receipt, provider.public_key, encoded)
     console.print("  receipt   signed by the provider; checks against the bill")
 
-    _customer_view(console, tariff.body, values, first, interval_s, period, msg.total_fee)
+    named = {n: [a[j] for a in attrs] for j, n in enumerate(scenario.attributes)}
+    readings = MeterReadings(interval_s, first, values, named)
+    _customer_view(console, tariff.body, readings, period, msg.total_fee, scenario.unit)
     cur = tariff.body.currency
-    hidden = "no reading, no daily profile, no period totals"
-    if tariff.body.components:
+    hidden = scenario.hidden
+    if tariff.body.components and not scenario.attributes:
         hidden += ", no monthly consumption, no peak demand"
     console.print(
         f"\n[bold]Provider learns[/]: account {account}, {label}, total "
@@ -191,7 +218,11 @@ def run_demo(args: argparse.Namespace) -> int:
             "tariff.json": json.dumps(desc, indent=2).encode(),
             "tariff.pbt": tariff.encode(),
             "readings.csv": csv_readings.format_rows(
-                [(first + k, v) for k, v in enumerate(values)], interval_s, tz
+                [(first + k, v, attrs[k]) for k, v in enumerate(values)],
+                interval_s,
+                tz,
+                scenario.attributes,
+                "quantity" if scenario.attributes else "wh",
             ).encode(),
             f"sealed/{'sealed.pbs'}": sealed.encode(),
             "bill.pbm": encoded,
@@ -209,15 +240,15 @@ def run_demo(args: argparse.Namespace) -> int:
 def _customer_view(
     console: Console,
     body: TariffBody,
-    values: list[int],
-    first: int,
-    interval_s: int,
+    readings: MeterReadings,
     period: BillingPeriod,
     total: int,
+    unit: str,
 ) -> None:
     """The bill as the customer's device shows it: consumption and cost by time-of-use period,
     then every component, from the cleartext readings (never sent anywhere)."""
-    breakdown = cleartext_bill(body, [MeterReadings(interval_s, first, values)], period)
+    breakdown = cleartext_bill(body, [readings], period)
+    values, first, interval_s = list(readings.values), readings.first, readings.interval_s
     assert breakdown.total == total
     prices = body.prices(first, len(values), interval_s)
     energy = body.energy
@@ -234,7 +265,7 @@ def _customer_view(
     cur, minor = body.currency, body.minor_unit
     table = Table(title="Customer's view (stays on the device)", title_justify="left")
     table.add_column("charge")
-    table.add_column("kWh", justify="right")
+    table.add_column(unit, justify="right")
     table.add_column(cur, justify="right")
     for n, e, c in zip(names, kwh, cost, strict=True):
         if e:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Final, Literal
@@ -24,7 +24,13 @@ from privbill.errors import ReadingError, UsageError
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import local_midnight, zone
-from privbill.model.readings import OPENING_KEY_BYTES, Openings, derive_blinding
+from privbill.model.readings import (
+    MAX_ATTRIBUTE_VALUE,
+    OPENING_KEY_BYTES,
+    Openings,
+    derive_attribute_blinding,
+    derive_blinding,
+)
 from privbill.model.seals import GENESIS, Seal, SealedRun
 
 SealSpan = Literal["reading", "day", "month"]
@@ -40,6 +46,7 @@ class MeterState:
     prev: bytes = GENESIS
     next_index: int | None = None
     pending: bytes = b""
+    pending_attributes: bytes = b""
 
     @property
     def pending_first(self) -> int | None:
@@ -55,6 +62,7 @@ class MeterState:
                 "prev": self.prev.hex(),
                 "next_index": self.next_index,
                 "pending": self.pending.hex(),
+                "pending_attributes": self.pending_attributes.hex(),
             }
         )
 
@@ -64,6 +72,7 @@ class MeterState:
             d = json.loads(text)
             prev = bytes.fromhex(d["prev"])
             pending = bytes.fromhex(d.get("pending", ""))
+            pending_attrs = bytes.fromhex(d.get("pending_attributes", ""))
             seq, nxt = d["seq"], d["next_index"]
             if (
                 len(prev) != 32
@@ -72,11 +81,12 @@ class MeterState:
                 or not (nxt is None or isinstance(nxt, int))
                 or len(pending) % group.POINT_BYTES
                 or (pending and nxt is None)
+                or len(pending_attrs) % group.POINT_BYTES
             ):
                 raise ValueError
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
-        return cls(seq, prev, nxt, pending)
+        return cls(seq, prev, nxt, pending, pending_attrs)
 
 
 @dataclass(slots=True)
@@ -135,8 +145,14 @@ class Meter:
             d = date.fromordinal(d.toordinal() + 1)
         return out
 
-    def record(self, readings: Iterable[tuple[int, int]], *, close: bool = True) -> Recording:
-        """Commit to and seal consecutive readings ``(interval index, Wh)``.
+    def record(
+        self,
+        readings: Iterable[tuple[int, int] | tuple[int, int, Sequence[int]]],
+        *,
+        close: bool = True,
+    ) -> Recording:
+        """Commit to and seal consecutive readings ``(interval index, Wh)`` — or, for a meter
+        certified with private attributes, ``(interval index, quantity, attribute values)``.
 
         Readings must continue where the meter stopped and have no gaps; they are all checked
         before anything is committed, so a bad batch changes nothing. Runs end at the seal span's
@@ -147,9 +163,12 @@ class Meter:
         items = list(readings)
         if not items:
             raise ReadingError("no readings to record", obj="readings")
+        k = len(self.certificate.attributes)
         first = items[0][0]
         expect = self.state.next_index if self.state.next_index is not None else first
-        for index, wh in items:
+        attrs: list[Sequence[int]] = []
+        for item in items:
+            index, wh = item[0], item[1]
             if index != expect:
                 if index == items[0][0] and self.state.next_index is not None:
                     msg = f"readings start at interval {index} but the meter continues at {expect}"
@@ -163,6 +182,14 @@ class Meter:
                     obj="readings",
                     field="wh",
                 )
+            a: Sequence[int] = item[2] if len(item) == 3 else ()
+            if len(a) != k or not all(0 <= v <= MAX_ATTRIBUTE_VALUE for v in a):
+                raise ReadingError(
+                    f"interval {index} needs {k} attribute value(s) in [0, 2^32)",
+                    obj="readings",
+                    field="attributes",
+                )
+            attrs.append(a)
             expect = index + 1
         last = items[-1][0]
         boundaries = self._boundaries(first, last)
@@ -170,28 +197,51 @@ class Meter:
         okey, mid = self.opening_key, self.meter_id
         values: list[int] = []
         blindings: list[int] = []
+        avalues: list[int] = []
+        ablindings: list[int] = []
         runs: list[SealedRun] = []
         run_first = self.state.pending_first
         pending = bytearray(self.state.pending)
+        pending_attrs = bytearray(self.state.pending_attributes)
         if run_first is None:
             run_first = first
-        for index, wh in items:
+        for (index, wh, *_), a in zip(items, attrs, strict=True):
             r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
             pending += commit_bytes(wh, r)
             values.append(wh)
             blindings.append(r)
+            for j, v in enumerate(a):
+                s = (
+                    derive_attribute_blinding(okey, mid, index, j)
+                    if okey is not None
+                    else group.random_scalar()
+                )
+                pending_attrs += commit_bytes(v, s)
+                avalues.append(v)
+                ablindings.append(s)
             if index + 1 in boundaries or (close and index == last):
-                runs.append(self._seal(run_first, bytes(pending)))
+                runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs)))
                 pending.clear()
+                pending_attrs.clear()
                 run_first = index + 1
         self.state.next_index = last + 1
         self.state.pending = bytes(pending)
+        self.state.pending_attributes = bytes(pending_attrs)
+        derived = okey is not None
         openings = Openings(
-            mid, self.interval_s, first, values, None if okey is not None else blindings
+            mid,
+            self.interval_s,
+            first,
+            values,
+            None if derived else blindings,
+            k,
+            avalues,
+            None if derived or not k else ablindings,
         )
         return Recording(runs, openings)
 
-    def _seal(self, first: int, commitments: bytes) -> SealedRun:
+    def _seal(self, first: int, commitments: bytes, attributes: bytes = b"") -> SealedRun:
+        k = len(self.certificate.attributes)
         seal = Seal.make(
             self.key,
             meter_id=self.meter_id,
@@ -200,7 +250,9 @@ class Meter:
             interval_s=self.interval_s,
             commitments=commitments,
             prev=self.state.prev,
+            attributes=k,
+            attribute_commitments=attributes,
         )
         self.state.seq += 1
         self.state.prev = seal.chain_hash()
-        return SealedRun(seal, commitments)
+        return SealedRun(seal, commitments, attributes)

@@ -37,6 +37,7 @@ class Provider:
         interval_s: int = 900,
         valid_from: int = DEFAULT_VALID_FROM,
         valid_until: int = DEFAULT_VALID_UNTIL,
+        attributes: tuple[str, ...] = (),
     ) -> MeterCertificate:
         return MeterCertificate.issue(
             self.key,
@@ -46,6 +47,7 @@ class Provider:
             interval_s=interval_s,
             valid_from=valid_from,
             valid_until=valid_until,
+            attributes=attributes,
         )
 
     def sign_tariff(self, body: TariffBody) -> SignedTariff:

@@ -6,11 +6,11 @@ total and with NREL's System Advisor Model. Nothing here is sent to the provider
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from privbill.errors import TariffMismatchError, UsageError
-from privbill.model.components import Demand, Minimum, TieredEnergy
+from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
 from privbill.model.periods import BillingPeriod
 from privbill.model.schedules import NONE, schedule_indices
 from privbill.model.tariffs import TariffBody, TimeOfUse
@@ -23,6 +23,7 @@ class MeterReadings:
     interval_s: int
     first: int
     values: Sequence[int]
+    attributes: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -111,7 +112,8 @@ def cleartext_bill(
     b.fixed = body.fixed_charges(period)
     if not body.components:
         return b
-    load = aggregate(meters, period)
+    needs_load = any(isinstance(c, TieredEnergy | Demand) for c in body.components)
+    load = aggregate(meters, period) if needs_load else meters[0]
     days = len(period.local_days(body.tz))
     minimum = None
     for c in body.components:
@@ -125,6 +127,29 @@ def cleartext_bill(
                 b.components.append(
                     (f"{c.name}: {c.windows[w].name}", c.fee(w, peak, load.interval_s))
                 )
+        elif isinstance(c, Lookup):
+            fee = 0
+            for m in meters:
+                if c.attribute not in m.attributes:
+                    raise TariffMismatchError(
+                        f"no {c.attribute!r} attribute in the readings",
+                        obj="tariff",
+                        field="components",
+                    )
+                holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
+                bands = schedule_indices(
+                    c.weekday,
+                    c.weekend,
+                    holidays,
+                    body.tz,
+                    m.first,
+                    len(m.values),
+                    m.interval_s,
+                    "components",
+                )
+                attrs = m.attributes[c.attribute]
+                fee += sum(c.fee(b, a, q) for b, a, q in zip(bands, attrs, m.values, strict=True))
+            b.components.append((c.name, fee))
         elif isinstance(c, Minimum):
             minimum = c.per_month
     if minimum is not None and b.total < minimum:

@@ -1,15 +1,18 @@
 """Proving and verifying a tariff's components for a whole bill.
 
-The components see the account's load: per interval, the sum of the meters' commitments (and,
-for the prover, of their values and blinding factors). Each component gets its own transcript
-context, binding the tariff, account, period, meters and the component's position.
+Tiers and demand charges see the account's load: per interval, the sum of the meters'
+commitments (and, for the prover, of their values and blinding factors), so all meters must share
+one interval length. Lookups see each meter on its own, with its private attribute commitments.
+Each component gets its own transcript context, binding the tariff, account, period, meters and
+the component's position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from privbill.billing import demand, energy, minimum, tiered
+from privbill.billing import demand, energy, lookup, minimum, tiered
 from privbill.billing.cleartext import demand_windows, tiered_indices
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -19,12 +22,34 @@ from privbill.model.component_proofs import (
     OBJ,
     ComponentProof,
     DemandProof,
+    LookupProof,
     MinimumProof,
     TieredProof,
 )
-from privbill.model.components import Demand, Minimum, TieredEnergy
+from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
 from privbill.model.periods import BillingPeriod
-from privbill.model.tariffs import TariffBody
+from privbill.model.schedules import schedule_indices
+from privbill.model.tariffs import TariffBody, TimeOfUse
+
+
+@dataclass(slots=True)
+class MeterData:
+    """What the components see of one meter over the billing period. The prover fills in the
+    openings; the verifier has only the points."""
+
+    meter_id: str
+    interval_s: int
+    attribute_names: tuple[str, ...]
+    points: list[Point]
+    attribute_points: list[Point]  # interval by interval, one per attribute
+    values: list[int] = field(default_factory=list)
+    blindings: list[int] = field(default_factory=list)
+    attribute_values: list[int] = field(default_factory=list)
+    attribute_blindings: list[int] = field(default_factory=list)
+
+    def column(self, name: str) -> slice:
+        """Where attribute ``name`` sits in the interval-by-interval attribute lists."""
+        return slice(self.attribute_names.index(name), None, len(self.attribute_names))
 
 
 def context(
@@ -51,25 +76,52 @@ def common_interval(intervals: Sequence[int]) -> int:
     return intervals[0]
 
 
-def aggregate_points(per_meter: Sequence[Sequence[Point]]) -> list[Point]:
-    if len(per_meter) == 1:
-        return list(per_meter[0])
-    return [group.point_sum(col) for col in zip(*per_meter, strict=True)]
+def _load_points(meters: Sequence[MeterData]) -> list[Point]:
+    if len(meters) == 1:
+        return meters[0].points
+    return [group.point_sum(col) for col in zip(*(m.points for m in meters), strict=True)]
+
+
+def _load_openings(meters: Sequence[MeterData]) -> tuple[list[int], list[int]]:
+    if len(meters) == 1:
+        return meters[0].values, meters[0].blindings
+    values = [sum(col) for col in zip(*(m.values for m in meters), strict=True)]
+    blinds = [sum(col) % group.ORDER for col in zip(*(m.blindings for m in meters), strict=True)]
+    return values, blinds
+
+
+def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> list[int]:
+    if c.attribute not in m.attribute_names:
+        raise TariffMismatchError(
+            f"meter {m.meter_id!r} does not commit to the attribute {c.attribute!r}",
+            obj="tariff",
+            field="components",
+        )
+    first, count = period.intervals(m.interval_s)
+    holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
+    return schedule_indices(
+        c.weekday, c.weekend, holidays, body.tz, first, count, m.interval_s, "components"
+    )
+
+
+def _needs_load(body: TariffBody) -> bool:
+    return any(isinstance(c, TieredEnergy | Demand) for c in body.components)
 
 
 def prove_all(
     body: TariffBody,
     period: BillingPeriod,
-    interval_s: int,
-    values: Sequence[int],
-    blindings: Sequence[int],
+    meters: Sequence[MeterData],
     contexts: Sequence[bytes],
     subtotal: int,
     subtotal_blinding: int,
 ) -> tuple[list[ComponentProof], int, int]:
     """Proofs for every component, and the billed total with the blinding to reveal."""
-    first, count = period.intervals(interval_s)
     days = len(period.local_days(body.tz))
+    if _needs_load(body):
+        interval_s = common_interval([m.interval_s for m in meters])
+        first, count = period.intervals(interval_s)
+        values, blindings = _load_openings(meters)
     proofs: list[ComponentProof | None] = []
     total, blind = subtotal, subtotal_blinding
     for i, c in enumerate(body.components):
@@ -81,6 +133,25 @@ def prove_all(
             windows = demand_windows(body, c, first, count, interval_s)
             dp, fee, fb = demand.prove(c, values, blindings, windows, interval_s, contexts[i])
             proofs.append(dp)
+        elif isinstance(c, Lookup):
+            parts = []
+            fee, fb = 0, 0
+            for n, m in enumerate(meters):
+                lp, f, b = lookup.prove(
+                    c,
+                    _bands(body, c, period, m),
+                    m.points,
+                    m.attribute_points[m.column(c.attribute)],
+                    m.values,
+                    m.blindings,
+                    m.attribute_values[m.column(c.attribute)],
+                    m.attribute_blindings[m.column(c.attribute)],
+                    contexts[i] + n.to_bytes(2, "big"),
+                )
+                parts.append(lp)
+                fee += f
+                fb += b
+            proofs.append(LookupProof(tuple(parts)))
         else:
             proofs.append(None)  # the minimum is settled last, on the full subtotal
             continue
@@ -96,8 +167,7 @@ def prove_all(
 def verify_all(
     body: TariffBody,
     period: BillingPeriod,
-    interval_s: int,
-    points: Sequence[Point],
+    meters: Sequence[MeterData],
     contexts: Sequence[bytes],
     proofs: Sequence[ComponentProof],
     subtotal: Point,
@@ -112,8 +182,11 @@ def verify_all(
             obj=OBJ,
             field="components",
         )
-    first, count = period.intervals(interval_s)
     days = len(period.local_days(body.tz))
+    if _needs_load(body):
+        interval_s = common_interval([m.interval_s for m in meters])
+        first, count = period.intervals(interval_s)
+        points = _load_points(meters)
     fees: list[Point] = [subtotal]
     minimum_at: int | None = None
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
@@ -124,6 +197,21 @@ def verify_all(
         elif isinstance(c, Demand) and isinstance(p, DemandProof):
             windows = demand_windows(body, c, first, count, interval_s)
             fees.append(demand.verify(c, points, windows, interval_s, contexts[i], p, path))
+        elif isinstance(c, Lookup) and isinstance(p, LookupProof):
+            if len(p.meters) != len(meters):
+                raise DecodeError(f"expected {len(meters)} meters", obj=OBJ, field=f"{path}.meters")
+            for n, (m, mp) in enumerate(zip(meters, p.meters, strict=True)):
+                fees.append(
+                    lookup.verify(
+                        c,
+                        _bands(body, c, period, m),
+                        m.points,
+                        m.attribute_points[m.column(c.attribute)],
+                        contexts[i] + n.to_bytes(2, "big"),
+                        mp,
+                        f"{path}.meters[{n}]",
+                    )
+                )
         elif isinstance(c, Minimum) and isinstance(p, MinimumProof):
             minimum_at = i
         else:

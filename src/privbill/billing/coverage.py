@@ -13,7 +13,13 @@ OBJ = "payment message"
 
 
 def check_runs(
-    runs: Sequence[SealedRun], meter_id: str, interval_s: int, first: int, count: int, path: str
+    runs: Sequence[SealedRun],
+    meter_id: str,
+    interval_s: int,
+    first: int,
+    count: int,
+    path: str,
+    attributes: int = 0,
 ) -> None:
     """Raise a :class:`CoverageError` or :class:`SealChainError` naming the run at fault."""
     expected = first
@@ -33,6 +39,12 @@ def check_runs(
                 f"seal interval {s.interval_s} s differs from the certificate's {interval_s} s",
                 obj=OBJ,
                 field=f"{where}.interval_s",
+            )
+        if s.attributes != attributes:
+            raise SealChainError(
+                f"seal carries {s.attributes} attribute(s) per interval, the certificate {attributes}",
+                obj=OBJ,
+                field=f"{where}.attributes",
             )
         if s.first < expected:
             what = "overlaps the previous run" if k else "starts before the billing period"

@@ -40,11 +40,16 @@ class MeterInput:
     opening_key: bytes | None = None
 
 
-def _collect(inp: MeterInput, first: int, count: int) -> tuple[list[int], list[int]]:
-    """Values and blindings for intervals ``first .. first+count-1`` from the openings batches."""
+def _collect(
+    inp: MeterInput, first: int, count: int, k: int
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Values, blindings, attribute values and attribute blindings (``k`` per interval) for
+    intervals ``first .. first+count-1`` from the openings batches."""
     mid = inp.sealed.certificate.meter_id
     values: list[int | None] = [None] * count
     blindings: list[int] = [0] * count
+    avalues: list[int] = [0] * (count * k)
+    ablindings: list[int] = [0] * (count * k)
     for batch in inp.openings:
         if batch.meter_id != mid:
             raise OpeningError(
@@ -52,21 +57,31 @@ def _collect(inp: MeterInput, first: int, count: int) -> tuple[list[int], list[i
                 obj="openings",
                 field="meter_id",
             )
+        if batch.attributes != k:
+            raise OpeningError(
+                f"openings carry {batch.attributes} attribute(s), the meter {k}",
+                obj="openings",
+                field="attributes",
+            )
         lo, hi = max(batch.first, first), min(batch.end, first + count)
         if lo >= hi:
             continue
         rs = batch.resolve(inp.opening_key)
+        ars = batch.resolve_attributes(inp.opening_key)
         for i in range(lo, hi):
             values[i - first] = batch.values[i - batch.first]
             blindings[i - first] = rs[i - batch.first]
-    missing = [k for k, v in enumerate(values) if v is None]
+            src, dst = (i - batch.first) * k, (i - first) * k
+            avalues[dst : dst + k] = batch.attribute_values[src : src + k]
+            ablindings[dst : dst + k] = ars[src : src + k]
+    missing = [n for n, v in enumerate(values) if v is None]
     if missing:
         raise OpeningError(
             f"no opening for {len(missing)} interval(s) of meter {mid!r}, first at index {first + missing[0]}",
             obj="openings",
             field="values",
         )
-    return [v for v in values if v is not None], blindings
+    return [v for v in values if v is not None], blindings, avalues, ablindings
 
 
 def check_openings(
@@ -122,6 +137,7 @@ def prove_bill(
     all_prices: list[int] = []
     all_values: list[int] = []
     all_blindings: list[int] = []
+    meter_data: list[components.MeterData] = []
     for m, inp in enumerate(meters):
         cert = inp.sealed.certificate
         path = f"meters[{m}]"
@@ -143,11 +159,12 @@ def prove_bill(
                 obj="sealed readings",
                 field="runs",
             )
-        coverage.check_runs(runs, cert.meter_id, cert.interval_s, first, count, path)
+        k_attr = len(cert.attributes)
+        coverage.check_runs(runs, cert.meter_id, cert.interval_s, first, count, path, k_attr)
         for k, run in enumerate(runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
             run.check_commitments(f"{path}.runs[{k}]")
-        values, blindings = _collect(inp, first, count)
+        values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr)
         commitments = b"".join(r.commitments for r in runs)
         try:
             points = group.decode_points_on_curve(commitments, count)
@@ -162,28 +179,51 @@ def prove_bill(
                 obj="openings",
                 field="values",
             )
+        apoints: list[Point] = []
+        if k_attr:
+            attr_bytes = b"".join(r.attributes for r in runs)
+            try:
+                apoints = group.decode_points_on_curve(attr_bytes, count * k_attr)
+            except group.GroupError as exc:
+                raise CommitmentError(str(exc), obj="sealed readings", field="attributes") from None
+            bad = check_openings(apoints, avalues, ablindings)
+            if bad is not None:
+                i, j = divmod(bad, k_attr)
+                raise OpeningError(
+                    f"attribute {cert.attributes[j]!r} of meter {cert.meter_id!r} at interval "
+                    f"{first + i} does not match its sealed commitment",
+                    obj="openings",
+                    field="attribute_values",
+                )
         all_prices.extend(body.prices(first, count, cert.interval_s))
         all_values.extend(values)
         all_blindings.extend(blindings)
         sections.append(MeterSection(cert, runs))
+        meter_data.append(
+            components.MeterData(
+                cert.meter_id,
+                cert.interval_s,
+                cert.attributes,
+                points,
+                apoints,
+                values,
+                blindings,
+                avalues,
+                ablindings,
+            )
+        )
 
     fee, blinding = energy.prove(all_prices, all_values, all_blindings)
     subtotal = fee + body.fixed_charges(per)
     proofs: list[ComponentProof] = []
     if body.components:
-        interval_s = components.common_interval([s.certificate.interval_s for s in sections])
         ids = [s.certificate.meter_id for s in sections]
         contexts = [
             components.context(tariff.hash(), account, per, ids, i)
             for i in range(len(body.components))
         ]
-        _, count = per.intervals(interval_s)
-        values = [sum(col) for col in zip(*_columns(all_values, count), strict=True)]
-        blinds = [
-            sum(col) % group.ORDER for col in zip(*_columns(all_blindings, count), strict=True)
-        ]
         proofs, subtotal, blinding = components.prove_all(
-            body, per, interval_s, values, blinds, contexts, subtotal, blinding
+            body, per, meter_data, contexts, subtotal, blinding
         )
     return PaymentMessage(
         account=account,
@@ -194,8 +234,3 @@ def prove_bill(
         blinding=blinding,
         components=tuple(proofs),
     )
-
-
-def _columns(flat: Sequence[int], count: int) -> list[Sequence[int]]:
-    """The per-meter slices of a list that holds ``count`` entries for each meter in turn."""
-    return [flat[k : k + count] for k in range(0, len(flat), count)]

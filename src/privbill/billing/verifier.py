@@ -30,6 +30,7 @@ from privbill.errors import (
 )
 from privbill.model import money
 from privbill.model.bills import OBJ, PaymentMessage
+from privbill.model.components import Lookup
 from privbill.model.periods import BillingPeriod
 from privbill.model.tariffs import SignedTariff
 
@@ -106,8 +107,8 @@ def verify_bill(
     seen: set[str] = set()
     all_points: list[Point] = []
     all_prices: list[int] = []
-    meter_points: list[list[Point]] = []
-    intervals: list[int] = []
+    meter_data: list[components.MeterData] = []
+    needs_attributes = any(isinstance(c, Lookup) for c in body.components)
     summaries: list[MeterSummary] = []
     decode = group.decode_points if check_subgroup else group.decode_points_on_curve
     for m, section in enumerate(msg.meters):
@@ -132,7 +133,10 @@ def verify_bill(
             first, count = msg.period.intervals(cert.interval_s)
         except UsageError as exc:
             raise CoverageError(exc.detail, obj=OBJ, field="period") from None
-        coverage.check_runs(section.runs, cert.meter_id, cert.interval_s, first, count, path)
+        k_attr = len(cert.attributes)
+        coverage.check_runs(
+            section.runs, cert.meter_id, cert.interval_s, first, count, path, k_attr
+        )
         for k, run in enumerate(section.runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
             run.check_commitments(f"{path}.runs[{k}]")
@@ -144,9 +148,19 @@ def verify_bill(
                 raise CommitmentError(
                     str(exc), obj=OBJ, field=f"{path}.runs[{k}].commitments"
                 ) from None
+        apoints: list[Point] = []
+        if k_attr and needs_attributes:
+            for k, run in enumerate(section.runs):
+                try:
+                    apoints.extend(decode(run.attributes, run.seal.count * k_attr))
+                except group.GroupError as exc:
+                    raise CommitmentError(
+                        str(exc), obj=OBJ, field=f"{path}.runs[{k}].attributes"
+                    ) from None
         all_points.extend(points)
-        meter_points.append(points)
-        intervals.append(cert.interval_s)
+        meter_data.append(
+            components.MeterData(cert.meter_id, cert.interval_s, cert.attributes, points, apoints)
+        )
         all_prices.extend(body.prices(first, count, cert.interval_s))
         runs = section.runs
         summaries.append(
@@ -172,8 +186,7 @@ def verify_bill(
         components.verify_all(
             body,
             msg.period,
-            components.common_interval(intervals),
-            components.aggregate_points(meter_points),
+            meter_data,
             contexts,
             msg.components,
             commitment + group.mul(group.generator(), fixed),

@@ -252,12 +252,32 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
         raise GroupError(f"msm length mismatch: {len(points)} points, {len(scalars)} scalars")
     if not points:
         return identity()
-    if len(points) == 1:
-        return mul(points[0], scalars[0])
+    if len(points) <= _SMALL_MSM:
+        return _small_msm(points, scalars)
     order = ORDER
     from_be = _backend.Scalar.from_be_bytes
     conv = [from_be((s % order).to_bytes(SCALAR_BYTES, "big")) for s in scalars]
     return _backend.G1Point.multiexp_unchecked(list(points), conv)
+
+
+#: Up to this many terms, an MSM is computed term by term: the backend's multi-exponentiation
+#: has a fixed cost that dominates tiny inputs, and bases with registered tables are 6x faster.
+_SMALL_MSM: Final = 4
+_FIXED_BASES: dict[bytes, FixedBase] = {}
+
+
+def register_fixed_base(table: FixedBase) -> None:
+    """Let :func:`msm` use ``table`` whenever its base appears in a small multi-scalar
+    multiplication (the Pedersen generators register themselves when their tables are built)."""
+    _FIXED_BASES[table.base.to_compressed_bytes()] = table
+
+
+def _small_msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
+    acc = identity()
+    for p, s in zip(points, scalars, strict=True):
+        table = _FIXED_BASES.get(p.to_compressed_bytes()) if _FIXED_BASES else None
+        acc = acc + (table.mul(s % ORDER) if table is not None else mul(p, s))
+    return acc
 
 
 def msm_many(

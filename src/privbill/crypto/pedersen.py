@@ -29,12 +29,16 @@ def generator_h() -> Point:
 
 @cache
 def _table_g() -> FixedBase:
-    return FixedBase(generator_g())
+    table = FixedBase(generator_g())
+    group.register_fixed_base(table)
+    return table
 
 
 @cache
 def _table_h() -> FixedBase:
-    return FixedBase(generator_h())
+    table = FixedBase(generator_h())
+    group.register_fixed_base(table)
+    return table
 
 
 def precompute() -> None:

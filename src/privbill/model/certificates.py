@@ -21,6 +21,34 @@ _FIELDS: Final = frozenset(
 )  # fmt: skip
 
 
+MAX_ATTRIBUTES: Final = 8
+
+
+def _check_attributes(names: list[Any], where: str) -> None:
+    if not names or len(names) > MAX_ATTRIBUTES:
+        if names:
+            raise CertificateError(f"at most {MAX_ATTRIBUTES} attributes", obj=OBJ, field=where)
+        return
+    for i, n in enumerate(names):
+        if not isinstance(n, str) or not is_identifier(n):
+            raise CertificateError(
+                "attribute names are identifiers", obj=OBJ, field=f"{where}[{i}]"
+            )
+    if len(set(names)) != len(names):
+        raise CertificateError("attribute names must be distinct", obj=OBJ, field=where)
+
+
+def _attributes_from(f: codec.Fields) -> tuple[str, ...]:
+    if not f.has("attributes"):
+        return ()
+    names = f.array("attributes", 1, MAX_ATTRIBUTES)
+    try:
+        _check_attributes(names, "attributes")
+    except CertificateError as exc:
+        raise f.error("attributes", exc.detail) from None
+    return tuple(names)
+
+
 @dataclass(frozen=True, slots=True)
 class MeterCertificate:
     meter_id: str
@@ -31,9 +59,10 @@ class MeterCertificate:
     valid_until: int  # UTC seconds, exclusive
     issuer: bytes  # key id of the provider key that signed it
     signature: bytes
+    attributes: tuple[str, ...] = ()  # names of the private attributes committed per interval
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format": FORMAT,
             "meter_id": self.meter_id,
             "account": self.account,
@@ -43,6 +72,9 @@ class MeterCertificate:
             "valid_until": self.valid_until,
             "issuer": self.issuer,
         }
+        if self.attributes:
+            body["attributes"] = list(self.attributes)
+        return body
 
     def to_obj(self) -> dict[str, Any]:
         return {**self.body(), "signature": self.signature}
@@ -61,6 +93,7 @@ class MeterCertificate:
         interval_s: int,
         valid_from: int,
         valid_until: int,
+        attributes: tuple[str, ...] = (),
     ) -> MeterCertificate:
         if not is_identifier(meter_id):
             raise CertificateError(f"invalid meter id {meter_id!r}", obj=OBJ, field="meter_id")
@@ -68,15 +101,16 @@ class MeterCertificate:
             raise CertificateError(f"invalid account {account!r}", obj=OBJ, field="account")
         if valid_until <= valid_from:
             raise CertificateError("validity window is empty", obj=OBJ, field="valid_until")
+        _check_attributes(list(attributes), "attributes")
         unsigned = cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                       provider.public_key().key_id, b"")  # fmt: skip
+                       provider.public_key().key_id, b"", tuple(attributes))  # fmt: skip
         sig = provider.sign(PURPOSE, codec.encode(unsigned.body()))
         return cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                   unsigned.issuer, sig)  # fmt: skip
+                   unsigned.issuer, sig, tuple(attributes))  # fmt: skip
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> MeterCertificate:
-        f = codec.Fields(value, OBJ, _FIELDS, path=path)
+        f = codec.Fields(value, OBJ, _FIELDS, {"attributes"}, path=path)
         if f.raw("format") != FORMAT:
             raise f.error("format", f"expected {FORMAT!r}")
         try:
@@ -99,6 +133,7 @@ class MeterCertificate:
             valid_until=valid_until,
             issuer=f.octets("issuer", DIGEST_BYTES),
             signature=f.octets("signature", SIGNATURE_BYTES),
+            attributes=_attributes_from(f),
         )
 
     @classmethod

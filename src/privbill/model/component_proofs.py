@@ -93,7 +93,27 @@ class MinimumProof:
         return {"kind": self.kind, "applied": self.applied, "ranges": self.ranges}
 
 
-ComponentProof = TieredProof | DemandProof | MinimumProof
+@dataclass(frozen=True, slots=True)
+class LookupMeterProof:
+    """One meter's intervals whose band prices differ: a fee commitment and an OR proof each."""
+
+    fees: bytes
+    proofs: tuple[bytes, ...]
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"fees": self.fees, "proofs": list(self.proofs)}
+
+
+@dataclass(frozen=True, slots=True)
+class LookupProof:
+    meters: tuple[LookupMeterProof, ...]
+    kind: str = "lookup"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"kind": self.kind, "meters": [m.to_obj() for m in self.meters]}
+
+
+ComponentProof = TieredProof | DemandProof | MinimumProof | LookupProof
 
 
 def component_proof_from_obj(value: object, path: str) -> ComponentProof:
@@ -128,4 +148,16 @@ def component_proof_from_obj(value: object, path: str) -> ComponentProof:
         if not applied and ranges:
             raise f.error("ranges", "a minimum that is not applied carries no proof")
         return MinimumProof(applied, ranges)
+    if kind == "lookup":
+        f = codec.Fields(value, OBJ, {"kind", "meters"}, path=path)
+        meters = []
+        for m, item in enumerate(f.array("meters", 1, 1024)):
+            mf = codec.Fields(item, OBJ, {"fees", "proofs"}, path=f"{path}.meters[{m}]")
+            fees = mf.octets("fees", max_len=(1 << 20) * group.POINT_BYTES)
+            proofs = mf.array("proofs", 0, 1 << 20)
+            for i, p in enumerate(proofs):
+                if not isinstance(p, bytes) or len(p) > 4096:
+                    raise mf.error(f"proofs[{i}]", "expected a proof byte string")
+            meters.append(LookupMeterProof(fees, tuple(proofs)))
+        return LookupProof(tuple(meters))
     raise DecodeError(f"unknown component proof kind {kind!r}", obj=OBJ, field=f"{path}.kind")

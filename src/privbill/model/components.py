@@ -20,6 +20,7 @@ from typing import Any, Final, Literal
 
 from privbill.errors import DecodeError, TariffError
 from privbill.model import codec, money
+from privbill.model.ids import is_identifier
 from privbill.model.schedules import CELLS, NONE, check_table, parse_table, table_rows
 
 OBJ: Final = "tariff"
@@ -28,6 +29,7 @@ MAX_TIERS: Final = 16
 MAX_WINDOWS: Final = 16
 MAX_BOUND: Final = 2**48  # Wh or W
 DEMAND_BITS: Final = (8, 16, 32)
+MAX_LOOKUP_VALUES: Final = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +235,72 @@ class Minimum:
             raise TariffError("minimum must be positive", obj=OBJ, field=f"{where}.per_month")
 
 
-Component = TieredEnergy | Demand | Minimum
+@dataclass(frozen=True, slots=True)
+class LookupBand:
+    name: str
+    prices: tuple[int, ...]  # one per allowed attribute value: 10⁻⁶ currency per 1000 units
+
+    def to_obj(self) -> dict[str, Any]:
+        return {"name": self.name, "prices": list(self.prices)}
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Price per unit of the metered quantity from a public table, indexed by a private
+    attribute the meter commits to with each reading (a road class, a toll zone) and by a public
+    time band (a month × day-type × hour schedule, like time-of-use periods).
+
+    Prices are in 10⁻⁶ currency per 1000 quantity units (per km when the meter counts metres,
+    per kWh when it counts Wh), so ``price × quantity`` is a fee in 10⁻⁹ currency. The attribute
+    of every interval must be one of ``values``."""
+
+    name: str
+    attribute: str
+    values: tuple[int, ...]
+    bands: tuple[LookupBand, ...]
+    weekday: bytes
+    weekend: bytes
+    kind: Literal["lookup"] = field(default="lookup", init=False)
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "attribute": self.attribute,
+            "values": list(self.values),
+            "bands": [b.to_obj() for b in self.bands],
+            "weekday": self.weekday,
+            "weekend": self.weekend,
+        }
+
+    def validate(self, where: str) -> None:
+        if not 1 <= len(self.values) <= MAX_LOOKUP_VALUES or len(set(self.values)) != len(
+            self.values
+        ):
+            raise TariffError(
+                f"expected 1..{MAX_LOOKUP_VALUES} distinct attribute values",
+                obj=OBJ,
+                field=f"{where}.values",
+            )
+        if any(not 0 <= v < 2**32 for v in self.values):
+            raise TariffError("attribute values are in [0, 2^32)", obj=OBJ, field=f"{where}.values")
+        if not 1 <= len(self.bands) <= MAX_WINDOWS:
+            raise TariffError(f"expected 1..{MAX_WINDOWS} bands", obj=OBJ, field=f"{where}.bands")
+        for b, band in enumerate(self.bands):
+            if len(band.prices) != len(self.values):
+                raise TariffError(
+                    "one price per attribute value", obj=OBJ, field=f"{where}.bands[{b}].prices"
+                )
+            if any(abs(p) > money.MAX_ABS_PRICE for p in band.prices):
+                raise TariffError("price out of range", obj=OBJ, field=f"{where}.bands[{b}].prices")
+        check_table(self.weekday, len(self.bands), f"{where}.weekday_schedule")
+        check_table(self.weekend, len(self.bands), f"{where}.weekend_schedule")
+
+    def fee(self, band: int, value: int, quantity: int) -> int:
+        return self.bands[band].prices[self.values.index(value)] * quantity
+
+
+Component = TieredEnergy | Demand | Minimum | Lookup
 
 
 def validate_components(components: Sequence[Component], n_periods: int | None) -> None:
@@ -242,7 +309,7 @@ def validate_components(components: Sequence[Component], n_periods: int | None) 
         where = f"components[{i}]"
         if isinstance(c, TieredEnergy):
             c.validate(n_periods, where)
-        elif isinstance(c, Demand):
+        elif isinstance(c, Demand | Lookup):
             c.validate(where)
         else:
             c.validate(where)
@@ -289,6 +356,31 @@ def component_from_obj(value: object, path: str) -> Component:
     if kind == "minimum":
         f = codec.Fields(value, OBJ, {"kind", "per_month"}, path=path)
         return Minimum(f.integer("per_month", 1, money.MAX_ABS_FIXED_FEE))
+    if kind == "lookup":
+        f = codec.Fields(
+            value,
+            OBJ,
+            {"kind", "name", "attribute", "values", "bands", "weekday", "weekend"},
+            path=path,
+        )
+        lim = money.MAX_ABS_PRICE
+        bands = []
+        for b, item in enumerate(f.array("bands", 1, MAX_WINDOWS)):
+            bf = codec.Fields(item, OBJ, {"name", "prices"}, path=f"{path}.bands[{b}]")
+            bands.append(
+                LookupBand(
+                    bf.text("name", 64),
+                    tuple(bf.int_list("prices", -lim, lim, 1, MAX_LOOKUP_VALUES)),
+                )
+            )
+        return Lookup(
+            f.text("name", 64),
+            f.text("attribute", 64, is_identifier),
+            tuple(f.int_list("values", 0, 2**32 - 1, 1, MAX_LOOKUP_VALUES)),
+            tuple(bands),
+            f.octets("weekday", CELLS),
+            f.octets("weekend", CELLS),
+        )
     raise DecodeError(f"unknown component kind {kind!r}", obj=OBJ, field=f"{path}.kind")
 
 
@@ -379,11 +471,64 @@ def component_from_description(d: Any, where: str) -> Component:
         except money.AmountError as exc:
             raise TariffError(str(exc), obj=DESC, field=f"{where}.per_month") from None
         return Minimum(amount)
+    if kind == "lookup":
+        return _lookup_from_description(d, name, where)
     raise TariffError(
-        f"expected kind 'tiered', 'demand' or 'minimum', got {kind!r}",
+        f"expected kind 'tiered', 'demand', 'minimum' or 'lookup', got {kind!r}",
         obj=DESC,
         field=f"{where}.kind",
     )
+
+
+def _lookup_from_description(d: Mapping[str, Any], name: str, where: str) -> Lookup:
+    _check_keys(
+        d,
+        {"kind", "name", "attribute", "values", "bands", "weekday_schedule", "weekend_schedule"},
+        where,
+    )
+    attribute = d.get("attribute")
+    if not isinstance(attribute, str) or not is_identifier(attribute):
+        raise TariffError(
+            "expected the meter attribute's name", obj=DESC, field=f"{where}.attribute"
+        )
+    values = d.get("values")
+    if not isinstance(values, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in values
+    ):
+        raise TariffError(
+            "expected a list of integer attribute values", obj=DESC, field=f"{where}.values"
+        )
+    raw_bands = d.get("bands")
+    if not isinstance(raw_bands, list) or not raw_bands:
+        raise TariffError("expected a list of bands", obj=DESC, field=f"{where}.bands")
+    bands = []
+    for b, item in enumerate(raw_bands):
+        bw = f"{where}.bands[{b}]"
+        if not isinstance(item, dict):
+            raise TariffError("expected an object", obj=DESC, field=bw)
+        _check_keys(item, {"name", "prices"}, bw)
+        prices = item.get("prices")
+        if not isinstance(prices, list):
+            raise TariffError("expected a list of prices", obj=DESC, field=f"{bw}.prices")
+        try:
+            parsed = tuple(money.parse_price(_decimal_text(p)) for p in prices)
+        except money.AmountError as exc:
+            raise TariffError(str(exc), obj=DESC, field=f"{bw}.prices") from None
+        bands.append(LookupBand(str(item.get("name", f"band {b}")), parsed))
+    if "weekday_schedule" in d:
+        wd = parse_table(d["weekday_schedule"], len(bands), f"{where}.weekday_schedule")
+    elif len(bands) == 1:
+        wd = bytes(CELLS)
+    else:
+        raise TariffError(
+            "several bands need a schedule", obj=DESC, field=f"{where}.weekday_schedule"
+        )
+    we = (
+        parse_table(d["weekend_schedule"], len(bands), f"{where}.weekend_schedule")
+        if "weekend_schedule" in d
+        else wd
+    )
+    return Lookup(name, attribute, tuple(values), tuple(bands), wd, we)
 
 
 def describe_component(c: Component) -> dict[str, Any]:
@@ -417,6 +562,22 @@ def describe_component(c: Component) -> dict[str, Any]:
             "weekend_schedule": table_rows(c.weekend),
             "bits": c.bits,
         }
+    if isinstance(c, Lookup):
+        return {
+            "kind": c.kind,
+            "name": c.name,
+            "attribute": c.attribute,
+            "values": list(c.values),
+            "bands": [
+                {
+                    "name": b.name,
+                    "prices": [money.format_scaled(p, money.PRICE_DIGITS) for p in b.prices],
+                }
+                for b in c.bands
+            ],
+            "weekday_schedule": table_rows(c.weekday),
+            "weekend_schedule": table_rows(c.weekend),
+        }
     return {"kind": c.kind, "per_month": money.format_scaled(c.per_month, money.FEE_DIGITS)}
 
 
@@ -425,6 +586,8 @@ __all__ = [
     "Component",
     "Demand",
     "DemandWindow",
+    "Lookup",
+    "LookupBand",
     "Minimum",
     "Tier",
     "TieredEnergy",

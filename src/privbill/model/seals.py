@@ -24,6 +24,7 @@ PURPOSE: Final = "seal"
 OBJ: Final = "seal"
 GENESIS: Final = bytes(DIGEST_BYTES)  # "previous seal" of a meter's first seal
 MAX_RUN: Final = 1 << 20
+MAX_ATTRIBUTES: Final = 8
 _FIELDS: Final = frozenset(
     {"format", "meter_id", "seq", "first", "count", "interval_s", "commitments_hash", "prev",
      "signature"}
@@ -41,6 +42,18 @@ def commitments_hash(meter_id: str, first: int, count: int, commitments: bytes) 
     )
 
 
+def attributes_hash(meter_id: str, first: int, count: int, k: int, commitments: bytes) -> bytes:
+    """Hash of a run's private-attribute commitments (``k`` per interval)."""
+    return digest(
+        "seal-attributes",
+        meter_id.encode(),
+        first.to_bytes(8, "big"),
+        count.to_bytes(8, "big"),
+        k.to_bytes(2, "big"),
+        commitments,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Seal:
     meter_id: str
@@ -51,9 +64,11 @@ class Seal:
     commitments_hash: bytes
     prev: bytes
     signature: bytes
+    attributes: int = 0  # private attribute commitments per interval
+    attributes_hash: bytes = b""
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format": FORMAT,
             "meter_id": self.meter_id,
             "seq": self.seq,
@@ -63,6 +78,10 @@ class Seal:
             "commitments_hash": self.commitments_hash,
             "prev": self.prev,
         }
+        if self.attributes:
+            body["attributes"] = self.attributes
+            body["attributes_hash"] = self.attributes_hash
+        return body
 
     def body_bytes(self) -> bytes:
         return codec.encode(self.body())
@@ -90,19 +109,34 @@ class Seal:
         interval_s: int,
         commitments: bytes,
         prev: bytes,
+        attributes: int = 0,
+        attribute_commitments: bytes = b"",
     ) -> Seal:
         count = len(commitments) // group.POINT_BYTES
         h = commitments_hash(meter_id, first, count, commitments)
-        unsigned = cls(meter_id, seq, first, count, interval_s, h, prev, b"")
-        return cls(meter_id, seq, first, count, interval_s, h, prev,
-                   key.sign(PURPOSE, unsigned.body_bytes()))  # fmt: skip
+        ah = (
+            attributes_hash(meter_id, first, count, attributes, attribute_commitments)
+            if attributes
+            else b""
+        )
+        unsigned = cls(meter_id, seq, first, count, interval_s, h, prev, b"", attributes, ah)
+        sig = key.sign(PURPOSE, unsigned.body_bytes())
+        return cls(meter_id, seq, first, count, interval_s, h, prev, sig, attributes, ah)
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> Seal:
-        f = codec.Fields(value, OBJ, _FIELDS, path=path)
+        f = codec.Fields(value, OBJ, _FIELDS, {"attributes", "attributes_hash"}, path=path)
         if f.raw("format") != FORMAT:
             raise f.error("format", f"expected {FORMAT!r}")
         interval = f.integer("interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
+        attributes, ah = 0, b""
+        if f.has("attributes") or f.has("attributes_hash"):
+            if not f.has("attributes"):
+                raise f.error("attributes", "missing field")
+            if not f.has("attributes_hash"):
+                raise f.error("attributes_hash", "missing field")
+            attributes = f.integer("attributes", 1, MAX_ATTRIBUTES)
+            ah = f.octets("attributes_hash", DIGEST_BYTES)
         return cls(
             meter_id=f.text("meter_id", 64, is_identifier),
             seq=f.integer("seq", 0),
@@ -112,6 +146,8 @@ class Seal:
             commitments_hash=f.octets("commitments_hash", DIGEST_BYTES),
             prev=f.octets("prev", DIGEST_BYTES),
             signature=f.octets("signature", SIGNATURE_BYTES),
+            attributes=attributes,
+            attributes_hash=ah,
         )
 
     def verify_signature(self, key: VerifyingKey, path: str = "") -> None:
@@ -129,16 +165,27 @@ class SealedRun:
 
     seal: Seal
     commitments: bytes
+    attributes: bytes = b""  # count × k points: interval by interval, k attributes each
 
     def to_obj(self) -> dict[str, Any]:
-        return {"seal": self.seal.to_obj(), "commitments": self.commitments}
+        obj: dict[str, Any] = {"seal": self.seal.to_obj(), "commitments": self.commitments}
+        if self.seal.attributes:
+            obj["attributes"] = self.attributes
+        return obj
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> SealedRun:
-        f = codec.Fields(value, "sealed run", {"seal", "commitments"}, path=path)
+        f = codec.Fields(value, "sealed run", {"seal", "commitments"}, {"attributes"}, path=path)
         seal = Seal.from_obj(f.raw("seal"), f"{path}.seal" if path else "seal")
         comm = f.octets("commitments", seal.count * group.POINT_BYTES)
-        return cls(seal, comm)
+        attrs = b""
+        if seal.attributes:
+            if not f.has("attributes"):
+                raise f.error("attributes", "missing field")
+            attrs = f.octets("attributes", seal.count * seal.attributes * group.POINT_BYTES)
+        elif f.has("attributes"):
+            raise f.error("attributes", "the seal declares no attributes")
+        return cls(seal, comm, attrs)
 
     def check_commitments(self, path: str = "") -> None:
         """Raise unless the commitments hash to the value the seal signs."""
@@ -148,4 +195,13 @@ class SealedRun:
                 "commitments do not match the seal's commitments_hash",
                 obj="sealed run",
                 field=f"{path}.commitments" if path else "commitments",
+            )
+        if s.attributes and (
+            attributes_hash(s.meter_id, s.first, s.count, s.attributes, self.attributes)
+            != s.attributes_hash
+        ):
+            raise CommitmentError(
+                "attribute commitments do not match the seal's attributes_hash",
+                obj="sealed run",
+                field=f"{path}.attributes" if path else "attributes",
             )
