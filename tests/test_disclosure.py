@@ -1170,3 +1170,30 @@ def test_every_response_field(
                 "seal",
             ), name
             assert ei.value.field, name
+
+
+def test_disclosure_from_a_meter_with_private_attributes(
+    provider: Provider, week: BillingPeriod, issued: int, now: int
+) -> None:
+    """A pay-as-you-drive meter's sealed runs carry attribute commitments; a disclosure of its
+    total distance verifies, and reveals no attribute."""
+    key = SigningKey.generate()
+    cert = provider.certify_meter(
+        "car-9", "acct-1", key.public_key(), interval_s=L, attributes=("road_class",)
+    )
+    meter = Meter(cert, key, "day", "America/Denver")
+    first, count = week.intervals(L)
+    rows = [(first + k, (k * 97) % 3000, (k % 3,)) for k in range(count)]
+    rec = meter.record(rows)
+    sealed = SealedReadings(cert, tuple(rec.runs))
+    req = make_request(provider, [Sum("car-9", WholePeriod())], week, issued)
+    response = disclosure.answer(
+        req.encode(),
+        Consent.create(req, at=now),
+        [sealed],
+        [rec.openings],
+        provider=provider.public_key,
+        now=now,
+    )
+    v = check(response.encode(), req, provider, now)
+    assert v.results[0].value == sum(q for _, q, _ in rows)

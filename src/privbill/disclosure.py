@@ -259,7 +259,13 @@ def _check_evidence(
     first = runs[0].seal.first
     try:
         coverage.check_runs(
-            runs, cert.meter_id, length, first, max(runs[-1].seal.end - first, 0), path
+            runs,
+            cert.meter_id,
+            length,
+            first,
+            max(runs[-1].seal.end - first, 0),
+            path,
+            len(cert.attributes),
         )
     except (CoverageError, SealChainError) as exc:
         raise _rebadge(exc, obj) from None
