@@ -3,7 +3,8 @@
 For each component: prove, verify (the whole bill), the verification time it adds over the same
 bill without the component, message bytes, and the component's floor (the MSM its range proof
 cannot avoid). Components: tiered energy (3 tiers, hidden monthly total), flat demand (hidden
-maximum over all 2976 intervals, 16-bit), minimum bill (applied: hidden total below it).
+maximum over all 2976 intervals, 16-bit), minimum bill (applied: hidden total below it), and a
+private-attribute lookup (3 hidden road classes × 8 public time bands = 24 table rows).
 
 Run: ``python benchmarks/bench_components.py`` (``--quick``: 3 repeats instead of 5).
 """
@@ -71,6 +72,20 @@ CASES: dict[str, list[dict[str, Any]]] = {
         }
     ],
     "minimum (applied)": [{"kind": "minimum", "per_month": "500.00"}],
+    "lookup, 24 rows (3 hidden x 8 bands)": [
+        {
+            "kind": "lookup",
+            "name": "per-km premium",
+            "attribute": "road_class",
+            "values": [0, 1, 2],
+            "bands": [
+                {"name": f"band {b}", "prices": [f"0.0{20 + b}", f"0.0{30 + b}", f"0.0{40 + b}"]}
+                for b in range(8)
+            ],
+            "weekday_schedule": [[h // 3 for h in range(24)] for _ in range(12)],
+            "weekend_schedule": [[h // 3 for h in range(24)] for _ in range(12)],
+        }
+    ],
 }
 
 
@@ -98,11 +113,12 @@ def main() -> None:
     repeats = 3 if args.quick else 5
     provider = Provider.generate()
     key = SigningKey.generate()
-    cert = provider.certify_meter("m", "acct", key.public_key())
+    # One meter that also commits to a private attribute, so every case bills the same readings.
+    cert = provider.certify_meter("m", "acct", key.public_key(), attributes=("road_class",))
     period = BillingPeriod.parse("2026-03", TariffBody.from_description(description([])).tz)
     first, count = period.intervals(900)
     rng = random.Random(1)
-    rows = [(first + k, rng.randrange(0, 900)) for k in range(count)]
+    rows = [(first + k, rng.randrange(0, 900), (rng.randrange(0, 3),)) for k in range(count)]
     rec = Meter(cert, key, "day", TZ).record(rows)
     inp = MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])
     pedersen.precompute()

@@ -192,3 +192,41 @@ def test_load_rate_shapes() -> None:
         load_rate(json.dumps({"items": []}))
     with pytest.raises(TariffError, match="JSON"):
         load_rate("{")
+
+
+@pytest.mark.parametrize(
+    ("name", "scale", "month"),
+    [
+        ("tiered-residential.json", 1, 3),
+        ("tou-tiers-residential.json", 1, 7),
+        pytest.param("commercial-tou-demand.json", 12, 8, marks=pytest.mark.slow),
+    ],
+)
+def test_proven_bill_matches_sam(name: str, scale: int, month: int) -> None:
+    """End to end: meter, prover and verifier on an imported URDB tariff give SAM's bill."""
+    from privbill.billing.prover import MeterInput, prove_bill
+    from privbill.billing.verifier import verify_bill
+    from privbill.crypto.signatures import SigningKey
+    from privbill.meter import Meter
+    from privbill.model.sealed import SealedReadings
+    from privbill.provider import Provider
+
+    rate = load_rate((DATA / name).read_text())
+    wh = _year_load(scale, seed=len(name))
+    sam = sam_monthly_bills(json.loads((DATA / name).read_text()), [v * 4 / 1000 for v in wh])
+    provider = Provider.generate()
+    tariff = provider.sign_tariff(TariffBody.from_description(_import(rate)))
+    key = SigningKey.generate()
+    cert = provider.certify_meter("m", "a", key.public_key())
+    period = BillingPeriod.month(YEAR, month, zone(TZ))
+    first, count = period.intervals(900)
+    offset = first - BillingPeriod.month(YEAR, 1, zone(TZ)).start // 900
+    rec = Meter(cert, key, "day", TZ).record([(first + k, wh[offset + k]) for k in range(count)])
+    msg = prove_bill(
+        tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period
+    )
+    v = verify_bill(msg.encode(), tariff, provider.public_key)
+    assert abs(Decimal(v.total_fee) / 10**9 - Decimal(repr(sam[month - 1]))) < Decimal("0.000001")
+    assert v.amount == str(
+        Decimal(repr(sam[month - 1])).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+    )
