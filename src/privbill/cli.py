@@ -214,6 +214,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
     sealed_path = out / SEALED_FILE
     state = MeterState()
     previous: tuple[Any, ...] = ()
+    previous_registers: tuple[Any, ...] = ()
     if state_path.exists():
         state = MeterState.from_json(read_bytes(state_path, "meter state").decode())
         old = SealedReadings.decode(read_bytes(sealed_path, "sealed readings"))
@@ -222,6 +223,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
                 f"{out} holds readings of meter {old.certificate.meter_id}", obj="readings"
             )
         previous = old.runs
+        previous_registers = old.registers
     meter = Meter(
         cert,
         key,
@@ -232,7 +234,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
     )
     rows = csv_readings.read(Path(args.readings), cert.interval_s, cert.attributes)
     rec = meter.record(rows, close=not args.keep_open)
-    sealed = SealedReadings(cert, (*previous, *rec.runs))
+    sealed = SealedReadings(cert, (*previous, *rec.runs), (*previous_registers, *rec.registers))
     write_atomic(out / f"openings-{rec.openings.first}.pbo", rec.openings.encode(), private=True)
     write_atomic(sealed_path, sealed.encode())
     write_atomic(state_path, state.to_json().encode())

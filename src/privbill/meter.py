@@ -7,6 +7,13 @@ seal span — it signs a :class:`~privbill.model.seals.Seal` chained to the prev
 
 The meter is stateful: its sequence number, the hash of its last seal and the next interval it
 expects survive between calls (:class:`MeterState`, saved by the CLI next to the sealed output).
+
+A meter configured with demand-register schedules (:class:`~privbill.model.registers.RegisterSchedule`)
+also keeps, for the calendar month it is recording (in its timezone), the largest interval value
+of each window and where it occurred. After the month's last interval it signs a
+:class:`~privbill.model.registers.DemandRegister` with a commitment to each window's maximum and
+hands the openings to the customer's device. A month the meter did not record from its first
+interval gets no register.
 """
 
 from __future__ import annotations
@@ -23,14 +30,24 @@ from privbill.crypto.signatures import SigningKey
 from privbill.errors import ReadingError, UsageError
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
-from privbill.model.periods import local_midnight, zone
+from privbill.model.periods import BillingPeriod, local_midnight, zone
 from privbill.model.readings import (
     MAX_ATTRIBUTE_VALUE,
     OPENING_KEY_BYTES,
     Openings,
     derive_attribute_blinding,
     derive_blinding,
+    derive_register_blinding,
 )
+from privbill.model.registers import (
+    MAX_SCHEDULES,
+    DemandRegister,
+    RegisterEntry,
+    RegisterOpenings,
+    RegisterSchedule,
+    ScheduleOpenings,
+)
+from privbill.model.schedules import NONE, schedule_indices
 from privbill.model.seals import GENESIS, Seal, SealedRun
 
 SealSpan = Literal["reading", "day", "month"]
@@ -38,15 +55,82 @@ SEAL_SPANS: Final[tuple[SealSpan, ...]] = ("reading", "day", "month")
 
 
 @dataclass(slots=True)
+class RegisterTracker:
+    """The running maxima of the month a meter is recording (meter-internal, like the readings
+    themselves): per schedule and window, ``(Wh, interval index)`` of the first interval that
+    reached the maximum so far, or ``None`` while the window has had no interval."""
+
+    start: int  # the month, UTC seconds [start, end)
+    end: int
+    complete: bool  # recorded from the month's first interval
+    schedules: list[bytes]  # hashes of the schedules tracked
+    maxima: list[list[tuple[int, int] | None]]
+
+    def __repr__(self) -> str:  # the running maxima are the customer's data
+        return f"RegisterTracker(start={self.start}, schedules={len(self.schedules)}, <secret>)"
+
+    def to_obj(self) -> dict[str, object]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "complete": self.complete,
+            "schedules": [h.hex() for h in self.schedules],
+            "maxima": [[None if m is None else list(m) for m in row] for row in self.maxima],
+        }
+
+    @classmethod
+    def from_obj(cls, d: dict[str, object]) -> RegisterTracker:
+        """Raises ``ValueError`` (or ``KeyError``/``TypeError``) on anything malformed."""
+        start, end, complete = d["start"], d["end"], d["complete"]
+        if (
+            not isinstance(start, int)
+            or not isinstance(end, int)
+            or isinstance(start, bool)
+            or isinstance(end, bool)
+            or not 0 <= start < end
+            or not isinstance(complete, bool)
+        ):
+            raise ValueError
+        raw_sched, raw_max = d["schedules"], d["maxima"]
+        if not isinstance(raw_sched, list) or not isinstance(raw_max, list):
+            raise ValueError
+        schedules = [bytes.fromhex(h) for h in raw_sched]
+        if len(raw_max) != len(schedules) or any(len(h) != 32 for h in schedules):
+            raise ValueError
+        maxima: list[list[tuple[int, int] | None]] = []
+        for row in raw_max:
+            if not isinstance(row, list) or not row:
+                raise ValueError
+            out: list[tuple[int, int] | None] = []
+            for m in row:
+                if m is None:
+                    out.append(None)
+                    continue
+                if (
+                    not isinstance(m, list)
+                    or len(m) != 2
+                    or not all(isinstance(x, int) and not isinstance(x, bool) for x in m)
+                    or not 0 <= m[0] <= money.MAX_WH_PER_INTERVAL
+                    or m[1] < 0
+                ):
+                    raise ValueError
+                out.append((m[0], m[1]))
+            maxima.append(out)
+        return cls(start, end, complete, schedules, maxima)
+
+
+@dataclass(slots=True)
 class MeterState:
     """What a meter remembers between recordings: its chain position, the next interval it
-    expects, and the commitments of a run it has not sealed yet."""
+    expects, the commitments of a run it has not sealed yet and, with demand registers, the
+    running maxima of the month being recorded."""
 
     seq: int = 0
     prev: bytes = GENESIS
     next_index: int | None = None
     pending: bytes = b""
     pending_attributes: bytes = b""
+    registers: RegisterTracker | None = None
 
     @property
     def pending_first(self) -> int | None:
@@ -63,6 +147,7 @@ class MeterState:
                 "next_index": self.next_index,
                 "pending": self.pending.hex(),
                 "pending_attributes": self.pending_attributes.hex(),
+                "registers": None if self.registers is None else self.registers.to_obj(),
             }
         )
 
@@ -74,6 +159,8 @@ class MeterState:
             pending = bytes.fromhex(d.get("pending", ""))
             pending_attrs = bytes.fromhex(d.get("pending_attributes", ""))
             seq, nxt = d["seq"], d["next_index"]
+            raw_registers = d.get("registers")
+            registers = None if raw_registers is None else RegisterTracker.from_obj(raw_registers)
             if (
                 len(prev) != 32
                 or not isinstance(seq, int)
@@ -86,15 +173,18 @@ class MeterState:
                 raise ValueError
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
-        return cls(seq, prev, nxt, pending, pending_attrs)
+        return cls(seq, prev, nxt, pending, pending_attrs, registers)
 
 
 @dataclass(slots=True)
 class Recording:
-    """The result of :meth:`Meter.record`: public sealed runs and the private openings."""
+    """The result of :meth:`Meter.record`: public sealed runs and the private openings, and the
+    demand registers of the months completed by the recording (public) with their openings."""
 
     runs: list[SealedRun]
     openings: Openings
+    registers: list[DemandRegister] = field(default_factory=list)
+    register_openings: list[RegisterOpenings] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -105,6 +195,8 @@ class Meter:
     timezone: str = "UTC"
     opening_key: bytes | None = None
     state: MeterState = field(default_factory=MeterState)
+    register_schedules: Sequence[RegisterSchedule] = ()
+    _register_hashes: tuple[bytes, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.seal_span not in SEAL_SPANS:
@@ -114,7 +206,33 @@ class Meter:
         if self.opening_key is not None and len(self.opening_key) != OPENING_KEY_BYTES:
             raise UsageError("opening key must be 32 bytes")
         zone(self.timezone)
+        self.register_schedules = tuple(self.register_schedules)
+        if self.register_schedules:
+            if 3600 % self.interval_s:
+                raise UsageError("demand registers need a meter interval that divides an hour")
+            if len(self.register_schedules) > MAX_SCHEDULES:
+                raise UsageError(f"at most {MAX_SCHEDULES} demand-register schedules")
+        self._register_hashes = tuple(s.hash(self.timezone) for s in self.register_schedules)
+        if len(set(self._register_hashes)) != len(self._register_hashes):
+            raise UsageError("a demand-register schedule is configured twice")
+        self._check_register_state()
         pedersen.precompute()
+
+    def _check_register_state(self) -> None:
+        tracker = self.state.registers
+        if tracker is not None and tuple(tracker.schedules) != self._register_hashes:
+            raise UsageError(
+                "the meter state tracks other demand-register schedules than the meter has",
+                obj="meter state",
+                field="registers",
+            )
+
+    def _month(self, ts: int) -> tuple[int, int]:
+        """The local calendar month containing UTC second ``ts``, as UTC seconds [start, end)."""
+        tz = zone(self.timezone)
+        d = datetime.fromtimestamp(ts, tz).date()
+        nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+        return local_midnight(d.replace(day=1), tz), local_midnight(nxt, tz)
 
     @property
     def meter_id(self) -> str:
@@ -192,6 +310,7 @@ class Meter:
             attrs.append(a)
             expect = index + 1
         last = items[-1][0]
+        self._check_register_state()
         boundaries = self._boundaries(first, last)
         commit_bytes = pedersen.commit_bytes
         okey, mid = self.opening_key, self.meter_id
@@ -205,7 +324,44 @@ class Meter:
         pending_attrs = bytearray(self.state.pending_attributes)
         if run_first is None:
             run_first = first
+        schedules = self.register_schedules
+        tz = zone(self.timezone)
+        length = self.interval_s
+        reg_windows = [
+            schedule_indices(
+                s.weekday, s.weekend, s.holidays, tz, first, len(items), length, "registers"
+            )
+            for s in schedules
+        ]
+        tracker = self.state.registers
+        month = (0, 0)
+        registers: list[DemandRegister] = []
+        register_openings: list[RegisterOpenings] = []
         for (index, wh, *_), a in zip(items, attrs, strict=True):
+            if schedules:
+                ts = index * length
+                if not month[0] <= ts < month[1]:
+                    month = self._month(ts)
+                if tracker is None or tracker.start != month[0]:
+                    tracker = RegisterTracker(
+                        month[0],
+                        month[1],
+                        ts == month[0],
+                        list(self._register_hashes),
+                        [[None] * s.windows for s in schedules],
+                    )
+                for row, wins in zip(tracker.maxima, reg_windows, strict=True):
+                    w = wins[index - first]
+                    if w != NONE:
+                        cur = row[w]
+                        if cur is None or wh > cur[0]:
+                            row[w] = (wh, index)
+                if (index + 1) * length >= month[1]:
+                    if tracker.complete:
+                        reg, reg_open = self._register(tracker)
+                        registers.append(reg)
+                        register_openings.append(reg_open)
+                    tracker = None
             r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
             pending += commit_bytes(wh, r)
             values.append(wh)
@@ -227,6 +383,7 @@ class Meter:
         self.state.next_index = last + 1
         self.state.pending = bytes(pending)
         self.state.pending_attributes = bytes(pending_attrs)
+        self.state.registers = tracker
         derived = okey is not None
         openings = Openings(
             mid,
@@ -238,7 +395,40 @@ class Meter:
             avalues,
             None if derived or not k else ablindings,
         )
-        return Recording(runs, openings)
+        return Recording(runs, openings, registers, register_openings)
+
+    def _register(self, tracker: RegisterTracker) -> tuple[DemandRegister, RegisterOpenings]:
+        """Commit to a finished month's maxima and sign the register."""
+        okey, mid = self.opening_key, self.meter_id
+        entries: list[RegisterEntry] = []
+        opened: list[ScheduleOpenings] = []
+        for s, (h, row) in enumerate(zip(tracker.schedules, tracker.maxima, strict=True)):
+            values = [0 if m is None else m[0] for m in row]
+            blindings = [
+                derive_register_blinding(okey, mid, tracker.start, s, w)
+                if okey is not None
+                else group.random_scalar()
+                for w in range(len(row))
+            ]
+            entries.append(
+                RegisterEntry(
+                    h,
+                    b"".join(
+                        pedersen.commit_bytes(v, r) for v, r in zip(values, blindings, strict=True)
+                    ),
+                )
+            )
+            opened.append(
+                ScheduleOpenings(
+                    h,
+                    values,
+                    [None if m is None else m[1] for m in row],
+                    None if okey is not None else blindings,
+                )
+            )
+        month = BillingPeriod(tracker.start, tracker.end)
+        register = DemandRegister.make(self.key, meter_id=mid, month=month, schedules=entries)
+        return register, RegisterOpenings(mid, month, opened)
 
     def _seal(self, first: int, commitments: bytes, attributes: bytes = b"") -> SealedRun:
         k = len(self.certificate.attributes)

@@ -115,6 +115,7 @@ def prove_all(
     contexts: Sequence[bytes],
     subtotal: int,
     subtotal_blinding: int,
+    registers: demand.MeterRegisters | None = None,
 ) -> tuple[list[ComponentProof], int, int]:
     """Proofs for every component, and the billed total with the blinding to reveal."""
     days = len(period.local_days(body.tz))
@@ -131,7 +132,9 @@ def prove_all(
             proofs.append(tp)
         elif isinstance(c, Demand):
             windows = demand_windows(body, c, first, count, interval_s)
-            dp, fee, fb = demand.prove(c, values, blindings, windows, interval_s, contexts[i])
+            dp, fee, fb = demand.prove_with_registers(
+                c, values, blindings, windows, interval_s, contexts[i], registers, body, period
+            )
             proofs.append(dp)
         elif isinstance(c, Lookup):
             parts = []
@@ -173,6 +176,7 @@ def verify_all(
     subtotal: Point,
     total_fee: int,
     blinding: int,
+    registers: demand.MeterRegisters | None = None,
 ) -> None:
     """Check every component proof and the billed total; ``subtotal`` commits to energy and
     fixed charges. Raises a typed error naming what fails."""
@@ -196,7 +200,11 @@ def verify_all(
             fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
         elif isinstance(c, Demand) and isinstance(p, DemandProof):
             windows = demand_windows(body, c, first, count, interval_s)
-            fees.append(demand.verify(c, points, windows, interval_s, contexts[i], p, path))
+            fees.append(
+                demand.verify_with_registers(
+                    c, points, windows, interval_s, contexts[i], p, path, registers, body, period
+                )
+            )
         elif isinstance(c, Lookup) and isinstance(p, LookupProof):
             if len(p.meters) != len(meters):
                 raise DecodeError(f"expected {len(meters)} meters", obj=OBJ, field=f"{path}.meters")

@@ -9,18 +9,43 @@ the fee commitment is ``p·f·C_M``, for several the tier parts of :mod:`privbil
 A larger ``M`` only raises the fee (demand prices are not negative), so proving ``M ≥ c_i``
 suffices for the provider: the customer cannot pay less than the true maximum demand costs, and
 has no reason to claim more. ``M`` itself stays hidden.
+
+Register path (``*_with_registers``): when the bill has a single meter whose section carries a
+demand register (``model/registers.py``) for the billing month and the component's schedule, the
+register's commitment for the window *is* ``C_M`` — the meter vouches for the maximum as it does
+for each reading — and the window needs no range proof. The verifier checks the register's meter
+id, month, meter signature and schedule hash, then uses the commitment. Bills with several
+meters (whose load is a sum no single meter saw) use the range proof.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from privbill.billing import tiers
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
-from privbill.errors import ComponentProofError, DecodeError
-from privbill.model.component_proofs import OBJ, DemandProof, WindowProof
+from privbill.errors import (
+    CommitmentError,
+    ComponentProofError,
+    DecodeError,
+    OpeningError,
+    TariffMismatchError,
+)
+from privbill.model.bills import MeterSection
+from privbill.model.certificates import MeterCertificate
+from privbill.model.component_proofs import OBJ, DemandProof, PartsProof, WindowProof
 from privbill.model.components import Demand
+from privbill.model.periods import BillingPeriod
+from privbill.model.register_proofs import RegisterWindowProof
+from privbill.model.registers import (
+    DemandRegister,
+    RegisterEntry,
+    RegisterOpenings,
+    schedule_hash_for,
+)
+from privbill.model.tariffs import TariffBody
 
 
 def _charged(component: Demand, w: int, idx: Sequence[int]) -> bool:
@@ -30,6 +55,22 @@ def _charged(component: Demand, w: int, idx: Sequence[int]) -> bool:
 
 def _window_context(context: bytes, w: int) -> bytes:
     return context + b"/window/" + w.to_bytes(2, "big")
+
+
+def _window_fee(
+    component: Demand, w: int, f: int, peak: int, r_peak: int, ctx: bytes
+) -> tuple[PartsProof | None, int, int]:
+    """Tier parts (several tiers only), fee and fee blinding of a window with maximum ``peak``
+    committed under ``r_peak``."""
+    win = component.windows[w]
+    if len(win.tiers) == 1:
+        price = win.tiers[0].price
+        return None, price * f * peak, price * f * r_peak
+    return tiers.prove(win.tiers, f * peak, f * r_peak % group.ORDER, 1, ctx)
+
+
+def _demand_proof(windows: Sequence[WindowProof | RegisterWindowProof | None]) -> DemandProof:
+    return DemandProof(tuple(windows))
 
 
 def prove(
@@ -60,16 +101,9 @@ def prove(
         diffs = [peak - values[k] for k in idx]
         dblind = [(r_peak - blindings[k]) % group.ORDER for k in idx]
         ranges = bulletproofs.prove(diffs, dblind, component.bits, context=ctx)
-        win = component.windows[w]
-        if len(win.tiers) == 1:
-            price = win.tiers[0].price
-            fee += price * f * peak
-            fee_blinding += price * f * r_peak
-            parts = None
-        else:
-            parts, tfee, tblind = tiers.prove(win.tiers, f * peak, f * r_peak % group.ORDER, 1, ctx)
-            fee += tfee
-            fee_blinding += tblind
+        parts, wfee, wblind = _window_fee(component, w, f, peak, r_peak, ctx)
+        fee += wfee
+        fee_blinding += wblind
         proofs.append(WindowProof(group.encode_point(c_peak), ranges.encode(), parts))
     return DemandProof(tuple(proofs)), fee, fee_blinding % group.ORDER
 
@@ -83,13 +117,30 @@ def verify(
     proof: DemandProof,
     path: str,
 ) -> Point:
+    return _verify(component, points, windows, interval_s, context, proof, path, None)
+
+
+_RegisterPeak = Callable[[RegisterWindowProof, int, str], Point]
+
+
+def _verify(
+    component: Demand,
+    points: Sequence[Point],
+    windows: Sequence[Sequence[int]],
+    interval_s: int,
+    context: bytes,
+    proof: DemandProof,
+    path: str,
+    register_peak: _RegisterPeak | None,
+) -> Point:
     f = 3600 // interval_s
     if len(proof.windows) != len(component.windows):
         raise DecodeError(
             f"expected {len(component.windows)} windows", obj=OBJ, field=f"{path}.windows"
         )
+    entries: tuple[object, ...] = proof.windows
     fee_commitments: list[Point] = []
-    for w, (idx, wp) in enumerate(zip(windows, proof.windows, strict=True)):
+    for w, (idx, wp) in enumerate(zip(windows, entries, strict=True)):
         wpath = f"{path}.windows[{w}]"
         if not _charged(component, w, idx):
             if wp is not None:
@@ -97,30 +148,240 @@ def verify(
                     "this window charges nothing in the period: no proof", obj=OBJ, field=wpath
                 )
             continue
-        if wp is None:
-            raise DecodeError("missing proof for a window with intervals", obj=OBJ, field=wpath)
-        try:
-            c_peak = group.decode_point(wp.peak)
-        except group.GroupError as exc:
-            raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
         ctx = _window_context(context, w)
-        diffs = [c_peak - points[k] for k in idx]
-        if not bulletproofs.verify(diffs, component.bits, wp.ranges, context=ctx):
-            raise ComponentProofError(
-                "peak range proof does not verify", obj=OBJ, field=f"{wpath}.ranges"
-            )
+        if isinstance(wp, RegisterWindowProof):
+            if register_peak is None:
+                raise DecodeError(
+                    "a window proven by register needs a single-meter bill carrying registers",
+                    obj=OBJ,
+                    field=f"{wpath}.register",
+                )
+            c_peak = register_peak(wp, w, wpath)
+            parts = wp.tiers
+        elif isinstance(wp, WindowProof):
+            try:
+                c_peak = group.decode_point(wp.peak)
+            except group.GroupError as exc:
+                raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
+            diffs = [c_peak - points[k] for k in idx]
+            if not bulletproofs.verify(diffs, component.bits, wp.ranges, context=ctx):
+                raise ComponentProofError(
+                    "peak range proof does not verify", obj=OBJ, field=f"{wpath}.ranges"
+                )
+            parts = wp.tiers
+        else:
+            raise DecodeError("missing proof for a window with intervals", obj=OBJ, field=wpath)
         win = component.windows[w]
         if len(win.tiers) == 1:
-            if wp.tiers is not None:
+            if parts is not None:
                 raise DecodeError(
                     "a single-tier window carries no tier parts", obj=OBJ, field=f"{wpath}.tiers"
                 )
             fee_commitments.append(group.mul(c_peak, win.tiers[0].price * f))
         else:
-            if wp.tiers is None:
+            if parts is None:
                 raise DecodeError("missing tier parts", obj=OBJ, field=f"{wpath}.tiers")
             demand = group.mul(c_peak, f)
-            fee_commitments.append(
-                tiers.verify(win.tiers, demand, 1, ctx, wp.tiers, f"{wpath}.tiers")
-            )
+            fee_commitments.append(tiers.verify(win.tiers, demand, 1, ctx, parts, f"{wpath}.tiers"))
     return group.point_sum(fee_commitments)
+
+
+# --- the register path -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRegisters:
+    """The demand registers of a single-meter bill: its meter section's registers, the meter's
+    certificate (whose key signs them) and, for the prover, their openings. Build it with
+    :func:`bill_registers`, which gives ``None`` unless the bill has exactly one meter: a
+    register must never stand for the summed load of several meters."""
+
+    certificate: MeterCertificate
+    registers: tuple[DemandRegister, ...]
+    openings: tuple[RegisterOpenings, ...] = ()
+    opening_key: bytes | None = None
+    path: str = "meters[0]"
+
+    def __repr__(self) -> str:
+        return f"MeterRegisters(meter={self.certificate.meter_id}, registers={len(self.registers)})"
+
+
+def bill_registers(
+    sections: Sequence[MeterSection],
+    openings: Sequence[RegisterOpenings] = (),
+    opening_key: bytes | None = None,
+) -> MeterRegisters | None:
+    """What the register path may use: the single meter section's registers (``None`` for a bill
+    with several meters, or a section without registers). The prover adds the openings."""
+    if len(sections) != 1 or not sections[0].registers:
+        return None
+    s = sections[0]
+    return MeterRegisters(s.certificate, s.registers, tuple(openings), opening_key)
+
+
+def _find_register(
+    registers: MeterRegisters, schedule_hash: bytes, period: BillingPeriod
+) -> tuple[int, DemandRegister, int] | None:
+    """Index, register and schedule position of the first register of this meter for the
+    billing month that tracks the schedule."""
+    mid = registers.certificate.meter_id
+    for i, reg in enumerate(registers.registers):
+        if reg.meter_id == mid and reg.month == period:
+            s = reg.position(schedule_hash)
+            if s is not None:
+                return i, reg, s
+    return None
+
+
+def _opened(
+    registers: MeterRegisters, reg: DemandRegister, s: int, where: str
+) -> tuple[list[int], list[int]] | None:
+    """Values and blinding factors of schedule ``s`` of ``reg``, checked against its
+    commitments; ``None`` when the prover holds no openings for the register."""
+    for op in registers.openings:
+        if op.meter_id != reg.meter_id or op.month != reg.month:
+            continue
+        entry = reg.schedules[s]
+        if len(op.schedules) != len(reg.schedules) or op.schedules[s].schedule_hash != (
+            entry.schedule_hash
+        ):
+            raise OpeningError(
+                "register openings do not list the register's schedules",
+                obj="register openings",
+                field="schedules",
+            )
+        values = op.schedules[s].values
+        blindings = op.resolve(registers.opening_key)[s]
+        if len(values) != entry.windows:
+            raise OpeningError(
+                f"register openings have {len(values)} windows, the register {entry.windows}",
+                obj="register openings",
+                field=f"schedules[{s}].values",
+            )
+        for w, (v, r) in enumerate(zip(values, blindings, strict=True)):
+            if pedersen.commit_bytes(v, r) != entry.commitment(w):
+                raise OpeningError(
+                    f"opening of window {w} does not match the register of meter "
+                    f"{reg.meter_id!r} ({where})",
+                    obj="register openings",
+                    field=f"schedules[{s}].values[{w}]",
+                )
+        return values, blindings
+    return None
+
+
+def prove_with_registers(
+    component: Demand,
+    values: Sequence[int],
+    blindings: Sequence[int],
+    windows: Sequence[Sequence[int]],
+    interval_s: int,
+    context: bytes,
+    registers: MeterRegisters | None,
+    body: TariffBody,
+    period: BillingPeriod,
+) -> tuple[DemandProof, int, int]:
+    """:func:`prove`, using the meter's register for the billing month when there is one for
+    this component's schedule and the prover holds its openings; otherwise the range proof.
+
+    The register's maxima are checked against the readings (they must be the largest value of
+    each window, 0 for a window without intervals): a register that disagrees raises
+    :class:`OpeningError`."""
+    if registers is None:
+        return prove(component, values, blindings, windows, interval_s, context)
+    found = _find_register(registers, schedule_hash_for(component, body), period)
+    if found is None:
+        return prove(component, values, blindings, windows, interval_s, context)
+    index, reg, s = found
+    opened = _opened(registers, reg, s, f"{registers.path}.registers[{index}]")
+    if opened is None:
+        return prove(component, values, blindings, windows, interval_s, context)
+    maxima, rs = opened
+    if len(maxima) != len(windows):
+        raise OpeningError(
+            f"register has {len(maxima)} windows, the component {len(windows)}",
+            obj="register openings",
+            field=f"schedules[{s}].values",
+        )
+    f = 3600 // interval_s
+    fee, fee_blinding = 0, 0
+    proofs: list[WindowProof | RegisterWindowProof | None] = []
+    for w, idx in enumerate(windows):
+        peak = max((values[k] for k in idx), default=0)
+        if maxima[w] != peak:
+            raise OpeningError(
+                f"the register of meter {reg.meter_id!r} says window {w} peaked at "
+                f"{maxima[w]} Wh, the readings at {peak} Wh",
+                obj="register openings",
+                field=f"schedules[{s}].values[{w}]",
+            )
+        if not _charged(component, w, idx):
+            proofs.append(None)
+            continue
+        parts, wfee, wblind = _window_fee(component, w, f, peak, rs[w], _window_context(context, w))
+        fee += wfee
+        fee_blinding += wblind
+        proofs.append(RegisterWindowProof(index, parts))
+    return _demand_proof(proofs), fee, fee_blinding % group.ORDER
+
+
+def verify_with_registers(
+    component: Demand,
+    points: Sequence[Point],
+    windows: Sequence[Sequence[int]],
+    interval_s: int,
+    context: bytes,
+    proof: DemandProof,
+    path: str,
+    registers: MeterRegisters | None,
+    body: TariffBody,
+    period: BillingPeriod,
+) -> Point:
+    """:func:`verify`, accepting windows proven by register. For each register a window names:
+    meter id (:class:`CertificateError`), month (:class:`CoverageError`), meter signature
+    (:class:`SignatureError`), a schedule whose hash matches this component under this tariff
+    (:class:`TariffMismatchError`), a valid commitment for the window (:class:`CommitmentError`).
+    Windows proven by range proof are checked as in :func:`verify`."""
+    if registers is None:
+        return _verify(component, points, windows, interval_s, context, proof, path, None)
+    regs = registers
+    expected = schedule_hash_for(component, body)
+    entries: dict[int, tuple[RegisterEntry, int]] = {}
+
+    def register_peak(wp: RegisterWindowProof, w: int, wpath: str) -> Point:
+        if wp.register >= len(regs.registers):
+            raise DecodeError(
+                f"the meter section carries {len(regs.registers)} register(s)",
+                obj=OBJ,
+                field=f"{wpath}.register",
+            )
+        rpath = f"{regs.path}.registers[{wp.register}]"
+        cached = entries.get(wp.register)
+        if cached is None:
+            reg = regs.registers[wp.register]
+            reg.check(regs.certificate, period, rpath)
+            s = reg.position(expected)
+            if s is None:
+                raise TariffMismatchError(
+                    "the register does not track this demand component's schedule",
+                    obj=OBJ,
+                    field=f"{rpath}.schedules",
+                )
+            entry = reg.schedules[s]
+            if entry.windows != len(component.windows):
+                raise CommitmentError(
+                    f"the register has {entry.windows} windows, the component "
+                    f"{len(component.windows)}",
+                    obj=OBJ,
+                    field=f"{rpath}.schedules[{s}].commitments",
+                )
+            cached = entries[wp.register] = (entry, s)
+        entry, s = cached
+        try:
+            return group.decode_point(entry.commitment(w))
+        except group.GroupError as exc:
+            raise CommitmentError(
+                f"window {w}: {exc}", obj=OBJ, field=f"{rpath}.schedules[{s}].commitments"
+            ) from None
+
+    return _verify(component, points, windows, interval_s, context, proof, path, register_peak)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from privbill.billing import components, coverage, energy
+from privbill.billing import components, coverage, demand, energy
 from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
@@ -27,17 +27,20 @@ from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings
+from privbill.model.registers import RegisterOpenings
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff
 
 
 @dataclass(frozen=True, slots=True)
 class MeterInput:
-    """One meter's sealed output and the customer's openings for it."""
+    """One meter's sealed output and the customer's openings for it (readings and, if the meter
+    keeps demand registers, registers)."""
 
     sealed: SealedReadings
     openings: Sequence[Openings]
     opening_key: bytes | None = None
+    register_openings: Sequence[RegisterOpenings] = ()
 
 
 def _collect(
@@ -195,10 +198,13 @@ def prove_bill(
                     obj="openings",
                     field="attribute_values",
                 )
+        registers = tuple(r for r in inp.sealed.registers if r.month == per)
+        for k, reg in enumerate(registers):
+            reg.check(cert, per, f"{path}.registers[{k}]")
         all_prices.extend(body.prices(first, count, cert.interval_s))
         all_values.extend(values)
         all_blindings.extend(blindings)
-        sections.append(MeterSection(cert, runs))
+        sections.append(MeterSection(cert, runs, registers))
         meter_data.append(
             components.MeterData(
                 cert.meter_id,
@@ -222,8 +228,11 @@ def prove_bill(
             components.context(tariff.hash(), account, per, ids, i)
             for i in range(len(body.components))
         ]
+        meter_registers = demand.bill_registers(
+            sections, meters[0].register_openings, meters[0].opening_key
+        )
         proofs, subtotal, blinding = components.prove_all(
-            body, per, meter_data, contexts, subtotal, blinding
+            body, per, meter_data, contexts, subtotal, blinding, meter_registers
         )
     return PaymentMessage(
         account=account,

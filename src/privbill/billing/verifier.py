@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from privbill.billing import components, coverage, energy
+from privbill.billing import components, coverage, demand, energy
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
@@ -140,6 +140,8 @@ def verify_bill(
         for k, run in enumerate(section.runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
             run.check_commitments(f"{path}.runs[{k}]")
+        for k, reg in enumerate(section.registers):
+            reg.check(cert, msg.period, f"{path}.registers[{k}]")
         points: list[Point] = []
         for k, run in enumerate(section.runs):
             try:
@@ -192,6 +194,7 @@ def verify_bill(
             commitment + group.mul(group.generator(), fixed),
             msg.total_fee,
             msg.blinding,
+            demand.bill_registers(msg.meters),
         )
     else:
         if msg.components:

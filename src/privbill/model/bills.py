@@ -12,6 +12,8 @@ from privbill.model.certificates import MeterCertificate
 from privbill.model.component_proofs import ComponentProof, component_proof_from_obj
 from privbill.model.ids import is_identifier
 from privbill.model.periods import BillingPeriod
+from privbill.model.register_proofs import MAX_REGISTERS
+from privbill.model.registers import DemandRegister
 from privbill.model.seals import SealedRun
 
 FORMAT: Final = "privbill/bill/1"
@@ -21,20 +23,33 @@ MAX_METERS: Final = 1024
 
 @dataclass(frozen=True, slots=True)
 class MeterSection:
-    """One meter's certificate and the sealed runs that cover the billing period."""
+    """One meter's certificate, the sealed runs that cover the billing period and the meter's
+    demand registers for the billing month (if any)."""
 
     certificate: MeterCertificate
     runs: tuple[SealedRun, ...]
+    registers: tuple[DemandRegister, ...] = ()
 
     def to_obj(self) -> dict[str, Any]:
-        return {"certificate": self.certificate.to_obj(), "runs": [r.to_obj() for r in self.runs]}
+        obj: dict[str, Any] = {
+            "certificate": self.certificate.to_obj(),
+            "runs": [r.to_obj() for r in self.runs],
+        }
+        if self.registers:
+            obj["registers"] = [r.to_obj() for r in self.registers]
+        return obj
 
     @classmethod
     def from_obj(cls, value: object, path: str) -> MeterSection:
-        f = codec.Fields(value, OBJ, {"certificate", "runs"}, path=path)
+        f = codec.Fields(value, OBJ, {"certificate", "runs"}, {"registers"}, path=path)
         cert = MeterCertificate.from_obj(f.raw("certificate"), f"{path}.certificate")
         runs = f.each("runs", SealedRun.from_obj, 1)
-        return cls(cert, tuple(runs))
+        registers = (
+            f.each("registers", lambda v, p: DemandRegister.from_obj(v, p, OBJ), 1, MAX_REGISTERS)
+            if f.has("registers")
+            else []
+        )
+        return cls(cert, tuple(runs), tuple(registers))
 
     @property
     def readings(self) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Final
 from privbill.crypto import group
 from privbill.errors import DecodeError
 from privbill.model import codec
+from privbill.model.register_proofs import RegisterWindowProof, is_register_window
 
 OBJ: Final = "payment message"
 MAX_PROOF_BYTES: Final = 1 << 20
@@ -71,7 +72,8 @@ class WindowProof:
 
 @dataclass(frozen=True, slots=True)
 class DemandProof:
-    windows: tuple[WindowProof | None, ...]  # None: no interval in the period, or no price
+    # None: no interval in the period, or no price
+    windows: tuple[WindowProof | RegisterWindowProof | None, ...]
     kind: str = "demand"
 
     def to_obj(self) -> dict[str, Any]:
@@ -123,11 +125,14 @@ def component_proof_from_obj(value: object, path: str) -> ComponentProof:
         return TieredProof(PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"))
     if kind == "demand":
         f = codec.Fields(value, OBJ, {"kind", "windows"}, path=path)
-        windows: list[WindowProof | None] = []
+        windows: list[WindowProof | RegisterWindowProof | None] = []
         for w, item in enumerate(f.array("windows", 1, 16)):
             wpath = f"{path}.windows[{w}]"
             if item is None:
                 windows.append(None)
+                continue
+            if is_register_window(item):
+                windows.append(RegisterWindowProof.from_obj(item, wpath))
                 continue
             wf = codec.Fields(item, OBJ, {"peak", "ranges", "tiers"}, path=wpath)
             tiers = wf.raw("tiers")

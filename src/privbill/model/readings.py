@@ -42,6 +42,24 @@ def derive_attribute_blinding(opening_key: bytes, meter_id: str, index: int, j: 
     return group.scalar_from_uniform_bytes(hmac.digest(opening_key, msg, "sha512"))
 
 
+def derive_register_blinding(
+    opening_key: bytes, meter_id: str, month_start: int, schedule: int, window: int
+) -> int:
+    """Blinding factor of a demand register's commitment (same PRF, its own input: the month's
+    start in UTC seconds, ``b"register"``, the schedule's and the window's position)."""
+    if len(opening_key) != OPENING_KEY_BYTES:
+        raise ValueError("opening key must be 32 bytes")
+    msg = (
+        _PRF_TAG
+        + meter_id.encode()
+        + b"\x00"
+        + month_start.to_bytes(8, "big")
+        + b"register"
+        + bytes([schedule, window])
+    )
+    return group.scalar_from_uniform_bytes(hmac.digest(opening_key, msg, "sha512"))
+
+
 MAX_ATTRIBUTE_VALUE: Final = 2**32 - 1
 
 

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
+from privbill.model.registers import DemandRegister
 from privbill.model.seals import SealedRun
 
 FORMAT: Final = "privbill/sealed-readings/1"
@@ -17,20 +18,31 @@ OBJ: Final = "sealed readings"
 class SealedReadings:
     certificate: MeterCertificate
     runs: tuple[SealedRun, ...]
+    registers: tuple[DemandRegister, ...] = ()  # the meter's demand registers, month by month
 
     def to_obj(self) -> dict[str, Any]:
-        return {
+        obj: dict[str, Any] = {
             "format": FORMAT,
             "certificate": self.certificate.to_obj(),
             "runs": [r.to_obj() for r in self.runs],
         }
+        if self.registers:
+            obj["registers"] = [r.to_obj() for r in self.registers]
+        return obj
 
     def encode(self) -> bytes:
         return codec.encode(self.to_obj())
 
     @classmethod
     def decode(cls, data: bytes) -> SealedReadings:
-        f = codec.Fields(codec.decode(data, OBJ, FORMAT), OBJ, {"format", "certificate", "runs"})
+        f = codec.Fields(
+            codec.decode(data, OBJ, FORMAT), OBJ, {"format", "certificate", "runs"}, {"registers"}
+        )
         cert = MeterCertificate.from_obj(f.raw("certificate"), "certificate")
         runs = f.each("runs", SealedRun.from_obj, 1)
-        return cls(cert, tuple(runs))
+        registers = (
+            f.each("registers", lambda v, p: DemandRegister.from_obj(v, p, OBJ), 1)
+            if f.has("registers")
+            else []
+        )
+        return cls(cert, tuple(runs), tuple(registers))
