@@ -73,6 +73,17 @@ def tiered_indices(
     return [k for k, p in enumerate(periods) if p in wanted]
 
 
+def component_schedule(
+    body: TariffBody, weekday: bytes, weekend: bytes, first: int, count: int, interval_s: int
+) -> list[int]:
+    """A component's schedule entry (window, band) for each interval; the tariff's holidays use
+    the weekend table, as for time-of-use periods."""
+    holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
+    return schedule_indices(
+        weekday, weekend, holidays, body.tz, first, count, interval_s, "components"
+    )
+
+
 def demand_windows(
     body: TariffBody, component: Demand, first: int, count: int, interval_s: int
 ) -> list[list[int]]:
@@ -83,17 +94,7 @@ def demand_windows(
             obj="tariff",
             field="components",
         )
-    holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
-    sched = schedule_indices(
-        component.weekday,
-        component.weekend,
-        holidays,
-        body.tz,
-        first,
-        count,
-        interval_s,
-        "components",
-    )
+    sched = component_schedule(body, component.weekday, component.weekend, first, count, interval_s)
     out: list[list[int]] = [[] for _ in component.windows]
     for k, w in enumerate(sched):
         if w != NONE:
@@ -136,16 +137,8 @@ def cleartext_bill(
                         obj="tariff",
                         field="components",
                     )
-                holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
-                bands = schedule_indices(
-                    c.weekday,
-                    c.weekend,
-                    holidays,
-                    body.tz,
-                    m.first,
-                    len(m.values),
-                    m.interval_s,
-                    "components",
+                bands = component_schedule(
+                    body, c.weekday, c.weekend, m.first, len(m.values), m.interval_s
                 )
                 attrs = m.attributes[c.attribute]
                 fee += sum(c.fee(b, a, q) for b, a, q in zip(bands, attrs, m.values, strict=True))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from privbill.billing import demand, energy, lookup, minimum, tiered
-from privbill.billing.cleartext import demand_windows, tiered_indices
+from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
@@ -28,8 +28,7 @@ from privbill.model.component_proofs import (
 )
 from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
 from privbill.model.periods import BillingPeriod
-from privbill.model.schedules import schedule_indices
-from privbill.model.tariffs import TariffBody, TimeOfUse
+from privbill.model.tariffs import TariffBody
 
 
 @dataclass(slots=True)
@@ -98,10 +97,7 @@ def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> 
             field="components",
         )
     first, count = period.intervals(m.interval_s)
-    holidays = body.energy.holidays if isinstance(body.energy, TimeOfUse) else ()
-    return schedule_indices(
-        c.weekday, c.weekend, holidays, body.tz, first, count, m.interval_s, "components"
-    )
+    return component_schedule(body, c.weekday, c.weekend, first, count, m.interval_s)
 
 
 def _needs_load(body: TariffBody) -> bool:

@@ -146,7 +146,7 @@ class Openings:
             {"blindings", "attributes", "attribute_values", "attribute_blindings"},
         )
         values = f.int_list("values", 0, money.MAX_WH_PER_INTERVAL, 1)
-        blindings = _scalars(f, "blindings", len(values)) if f.has("blindings") else None
+        blindings = decode_scalar_list(f, "blindings", len(values)) if f.has("blindings") else None
         k: int = 0
         avals: list[int] = []
         ablind: list[int] | None = None
@@ -156,7 +156,7 @@ class Openings:
                 "attribute_values", 0, MAX_ATTRIBUTE_VALUE, len(values) * k, len(values) * k
             )
             if f.has("attribute_blindings"):
-                ablind = _scalars(f, "attribute_blindings", len(values) * k)
+                ablind = decode_scalar_list(f, "attribute_blindings", len(values) * k)
         elif f.has("attribute_values") or f.has("attribute_blindings"):
             raise f.error("attributes", "missing field")
         if blindings is not None and k and ablind is None:
@@ -173,7 +173,8 @@ class Openings:
         )
 
 
-def _scalars(f: codec.Fields, key: str, count: int) -> list[int]:
+def decode_scalar_list(f: codec.Fields, key: str, count: int) -> list[int]:
+    """``count`` concatenated 32-byte scalars from field ``key``, strictly decoded."""
     raw = f.octets(key, count * group.SCALAR_BYTES)
     try:
         return [

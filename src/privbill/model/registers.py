@@ -29,7 +29,11 @@ from privbill.model.certificates import MeterCertificate
 from privbill.model.components import MAX_WINDOWS, Demand
 from privbill.model.ids import is_identifier
 from privbill.model.periods import BillingPeriod
-from privbill.model.readings import OPENING_KEY_BYTES, derive_register_blinding
+from privbill.model.readings import (
+    OPENING_KEY_BYTES,
+    decode_scalar_list,
+    derive_register_blinding,
+)
 from privbill.model.schedules import CELLS, NONE
 from privbill.model.tariffs import TariffBody, TimeOfUse
 
@@ -351,7 +355,9 @@ class RegisterOpenings:
                 elif isinstance(at, bool) or not isinstance(at, int) or at < 0:
                     raise sf.error(f"intervals[{w}]", "expected an interval index or null")
                 intervals.append(at)
-            blindings = _scalars(sf, "blindings", len(values)) if sf.has("blindings") else None
+            blindings = (
+                decode_scalar_list(sf, "blindings", len(values)) if sf.has("blindings") else None
+            )
             if schedules and (blindings is None) != (schedules[0].blindings is None):
                 raise sf.error("blindings", "blinding factors are given for all schedules or none")
             schedules.append(
@@ -365,17 +371,6 @@ class RegisterOpenings:
             month=_month_from(f),
             schedules=schedules,
         )
-
-
-def _scalars(f: codec.Fields, key: str, count: int) -> list[int]:
-    raw = f.octets(key, count * group.SCALAR_BYTES)
-    try:
-        return [
-            group.decode_scalar(raw[i : i + group.SCALAR_BYTES])
-            for i in range(0, len(raw), group.SCALAR_BYTES)
-        ]
-    except group.GroupError as exc:
-        raise f.error(key, str(exc)) from None
 
 
 __all__ = [
