@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from privbill.errors import TariffMismatchError, UsageError
 from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
+from privbill.model.interval_components import BlockCharge, PolynomialCharge
 from privbill.model.periods import BillingPeriod
 from privbill.model.schedules import NONE, schedule_indices
 from privbill.model.tariffs import TariffBody, TimeOfUse
@@ -113,7 +114,10 @@ def cleartext_bill(
     b.fixed = body.fixed_charges(period)
     if not body.components:
         return b
-    needs_load = any(isinstance(c, TieredEnergy | Demand) for c in body.components)
+    needs_load = any(
+        isinstance(c, TieredEnergy | Demand | BlockCharge | PolynomialCharge)
+        for c in body.components
+    )
     load = aggregate(meters, period) if needs_load else meters[0]
     days = len(period.local_days(body.tz))
     minimum = None
@@ -128,6 +132,8 @@ def cleartext_bill(
                 b.components.append(
                     (f"{c.name}: {c.windows[w].name}", c.fee(w, peak, load.interval_s))
                 )
+        elif isinstance(c, BlockCharge | PolynomialCharge):
+            b.components.append((c.name, c.fee(load.values)))
         elif isinstance(c, Lookup):
             fee = 0
             for m in meters:

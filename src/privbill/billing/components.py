@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from privbill.billing import demand, energy, lookup, minimum, tiered
+from privbill.billing import block, demand, energy, lookup, minimum, polynomial, tiered
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -27,6 +27,12 @@ from privbill.model.component_proofs import (
     TieredProof,
 )
 from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
+from privbill.model.interval_components import (
+    BlockCharge,
+    BlockProof,
+    PolynomialCharge,
+    PolynomialProof,
+)
 from privbill.model.periods import BillingPeriod
 from privbill.model.tariffs import TariffBody
 
@@ -101,7 +107,10 @@ def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> 
 
 
 def _needs_load(body: TariffBody) -> bool:
-    return any(isinstance(c, TieredEnergy | Demand) for c in body.components)
+    return any(
+        isinstance(c, TieredEnergy | Demand | BlockCharge | PolynomialCharge)
+        for c in body.components
+    )
 
 
 def prove_all(
@@ -132,6 +141,16 @@ def prove_all(
                 c, values, blindings, windows, interval_s, contexts[i], registers, body, period
             )
             proofs.append(dp)
+        elif isinstance(c, BlockCharge):
+            bp, fee, fb = block.prove(
+                c, values, blindings, contexts[i], points=_load_points(meters)
+            )
+            proofs.append(bp)
+        elif isinstance(c, PolynomialCharge):
+            pp, fee, fb = polynomial.prove(
+                c, values, blindings, contexts[i], points=_load_points(meters)
+            )
+            proofs.append(pp)
         elif isinstance(c, Lookup):
             parts = []
             fee, fb = 0, 0
@@ -201,6 +220,10 @@ def verify_all(
                     c, points, windows, interval_s, contexts[i], p, path, registers, body, period
                 )
             )
+        elif isinstance(c, BlockCharge) and isinstance(p, BlockProof):
+            fees.append(block.verify(c, points, contexts[i], p, path))
+        elif isinstance(c, PolynomialCharge) and isinstance(p, PolynomialProof):
+            fees.append(polynomial.verify(c, points, contexts[i], p, path))
         elif isinstance(c, Lookup) and isinstance(p, LookupProof):
             if len(p.meters) != len(meters):
                 raise DecodeError(f"expected {len(meters)} meters", obj=OBJ, field=f"{path}.meters")

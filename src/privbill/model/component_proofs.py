@@ -12,6 +12,7 @@ from typing import Any, Final
 from privbill.crypto import group
 from privbill.errors import DecodeError
 from privbill.model import codec
+from privbill.model.interval_components import BlockProof, PolynomialProof
 from privbill.model.register_proofs import RegisterWindowProof, is_register_window
 
 OBJ: Final = "payment message"
@@ -115,7 +116,9 @@ class LookupProof:
         return {"kind": self.kind, "meters": [m.to_obj() for m in self.meters]}
 
 
-ComponentProof = TieredProof | DemandProof | MinimumProof | LookupProof
+ComponentProof = (
+    TieredProof | DemandProof | MinimumProof | LookupProof | BlockProof | PolynomialProof
+)
 
 
 def component_proof_from_obj(value: object, path: str) -> ComponentProof:
@@ -165,4 +168,8 @@ def component_proof_from_obj(value: object, path: str) -> ComponentProof:
                     raise mf.error(f"proofs[{i}]", "expected a proof byte string")
             meters.append(LookupMeterProof(fees, tuple(proofs)))
         return LookupProof(tuple(meters))
+    if kind == "block":
+        return BlockProof.from_obj(value, path)
+    if kind == "polynomial":
+        return PolynomialProof.from_obj(value, path)
     raise DecodeError(f"unknown component proof kind {kind!r}", obj=OBJ, field=f"{path}.kind")

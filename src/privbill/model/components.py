@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from privbill.errors import DecodeError, TariffError
-from privbill.model import codec, money
+from privbill.model import codec, interval_components, money
 from privbill.model.ids import is_identifier
+from privbill.model.interval_components import BlockCharge, PolynomialCharge
 from privbill.model.schedules import CELLS, NONE, check_table, parse_table, table_rows
 
 OBJ: Final = "tariff"
@@ -300,7 +301,7 @@ class Lookup:
         return self.bands[band].prices[self.values.index(value)] * quantity
 
 
-Component = TieredEnergy | Demand | Minimum | Lookup
+Component = TieredEnergy | Demand | Minimum | Lookup | BlockCharge | PolynomialCharge
 
 
 def validate_components(components: Sequence[Component], n_periods: int | None) -> None:
@@ -309,7 +310,7 @@ def validate_components(components: Sequence[Component], n_periods: int | None) 
         where = f"components[{i}]"
         if isinstance(c, TieredEnergy):
             c.validate(n_periods, where)
-        elif isinstance(c, Demand | Lookup):
+        elif isinstance(c, Demand | Lookup | BlockCharge | PolynomialCharge):
             c.validate(where)
         else:
             c.validate(where)
@@ -381,6 +382,8 @@ def component_from_obj(value: object, path: str) -> Component:
             f.octets("weekday", CELLS),
             f.octets("weekend", CELLS),
         )
+    if kind in ("block", "polynomial"):
+        return interval_components.from_obj(value, path)
     raise DecodeError(f"unknown component kind {kind!r}", obj=OBJ, field=f"{path}.kind")
 
 
@@ -473,8 +476,11 @@ def component_from_description(d: Any, where: str) -> Component:
         return Minimum(amount)
     if kind == "lookup":
         return _lookup_from_description(d, name, where)
+    if kind in ("block", "polynomial"):
+        return interval_components.from_description(d, where)
     raise TariffError(
-        f"expected kind 'tiered', 'demand', 'minimum' or 'lookup', got {kind!r}",
+        f"expected kind 'tiered', 'demand', 'minimum', 'lookup', 'block' or 'polynomial', "
+        f"got {kind!r}",
         obj=DESC,
         field=f"{where}.kind",
     )
@@ -562,6 +568,8 @@ def describe_component(c: Component) -> dict[str, Any]:
             "weekend_schedule": table_rows(c.weekend),
             "bits": c.bits,
         }
+    if isinstance(c, BlockCharge | PolynomialCharge):
+        return interval_components.describe(c)
     if isinstance(c, Lookup):
         return {
             "kind": c.kind,
@@ -583,12 +591,14 @@ def describe_component(c: Component) -> dict[str, Any]:
 
 __all__ = [
     "NONE",
+    "BlockCharge",
     "Component",
     "Demand",
     "DemandWindow",
     "Lookup",
     "LookupBand",
     "Minimum",
+    "PolynomialCharge",
     "Tier",
     "TieredEnergy",
     "component_from_description",
