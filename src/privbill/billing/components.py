@@ -1,8 +1,8 @@
 """Proving and verifying a tariff's components for a whole bill.
 
-Tiers and demand charges see the account's load: per interval, the sum of the meters'
-commitments (and, for the prover, of their values and blinding factors), so all meters must share
-one interval length. Lookups see each meter on its own, with its private attribute commitments.
+Tiers, demand, block and polynomial charges see the account's load: per interval, the sum of the
+meters' commitments (and, for the prover, of their values and blinding factors), so all meters
+must share one interval length. Lookups see each meter on its own, with its private attribute commitments.
 Each component gets its own transcript context, binding the tariff, account, period, meters and
 the component's position.
 """
