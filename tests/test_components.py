@@ -297,3 +297,69 @@ def test_component_proofs_bound_to_the_bill(
     obj["components"][1] = donor["components"][1]
     with pytest.raises(ComponentProofError):
         verify_bill(codec.encode(obj), tariff, provider.public_key)
+
+
+@pytest.fixture(scope="module")
+def tiered_bill(provider: Provider) -> tuple[SignedTariff, bytes]:
+    tariff = _tariff(provider, "tiered-residential.json")
+    data, _, _ = _bill(provider, tariff, "2026-03", lambda k, m: 700 + (k * 13) % 900)
+    return tariff, data
+
+
+def _tiers(o: dict[str, Any]) -> dict[str, Any]:
+    return o["components"][0]["tiers"]
+
+
+TIERED_TAMPER = [
+    (
+        "tier part altered",
+        lambda o: _tiers(o).__setitem__("parts", _flip(_tiers(o)["parts"], 60)),
+        DecodeError,
+    ),
+    (
+        "tier parts swapped",
+        lambda o: _tiers(o).__setitem__(
+            "parts", _tiers(o)["parts"][48:96] + _tiers(o)["parts"][:48] + _tiers(o)["parts"][96:]
+        ),
+        ComponentProofError,
+    ),
+    (
+        "tier part dropped",
+        lambda o: _tiers(o).__setitem__("parts", _tiers(o)["parts"][:-48]),
+        DecodeError,
+    ),
+    (
+        "tier range proof altered",
+        lambda o: _tiers(o).__setitem__("ranges", _flip(_tiers(o)["ranges"], 400)),
+        ComponentProofError,
+    ),
+    (
+        "tier range proof from another bill",
+        lambda o: _tiers(o).__setitem__("ranges", b""),
+        ComponentProofError,
+    ),
+    ("order proof added", lambda o: _tiers(o).__setitem__("order", [b"\x00" * 96]), DecodeError),
+    (
+        "component kind changed",
+        lambda o: o["components"][0].__setitem__("kind", "demand"),
+        DecodeError,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "error"), TIERED_TAMPER, ids=[t[0] for t in TIERED_TAMPER]
+)
+def test_tiered_tamper(
+    name: str,
+    mutate: Any,
+    error: type[PrivbillError],
+    tiered_bill: tuple[SignedTariff, bytes],
+    provider: Provider,
+) -> None:
+    tariff, data = tiered_bill
+    obj = cbor2.loads(data)
+    mutate(obj)
+    with pytest.raises(error) as ei:
+        verify_bill(codec.encode(obj), tariff, provider.public_key)
+    assert type(ei.value) is error, f"{name}: {type(ei.value).__name__}: {ei.value}"
