@@ -69,10 +69,6 @@ def _window_fee(
     return tiers.prove(win.tiers, f * peak, f * r_peak % group.ORDER, 1, ctx)
 
 
-def _demand_proof(windows: Sequence[WindowProof | RegisterWindowProof | None]) -> DemandProof:
-    return DemandProof(tuple(windows))
-
-
 def prove(
     component: Demand,
     values: Sequence[int],
@@ -322,7 +318,7 @@ def prove_with_registers(
         fee += wfee
         fee_blinding += wblind
         proofs.append(RegisterWindowProof(index, parts))
-    return _demand_proof(proofs), fee, fee_blinding % group.ORDER
+    return DemandProof(tuple(proofs)), fee, fee_blinding % group.ORDER
 
 
 def verify_with_registers(
