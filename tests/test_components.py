@@ -145,7 +145,10 @@ def test_declining_tiers_need_order_proofs(provider: Provider) -> None:
         data, values, period = _bill(provider, tariff, "2026-04", lambda k, m, p=per_hour: p)
         _check_against_cleartext(provider, tariff, data, values, period)
         obj = cbor2.loads(data)
-        assert len(obj["components"][0]["tiers"]["order"]) == 1  # one price drop: one OR proof
+        # 0.20 is dearer than both later tiers and 0.15 comes after the cheaper 0.10: both
+        # boundaries need an order proof (with one at the drop only, tiers 1 and 2 left empty
+        # and everything in tier 3 at 0.15 would pass and undercut the 0.20 tier).
+        assert len(obj["components"][0]["tiers"]["order"]) == 2
 
 
 def test_demand_charges_two_meters(provider: Provider) -> None:

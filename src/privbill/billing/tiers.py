@@ -6,11 +6,24 @@ Statement: a commitment ``A`` (to the amount ``a``, hidden) and public tiers wit
 ``Σ P_j = A`` exactly, and proves with one aggregated range proof that ``0 ≤ t_j ≤ u_j − u_{j−1}``
 (``0 ≤ t_k < 2^64`` for the unbounded last tier). The fee commitment is ``Σ p_j·P_j``.
 
-Why this is enough: every decomposition of ``a`` into parts within the tier widths costs at least
-the correct (fill-in-order) fee when prices do not decrease from one tier to the next, so a
-customer gains nothing by another split. Where the price does go down (``p_{j+1} < p_j``), the
-prover also shows, with an OR proof, that tier ``j`` is full or tier ``j+1`` is empty:
-``P_j − w_j·G = x·H`` or ``P_{j+1} = y·H``. With those, the parts are exactly the in-order split.
+Why this is enough: the range proofs and ``Σ P_j = A`` make the parts some split of ``a`` within
+the tier widths (``Σ t_j = a`` over the integers: every part is below ``2^64`` and ``k ≤ 16``, far
+below the group order). The in-order split is the one the tariff means; any other split must not
+cost less. At a boundary ``j`` (between tiers ``j`` and ``j+1``) the prover also shows, with an OR
+proof, that tier ``j`` is full or tier ``j+1`` is empty (``P_j − w_j·G = x·H`` or
+``P_{j+1} = y·H``) whenever some tier at or before ``j`` is dearer than some tier after it:
+``max(p_1 … p_j) > min(p_{j+1} … p_k)`` (:func:`ordered_boundaries`).
+
+Why that rule is sound, for any prices (rising, falling, rising then falling, zero, negative):
+the boundaries without an order proof cut the tiers into segments such that every price in an
+earlier segment is at most every price in a later one. Inside a segment every boundary has an
+order proof, so the segment is filled in order given its own sum. Across segments, moving
+``δ`` units from a later segment down into a non-full earlier one adds at most ``δ·max(earlier)``
+and removes at least ``δ·min(later)``, never raising the fee; repeating it reaches the in-order
+split, so no accepted split costs less than the in-order fee. (A split that costs *more* only
+overcharges the prover.) Checking only the boundaries where the price itself drops is not enough:
+with prices 0.10 → 0.20 → 0.05, the first tier left empty, the second full and the rest in the
+third passes a check at the 0.20 → 0.05 boundary alone and costs less.
 """
 
 from __future__ import annotations
@@ -57,8 +70,11 @@ def _order_clauses(parts: Sequence[Point], j: int, width: int) -> list[Instance]
     return [full.compile(), empty.compile()]
 
 
-def _drops(tiers: Sequence[Tier]) -> list[int]:
-    return [j for j in range(len(tiers) - 1) if tiers[j + 1].price < tiers[j].price]
+def ordered_boundaries(tiers: Sequence[Tier]) -> list[int]:
+    """The boundaries ``j`` (tier ``j`` | tier ``j+1``, 0-based) that need an order proof: those
+    with a tier at or before ``j`` dearer than a tier after it (module docstring)."""
+    prices = [t.price for t in tiers]
+    return [j for j in range(len(prices) - 1) if max(prices[: j + 1]) > min(prices[j + 1 :])]
 
 
 def prove(
@@ -75,7 +91,7 @@ def prove(
         values, rs, _bounds(ws), BITS, context=context, commitments=points
     )
     order = []
-    for j in _drops(tiers):
+    for j in ordered_boundaries(tiers):
         width = ws[j]
         assert width is not None
         index = 0 if values[j] == width else 1
@@ -115,12 +131,12 @@ def verify(
         raise ComponentProofError(
             "tier range proof does not verify", obj=OBJ, field=f"{path}.ranges"
         )
-    drops = _drops(tiers)
-    if len(proof.order) != len(drops):
+    boundaries = ordered_boundaries(tiers)
+    if len(proof.order) != len(boundaries):
         raise DecodeError(
-            f"expected {len(drops)} tier-order proofs", obj=OBJ, field=f"{path}.order"
+            f"expected {len(boundaries)} tier-order proofs", obj=OBJ, field=f"{path}.order"
         )
-    for i, j in enumerate(drops):
+    for i, j in enumerate(boundaries):
         width = ws[j]
         assert width is not None
         if not oror.verify_or(

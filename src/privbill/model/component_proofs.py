@@ -23,7 +23,7 @@ MAX_PARTS: Final = 16
 @dataclass(frozen=True, slots=True)
 class PartsProof:
     """Commitments to the amount in each tier, their range proof, and the ordering proofs
-    (one per tier boundary where the price goes down)."""
+    (one per tier boundary with a dearer tier before it and a cheaper one after it)."""
 
     parts: bytes
     ranges: bytes
