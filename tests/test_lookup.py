@@ -287,3 +287,40 @@ def test_meter_attributes_recorded_and_checked(provider: Provider) -> None:
             ),
             provider.public_key,
         )
+
+
+@pytest.mark.parametrize("count", [24, 64])
+def test_large_tables_decode(provider: Provider, count: int) -> None:
+    """Proof size caps follow from the tariff's limits: a signed table with 22 or more values
+    (a 4096-byte cap per interval proof used to refuse those) bills and verifies, up to the most
+    values a tariff may have."""
+    desc = payd_description(uniform_night=True)
+    comp = desc["components"][0]
+    comp["values"] = list(range(count))
+    comp["bands"][0]["prices"] = [f"0.{10 + j:03d}" for j in range(count)]
+    comp["bands"][1]["prices"] = ["0.09"] * count
+    # night all day but 08:00-09:00: four proven intervals a day keep the test quick
+    comp["weekday_schedule"] = comp["weekend_schedule"] = [[1] * 8 + [0] + [1] * 15] * 12
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
+    key = SigningKey.generate()
+    cert = provider.certify_meter(
+        "car-1", "policy-9", key.public_key(), interval_s=900, attributes=("road_class",)
+    )
+    period = BillingPeriod.parse("2026-05-04/2026-05-05", tariff.body.tz)
+    first, n = period.intervals(900)
+    rng = random.Random(count)
+    drive = [(rng.randrange(0, 9000), rng.randrange(0, count)) for _ in range(n)]
+    rec = Meter(cert, key, "day", TZ).record(
+        [(first + k, q, (a,)) for k, (q, a) in enumerate(drive)]
+    )
+    msg = prove_bill(
+        tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period
+    )
+    proofs = cbor2.loads(msg.encode())["components"][0]["meters"][0]["proofs"]
+    assert len(proofs) == 4 and len(proofs[0]) == count * 192 > 4096
+    expected = cleartext_bill(
+        tariff.body,
+        [MeterReadings(900, first, [q for q, _ in drive], {"road_class": [a for _, a in drive]})],
+        period,
+    )
+    assert verify_bill(msg.encode(), tariff, provider.public_key).total_fee == expected.total

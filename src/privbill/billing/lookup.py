@@ -32,7 +32,7 @@ from privbill.crypto import group, oror, pedersen
 from privbill.crypto.group import Point
 from privbill.crypto.sigma import Instance, LinearRelation
 from privbill.errors import ComponentProofError, DecodeError
-from privbill.model.component_proofs import OBJ, LookupMeterProof
+from privbill.model.component_proofs import OBJ, LookupMeterProof, lookup_proof_bytes
 from privbill.model.components import Lookup
 
 LABEL = "lookup"
@@ -78,11 +78,6 @@ def _encode_proof(
             *(group.encode_scalar(z % group.ORDER) for zs in responses for z in zs),
         ]
     )
-
-
-def proof_bytes(values: int) -> int:
-    """Bytes of one interval's proof for a table with ``values`` attribute values."""
-    return values * (2 * group.POINT_BYTES + 3 * group.SCALAR_BYTES)
 
 
 def prove(
@@ -151,7 +146,7 @@ def verify(
     except group.GroupError as exc:
         raise DecodeError(str(exc), obj=OBJ, field=f"{path}.fees") from None
     n_values = len(component.values)
-    size = proof_bytes(n_values)
+    size = lookup_proof_bytes(n_values)
     pb, sb = group.POINT_BYTES, group.SCALAR_BYTES
     q = group.ORDER
     g, h = group.generator(), _h()

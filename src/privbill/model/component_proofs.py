@@ -12,6 +12,7 @@ from typing import Any, Final
 from privbill.crypto import group
 from privbill.errors import DecodeError
 from privbill.model import codec
+from privbill.model.components import MAX_LOOKUP_VALUES
 from privbill.model.interval_components import BlockProof, PolynomialProof
 from privbill.model.register_proofs import RegisterWindowProof, is_register_window
 
@@ -96,6 +97,12 @@ class MinimumProof:
         return {"kind": self.kind, "applied": self.applied, "ranges": self.ranges}
 
 
+def lookup_proof_bytes(values: int) -> int:
+    """Bytes of one interval's lookup proof for a table with ``values`` attribute values: per
+    clause two commitments, a challenge and two responses."""
+    return values * (2 * group.POINT_BYTES + 3 * group.SCALAR_BYTES)
+
+
 @dataclass(frozen=True, slots=True)
 class LookupMeterProof:
     """One meter's intervals whose band prices differ: a fee commitment and an OR proof each."""
@@ -164,7 +171,7 @@ def component_proof_from_obj(value: object, path: str) -> ComponentProof:
             fees = mf.octets("fees", max_len=(1 << 20) * group.POINT_BYTES)
             proofs = mf.array("proofs", 0, 1 << 20)
             for i, p in enumerate(proofs):
-                if not isinstance(p, bytes) or len(p) > 4096:
+                if not isinstance(p, bytes) or len(p) > lookup_proof_bytes(MAX_LOOKUP_VALUES):
                     raise mf.error(f"proofs[{i}]", "expected a proof byte string")
             meters.append(LookupMeterProof(fees, tuple(proofs)))
         return LookupProof(tuple(meters))
