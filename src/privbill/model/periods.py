@@ -122,14 +122,10 @@ class BillingPeriod:
         return out
 
     def is_calendar_month(self, tz: ZoneInfo) -> bool:
-        a = datetime.fromtimestamp(self.start, tz)
-        b = datetime.fromtimestamp(self.end, tz)
-        return (
-            a.day == 1
-            and b.day == 1
-            and (a.hour, a.minute, b.hour, b.minute) == (0, 0, 0, 0)
-            and (b.year * 12 + b.month) - (a.year * 12 + a.month) == 1
-        )
+        """From the first instant of a month's first local day to that of the next month's.
+        (Where daylight saving starts at local midnight the month starts at 01:00.)"""
+        a = datetime.fromtimestamp(self.start, tz).date()
+        return a.day == 1 and self == BillingPeriod.month(a.year, a.month, tz)
 
     def label(self, tz: ZoneInfo) -> str:
         """``YYYY-MM`` for a calendar month, else ``YYYY-MM-DD/YYYY-MM-DD``."""
