@@ -38,6 +38,11 @@ def demo_description() -> dict[str, Any]:
     return json.loads(text)
 
 
+def with_cycle(desc: dict[str, Any], days: int, starting: str) -> dict[str, Any]:
+    """``desc`` billed in cycles of ``days`` local days, one of them starting on ``starting``."""
+    return {**desc, "billing_cycle": {"every_days": days, "starting": starting}}
+
+
 @dataclass
 class MeterSetup:
     key: SigningKey

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cleartext import cleartext_total
-from helpers import MeterSetup, demo_description, make_meter
+from helpers import MeterSetup, demo_description, make_meter, with_cycle
 from privbill.billing import energy
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt, verify_receipt
@@ -91,6 +91,7 @@ def test_dynamic_tariff_bill_with_negative_prices(provider: Provider) -> None:
             "prices": prices,
         },
         "fixed": {"per_day": "0.4798"},
+        "billing_cycle": {"every_days": 14, "starting": "2026-06-01"},
     }
     tariff = provider.sign_tariff(TariffBody.from_description(desc))
     period = BillingPeriod.for_dates(date(2026, 6, 1), date(2026, 6, 15), tariff.body.tz)
@@ -170,14 +171,32 @@ def test_prover_input_errors(
         prove_bill(tariff, [meter_a.input()], "2031-01")
 
 
-def test_month_of_data_bills_sub_periods(
+def test_bills_cover_exactly_one_billing_cycle(
     provider: Provider, tariff: SignedTariff, meter_a: MeterSetup
 ) -> None:
+    """The signed tariff fixes the billing cycle: a month's readings cannot be billed in pieces
+    that each verify and chain (with per-day tiers or prorated charges they could cost less)."""
     tz = tariff.body.tz
-    for a, b in [(date(2026, 1, 1), date(2026, 1, 16)), (date(2026, 1, 16), date(2026, 2, 1))]:
+    assert tariff.body.cycle.describe() == "calendar months"
+    half = BillingPeriod.for_dates(date(2026, 1, 1), date(2026, 1, 16), tz)
+    with pytest.raises(TariffMismatchError, match="not one cycle") as err:
+        prove_bill(tariff, [meter_a.input()], half)
+    assert err.value.field == "billing_cycle"
+    # A cheating prover that skips the check makes a message for half a month (signed seals of
+    # the first half, the right fee for them); the verifier refuses it.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(TariffBody, "check_period", lambda self, period: None)
+        msg = prove_bill(tariff, [meter_a.input()], half)
+    with pytest.raises(TariffMismatchError, match="not one cycle"):
+        verify_bill(msg.encode(), tariff, provider.public_key)
+    fifteen = provider.sign_tariff(
+        TariffBody.from_description(with_cycle(demo_description(), 15, "2026-01-01"))
+    )
+    # Under 15-day cycles from 1 January both halves are cycles.
+    for a, b in [(date(2026, 1, 1), date(2026, 1, 16)), (date(2026, 1, 16), date(2026, 1, 31))]:
         per = BillingPeriod.for_dates(a, b, tz)
         v = verify_bill(
-            prove_bill(tariff, [meter_a.input()], per).encode(), tariff, provider.public_key
+            prove_bill(fifteen, [meter_a.input()], per).encode(), fifteen, provider.public_key
         )
         assert v.readings == (b - a).days * 96
 

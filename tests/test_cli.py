@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import demo_description
+from helpers import demo_description, with_cycle
 from privbill.cli import main
 from privbill.model.periods import BillingPeriod, zone
 
@@ -36,7 +36,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         == 0
     )
-    (d / "tariff.json").write_text(json.dumps(demo_description()))
+    weekly = with_cycle(demo_description(), 7, "2026-01-01")
+    (d / "tariff.json").write_text(json.dumps(weekly))
     k = d / "keys"
     assert (
         run(
@@ -291,8 +292,8 @@ def test_meter_record_continues_chain(workdir: Path, capsys: pytest.CaptureFixtu
     tz = zone("America/Denver")
     from privbill.interop.csv_readings import format_rows
 
-    p1 = BillingPeriod.parse("2026-02-01/2026-02-03", tz)
-    p2 = BillingPeriod.parse("2026-02-03/2026-02-05", tz)
+    p1 = BillingPeriod.parse("2026-01-29/2026-02-02", tz)  # one weekly cycle, in two CSV files
+    p2 = BillingPeriod.parse("2026-02-02/2026-02-05", tz)
     out = workdir / "chain"
     for i, per in enumerate((p1, p2)):
         first, count = per.intervals(900)
@@ -323,14 +324,14 @@ def test_meter_record_continues_chain(workdir: Path, capsys: pytest.CaptureFixtu
             "--tariff",
             str(workdir / "t.pbt"),
             "--period",
-            "2026-02-01/2026-02-05",
+            "2026-01-29/2026-02-05",
             "--out",
             str(workdir / "feb.pbm"),
         )
         == 0
     )
     assert run(*verify_args(workdir, "feb.pbm")) == 0
-    assert "384 readings" in capsys.readouterr().out
+    assert "672 readings" in capsys.readouterr().out
     # Re-recording the same CSV would duplicate intervals: refused.
     assert (
         run(

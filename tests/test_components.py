@@ -21,6 +21,7 @@ from privbill.errors import (
     DecodeError,
     FeeMismatchError,
     PrivbillError,
+    TariffError,
     TariffMismatchError,
 )
 from privbill.interop.urdb import load_rate, urdb_to_description
@@ -174,8 +175,14 @@ def test_demand_value_too_large_for_bits(provider: Provider) -> None:
 
 def test_components_need_calendar_month(provider: Provider) -> None:
     tariff = _tariff(provider, "commercial-tou-demand.json")
-    with pytest.raises(TariffMismatchError, match="calendar-month"):
+    with pytest.raises(TariffMismatchError, match="not one cycle"):
         _bill(provider, tariff, "2026-08-01/2026-08-15", lambda k, m: 10)
+    with pytest.raises(TariffError, match="need a monthly billing cycle"):
+        _tariff(
+            provider,
+            "commercial-tou-demand.json",
+            billing_cycle={"every_days": 14, "starting": "2026-08-01"},
+        )
 
 
 # --- tampering with component proofs ---------------------------------------------------------

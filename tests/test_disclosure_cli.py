@@ -10,7 +10,7 @@ from unittest import mock
 import cbor2
 import pytest
 
-from helpers import demo_description
+from helpers import demo_description, with_cycle
 from privbill import cli, cli_disclose
 from privbill.interop.csv_readings import format_rows
 from privbill.model import codec
@@ -47,7 +47,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("disclose")
     k = d / "keys"
     assert run("keygen", "--out", str(k), "--meter-id", "0001", "--account", "acct-7") == 0
-    (d / "tariff.json").write_text(json.dumps(demo_description()))
+    (d / "tariff.json").write_text(json.dumps(with_cycle(demo_description(), 7, "2026-01-01")))
     t = str(d / "t.pbt")
     assert run("tariff", "create", str(d / "tariff.json"), "--key", str(k / "provider.pem"), "--out", t) == 0  # fmt: skip
     first, count = BillingPeriod.parse(PERIOD, TZ).intervals(900)

@@ -765,6 +765,7 @@ def test_block_and_polynomial_in_a_whole_bill(provider: Provider) -> None:
         "timezone": "UTC",
         "valid_from": "2026-01-01",
         "valid_until": "2027-01-01",
+        "billing_cycle": {"every_days": 1, "starting": "2026-01-01"},
         "energy": {"kind": "time-of-use", "periods": [{"name": "all", "price": "0.02"}], "weekday_schedule": [[0] * 24] * 12},
         "components": [
             {"kind": "block", "name": "blocks", "bits": 16,

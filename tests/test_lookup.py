@@ -37,9 +37,10 @@ TZ = "Europe/Berlin"
 NIGHT = [[1] * 6 + [0] * 16 + [1] * 2 for _ in range(12)]
 
 
-def payd_description(uniform_night: bool = False) -> dict[str, Any]:
+def payd_description(uniform_night: bool = False, cycle_days: int = 1) -> dict[str, Any]:
     return {
         "name": "pay as you drive",
+        "billing_cycle": {"every_days": cycle_days, "starting": "2026-05-04"},
         "currency": "EUR",
         "timezone": TZ,
         "valid_from": "2026-01-01",
@@ -104,7 +105,7 @@ def _setup(
 def payd(
     provider: Provider,
 ) -> tuple[SignedTariff, bytes, list[tuple[int, int]], BillingPeriod, int]:
-    tariff = provider.sign_tariff(TariffBody.from_description(payd_description()))
+    tariff = provider.sign_tariff(TariffBody.from_description(payd_description(cycle_days=2)))
     cert, _, period, first, drive, rec = _setup(provider, tariff, "2026-05-04/2026-05-06")
     msg = prove_bill(
         tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period

@@ -99,15 +99,24 @@ MATRIX: list[tuple[str, Mutation, type[PrivbillError]]] = [
     ("account dropped", _drop(_top, "account"), DecodeError),
     ("account wrong type", _set(_top, "account", lambda v: 7), DecodeError),
     ("unknown field added", lambda o: o.__setitem__("note", "hi"), DecodeError),
-    ("period start one day later", _set(_period, "start", lambda v: v + 86400), CoverageError),
-    ("period start one day earlier", _set(_period, "start", lambda v: v - 86400), CoverageError),
+    # not one billing cycle of the tariff: refused before the seals are looked at
+    (
+        "period start one day later",
+        _set(_period, "start", lambda v: v + 86400),
+        TariffMismatchError,
+    ),
+    (
+        "period start one day earlier",
+        _set(_period, "start", lambda v: v - 86400),
+        TariffMismatchError,
+    ),
     (
         "period start not at midnight",
         _set(_period, "start", lambda v: v + 900),
         TariffMismatchError,
     ),
-    ("period end earlier", _set(_period, "end", lambda v: v - 86400), CoverageError),
-    ("period end later", _set(_period, "end", lambda v: v + 86400), CoverageError),
+    ("period end earlier", _set(_period, "end", lambda v: v - 86400), TariffMismatchError),
+    ("period end later", _set(_period, "end", lambda v: v + 86400), TariffMismatchError),
     ("period dropped", _drop(_top, "period"), DecodeError),
     (
         "period reversed",

@@ -6,11 +6,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import cbor2
 import pytest
 
 from cleartext import price_at
-from helpers import demo_description
+from helpers import demo_description, with_cycle
 from privbill.errors import DecodeError, SignatureError, TariffError, TariffMismatchError
+from privbill.model import codec
 from privbill.model.periods import BillingPeriod, zone
 from privbill.model.tariffs import SignedTariff, TariffBody, describe
 from privbill.provider import Provider
@@ -79,16 +81,75 @@ def test_dynamic_prices_with_negative_values() -> None:
 
 
 def test_fixed_charges_prorated() -> None:
-    body = TariffBody.from_description(demo_description())
+    body = TariffBody.from_description(with_cycle(demo_description(), 21, "2026-01-20"))
     tz = body.tz
     full = BillingPeriod.month(2026, 2, tz)
     assert body.fixed_charges(full) == 28 * 100_000_000 + 5_710_000_000
     part = BillingPeriod.for_dates(date(2026, 1, 20), date(2026, 2, 10), tz)
+    body.check_period(part)
     # 12 days of January (12/31 of 5.71) + 9 days of February (9/28 of 5.71), half-up to 1e-9.
     jan = (Decimal("5.71") * 12 / 31).quantize(Decimal("1e-9"))
     feb = (Decimal("5.71") * 9 / 28).quantize(Decimal("1e-9"))
     expected = Decimal("0.10") * 21 + jan + feb
     assert Decimal(body.fixed_charges(part)) / 10**9 == expected
+
+
+def test_monthly_cycles_from_a_day_of_the_month() -> None:
+    desc = {**demo_description(), "billing_cycle": {"monthly_from_day": 15}}
+    body = TariffBody.from_description(desc)
+    tz = body.tz
+    assert body.cycle.describe() == "months from day 15"
+    cycle = BillingPeriod.for_dates(date(2026, 1, 15), date(2026, 2, 15), tz)
+    body.check_period(cycle)
+    assert body.cycle.period_of(date(2026, 2, 14), tz) == cycle
+    assert body.cycle.period_of(date(2026, 1, 3), tz) == BillingPeriod.for_dates(
+        date(2025, 12, 15), date(2026, 1, 15), tz
+    )
+    # the monthly charge once per cycle, the daily one per day
+    assert body.fixed_charges(cycle) == 31 * 100_000_000 + 5_710_000_000
+    for wrong in ("2026-01", "2026-01-15/2026-02-14", "2026-01-16/2026-02-16"):
+        with pytest.raises(TariffMismatchError, match="not one cycle") as err:
+            body.check_period(BillingPeriod.parse(wrong, tz))
+        assert err.value.field == "billing_cycle"
+
+
+@pytest.mark.parametrize(
+    ("cycle", "message"),
+    [
+        ("monthly", "expected"),
+        ({"monthly_from_day": 29}, "day 1..28"),
+        ({"monthly_from_day": "1"}, "expected a day"),
+        ({"every_days": 0, "starting": "2026-01-01"}, "1..366 days"),
+        ({"every_days": 400, "starting": "2026-01-01"}, "1..366 days"),
+        ({"every_days": 7}, "expected"),
+        ({"every_days": 7, "starting": "January"}, "not a date"),
+        ({"every_days": 7, "starting": "2026-01-01", "x": 1}, "expected"),
+    ],
+)
+def test_bad_billing_cycles(cycle: object, message: str) -> None:
+    with pytest.raises(TariffError, match=message) as err:
+        TariffBody.from_description({**demo_description(), "billing_cycle": cycle})
+    assert (err.value.field or "").startswith("billing_cycle")
+
+
+def test_billing_cycle_is_signed_and_decoded(provider: Provider) -> None:
+    desc = with_cycle(demo_description(), 7, "2026-01-05")
+    signed = provider.sign_tariff(TariffBody.from_description(desc))
+    back = SignedTariff.decode(signed.encode())
+    assert back.body.cycle == signed.body.cycle and back.hash() == signed.hash()
+    back.verify(provider.public_key)
+    obj = cbor2.loads(signed.encode())
+    assert obj["billing_cycle"] == {"kind": "days", "days": 7, "anchor": "2026-01-05"}
+    for bad in (
+        {"kind": "days", "days": 7},
+        {"kind": "days", "days": 0, "anchor": "2026-01-05"},
+        {"kind": "monthly", "day": 31},
+        {"kind": "weekly"},
+        "monthly",
+    ):
+        with pytest.raises(DecodeError) as err:
+            SignedTariff.decode(codec.encode({**obj, "billing_cycle": bad}))
+        assert (err.value.field or "").startswith("billing_cycle")
 
 
 def test_period_alignment_checked_against_tariff_timezone(tariff: SignedTariff) -> None:

@@ -35,6 +35,7 @@ from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
 from privbill.model import money
+from privbill.model.components import needs_calendar_month
 from privbill.model.periods import BillingPeriod, check_interval_length
 from privbill.model.readings import Openings
 from privbill.model.sealed import SealedReadings
@@ -107,19 +108,26 @@ def run_demo(args: argparse.Namespace) -> int:
         attributes=scenario.attributes,
     )
     desc = demo_tariff_description(args.scenario)
-    tariff = provider.sign_tariff(TariffBody.from_description(desc))
-    tz = tariff.body.tz
     try:
         first_day = date.fromisoformat(args.start)
     except ValueError:
         raise UsageError(f"--start {args.start!r} is not a date YYYY-MM-DD") from None
+    if args.days is not None:
+        if not 1 <= args.days <= 366:
+            raise UsageError("--days must be between 1 and 366")
+        # The demo's provider bills in cycles of --days days from --start.
+        if needs_calendar_month(TariffBody.from_description(desc).components):
+            raise UsageError(
+                f"the {args.scenario} scenario bills calendar months: leave out --days"
+            )
+        desc["billing_cycle"] = {"every_days": args.days, "starting": first_day.isoformat()}
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
+    tz = tariff.body.tz
     if args.days is None:
         period = BillingPeriod.month(first_day.year, first_day.month, tz)
         if first_day.day != 1:
             raise UsageError("--start must be the first of a month unless --days is given")
     else:
-        if not 1 <= args.days <= 366:
-            raise UsageError("--days must be between 1 and 366")
         period = BillingPeriod.for_dates(first_day, first_day + timedelta(days=args.days), tz)
     tariff.body.check_period(period)
     first, count = period.intervals(interval_s)

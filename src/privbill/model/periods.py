@@ -137,3 +137,79 @@ class BillingPeriod:
 
     def to_obj(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end}
+
+
+MAX_CYCLE_DAYS: Final = 366
+
+
+@dataclass(frozen=True, slots=True)
+class BillingCycle:
+    """How a tariff cuts time into bills; a bill must cover exactly one cycle.
+
+    Monthly cycles start on local day ``day`` of every month (``day=1``: calendar months);
+    fixed cycles are ``days`` local days long, one of them starting on ``anchor``. Letting the
+    customer choose the period instead would let them cut a month into pieces that each verify
+    and chain but together cost less (per-day tiers, minimum bills, rounding of prorated fixed
+    charges).
+    """
+
+    day: int = 1
+    days: int = 0  # 0: monthly
+    anchor: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.days == 0:
+            if not 1 <= self.day <= 28 or self.anchor is not None:
+                raise UsageError("a monthly billing cycle starts on a day 1..28 of the month")
+        elif not 1 <= self.days <= MAX_CYCLE_DAYS or self.anchor is None or self.day != 1:
+            raise UsageError(
+                f"a fixed billing cycle is 1..{MAX_CYCLE_DAYS} days from an anchor day"
+            )
+
+    @property
+    def monthly(self) -> bool:
+        return self.days == 0
+
+    def first_day(self, day: date) -> date:
+        """The first local day of the cycle that contains ``day``."""
+        if self.monthly:
+            start = day.replace(day=self.day)
+            if start > day:
+                start = _add_months(start, -1)
+            return start
+        assert self.anchor is not None
+        return day - timedelta(days=(day - self.anchor).days % self.days)
+
+    def period_of(self, day: date, tz: ZoneInfo) -> BillingPeriod:
+        """The cycle that contains local day ``day``."""
+        first = self.first_day(day)
+        end = _add_months(first, 1) if self.monthly else first + timedelta(days=self.days)
+        return BillingPeriod.for_dates(first, end, tz)
+
+    def check(self, period: BillingPeriod, tz: ZoneInfo) -> None:
+        """Raise a :class:`UsageError` unless ``period`` is exactly one cycle."""
+        days = period.local_days(tz)
+        expected = self.period_of(days[0], tz)
+        if expected != period:
+            raise UsageError(
+                f"the billing cycle is {self.describe()}: the period {period.label(tz)} is not one "
+                f"cycle (the cycle from {days[0].isoformat()} is {expected.label(tz)})"
+            )
+
+    def describe(self) -> str:
+        if self.monthly:
+            return "calendar months" if self.day == 1 else f"months from day {self.day}"
+        assert self.anchor is not None
+        unit = "day" if self.days == 1 else f"{self.days} days"
+        return f"every {unit} from {self.anchor.isoformat()}"
+
+    def to_obj(self) -> dict[str, Any]:
+        if self.monthly:
+            return {"kind": "monthly", "day": self.day}
+        assert self.anchor is not None
+        return {"kind": "days", "days": self.days, "anchor": self.anchor.isoformat()}
+
+
+def _add_months(d: date, n: int) -> date:
+    m = d.year * 12 + d.month - 1 + n
+    return d.replace(year=m // 12, month=m % 12 + 1)

@@ -37,10 +37,17 @@ from privbill.model.components import (
     needs_calendar_month,
     validate_components,
 )
-from privbill.model.periods import BillingPeriod, local_midnight, zone
+from privbill.model.periods import (
+    MAX_CYCLE_DAYS,
+    BillingCycle,
+    BillingPeriod,
+    local_midnight,
+    zone,
+)
 from privbill.model.schedules import HOURS, MONTHS, check_table, parse_table, schedule_indices
 
-FORMAT: Final = "privbill/tariff/1"
+FORMAT: Final = "privbill/tariff/2"
+CALENDAR_MONTH: Final = BillingCycle()
 DESCRIPTION_FORMAT: Final = "privbill/tariff-description/1"
 PURPOSE: Final = "tariff"
 OBJ: Final = "tariff"
@@ -185,6 +192,7 @@ class TariffBody:
     per_day: int  # nano-currency
     per_month: int  # nano-currency
     components: tuple[Component, ...] = ()
+    cycle: BillingCycle = CALENDAR_MONTH
 
     @property
     def tz(self) -> ZoneInfo:
@@ -203,6 +211,12 @@ class TariffBody:
         self.energy.validate()
         n_periods = len(self.energy.period_prices) if isinstance(self.energy, TimeOfUse) else None
         validate_components(self.components, n_periods)
+        if needs_calendar_month(self.components) and not self.cycle.monthly:
+            raise TariffError(
+                "monthly tiers, demand charges and minimum bills need a monthly billing cycle",
+                obj=OBJ,
+                field="billing_cycle",
+            )
 
     def to_obj(self, issuer: bytes) -> dict[str, Any]:
         return {
@@ -217,6 +231,7 @@ class TariffBody:
             "energy": self.energy.to_obj(),
             "fixed": {"per_day": self.per_day, "per_month": self.per_month},
             "components": [c.to_obj() for c in self.components],
+            "billing_cycle": self.cycle.to_obj(),
             "issuer": issuer,
         }
 
@@ -233,21 +248,25 @@ class TariffBody:
             raise TariffMismatchError(
                 f"{exc.detail} in the tariff's timezone {self.timezone}", obj=OBJ, field="timezone"
             ) from None
-        if needs_calendar_month(self.components) and not period.is_calendar_month(self.tz):
-            raise TariffMismatchError(
-                "monthly tiers, demand charges and minimum bills need a calendar-month billing period",
-                obj=OBJ,
-                field="components",
-            )
+        try:
+            self.cycle.check(period, self.tz)
+        except UsageError as exc:
+            raise TariffMismatchError(exc.detail, obj=OBJ, field="billing_cycle") from None
 
     def prices(self, first: int, count: int, interval_s: int) -> list[int]:
         """Price (micro-currency per kWh) of each of ``count`` intervals from index ``first``."""
         return self.energy.prices(self.tz, first, count, interval_s)
 
     def fixed_charges(self, period: BillingPeriod) -> int:
-        """Daily charges for every local day plus monthly charges prorated by days billed."""
+        """Daily charges for every local day, plus the monthly charge: once per monthly cycle
+        (prorated by days billed for a part of one), and for fixed cycles prorated by the days
+        billed in each calendar month touched."""
         tz = self.tz
-        total = self.per_day * len(period.local_days(tz))
+        days = period.local_days(tz)
+        total = self.per_day * len(days)
+        if self.cycle.monthly:
+            cycle_days = len(self.cycle.period_of(days[0], tz).local_days(tz))
+            return total + _round_half_up(Fraction(self.per_month * len(days), cycle_days))
         for _, _, frac in period.month_fractions(tz):
             total += _round_half_up(self.per_month * frac)
         return total
@@ -310,7 +329,8 @@ class SignedTariff:
             value,
             OBJ,
             {"format", "name", "utility", "currency", "minor_unit", "timezone", "valid_from",
-             "valid_until", "energy", "fixed", "components", "issuer", "signature"},
+             "valid_until", "energy", "fixed", "components", "billing_cycle", "issuer",
+             "signature"},
         )  # fmt: skip
         fixed = f.sub("fixed", {"per_day", "per_month"})
         lim = money.MAX_ABS_FIXED_FEE
@@ -326,6 +346,7 @@ class SignedTariff:
             per_day=fixed.integer("per_day", -lim, lim),
             per_month=fixed.integer("per_month", -lim, lim),
             components=tuple(f.each("components", component_from_obj, 0, 32)),
+            cycle=_cycle_from_obj(f),
         )
         try:
             body.validate()
@@ -338,6 +359,26 @@ class SignedTariff:
             raise SignatureError("tariff signed by another provider key", obj=OBJ, field="issuer")
         if not provider.verify(PURPOSE, self.body_bytes(), self.signature):
             raise SignatureError("provider signature does not verify", obj=OBJ, field="signature")
+
+
+def _cycle_from_obj(f: codec.Fields) -> BillingCycle:
+    raw = f.raw("billing_cycle")
+    kind = raw.get("kind") if isinstance(raw, dict) else None
+    try:
+        if kind == "monthly":
+            c = f.sub("billing_cycle", {"kind", "day"})
+            return BillingCycle(day=c.integer("day", 1, 28))
+        if kind == "days":
+            c = f.sub("billing_cycle", {"kind", "days", "anchor"})
+            length = c.integer("days", 1, MAX_CYCLE_DAYS)
+            try:
+                anchor = date.fromisoformat(c.text("anchor", 10))
+            except ValueError:
+                raise c.error("anchor", "expected a date YYYY-MM-DD") from None
+            return BillingCycle(days=length, anchor=anchor)
+    except UsageError as exc:
+        raise f.error("billing_cycle", exc.detail) from None
+    raise f.error("billing_cycle.kind", f"unknown billing cycle kind {kind!r}")
 
 
 def _energy_from_obj(f: codec.Fields) -> Energy:
@@ -379,7 +420,7 @@ def _energy_from_obj(f: codec.Fields) -> Energy:
 
 _DESC_TOP: Final = frozenset(
     {"format", "name", "utility", "currency", "minor_unit", "timezone", "valid_from",
-     "valid_until", "energy", "fixed", "components", "description"}
+     "valid_until", "energy", "fixed", "components", "billing_cycle", "description"}
 )  # fmt: skip
 
 
@@ -474,6 +515,7 @@ def _parse_description(desc: Mapping[str, Any]) -> TariffBody:
         per_day=_fee(fixed.get("per_day", "0"), "fixed.per_day"),
         per_month=_fee(fixed.get("per_month", "0"), "fixed.per_month"),
         components=_components(desc.get("components", [])),
+        cycle=_parse_cycle(desc.get("billing_cycle", "calendar-month")),
     )
     if "utility" in desc and not isinstance(desc["utility"], str):
         raise _desc_error("utility", "expected text")
@@ -481,6 +523,32 @@ def _parse_description(desc: Mapping[str, Any]) -> TariffBody:
         raise _desc_error("name", "longer than 200 characters")
     body.validate()
     return body
+
+
+def _parse_cycle(value: Any) -> BillingCycle:
+    """``"calendar-month"`` (the default), ``{"monthly_from_day": D}`` (D = 1..28) or
+    ``{"every_days": N, "starting": "YYYY-MM-DD"}``."""
+    where = "billing_cycle"
+    try:
+        if value == "calendar-month":
+            return BillingCycle()
+        if isinstance(value, dict) and set(value) == {"monthly_from_day"}:
+            day = value["monthly_from_day"]
+            if isinstance(day, bool) or not isinstance(day, int):
+                raise _desc_error(f"{where}.monthly_from_day", "expected a day 1..28")
+            return BillingCycle(day=day)
+        if isinstance(value, dict) and set(value) == {"every_days", "starting"}:
+            n = value["every_days"]
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_CYCLE_DAYS:
+                raise _desc_error(f"{where}.every_days", f"expected 1..{MAX_CYCLE_DAYS} days")
+            return BillingCycle(days=n, anchor=_local_date(value["starting"], f"{where}.starting"))
+    except UsageError as exc:
+        raise _desc_error(where, exc.detail) from None
+    raise _desc_error(
+        where,
+        'expected "calendar-month", {"monthly_from_day": D} or '
+        '{"every_days": N, "starting": "YYYY-MM-DD"}',
+    )
 
 
 def _components(value: Any) -> tuple[Component, ...]:
@@ -555,6 +623,7 @@ def describe(t: SignedTariff) -> dict[str, Any]:
         "valid_until": datetime.fromtimestamp(b.valid_until, tz).date().isoformat(),
         "hash": t.hash().hex(),
         "issuer": t.issuer.hex(),
+        "billing_cycle": b.cycle.describe(),
         "fixed": {
             "per_day": money.format_scaled(b.per_day, money.FEE_DIGITS),
             "per_month": money.format_scaled(b.per_month, money.FEE_DIGITS),
