@@ -93,7 +93,7 @@ def prove(
                 field="wh",
             )
         r_peak = group.random_scalar()
-        c_peak = pedersen.commit(peak, r_peak)
+        c_peak = pedersen.commit_ct(peak, r_peak)  # the peak is secret: constant-time path
         diffs = [peak - values[k] for k in idx]
         dblind = [(r_peak - blindings[k]) % group.ORDER for k in idx]
         ranges = bulletproofs.prove(diffs, dblind, component.bits, context=ctx)

@@ -24,7 +24,7 @@ def prove(
     if subtotal >= component.per_month:
         return MinimumProof(False, b""), subtotal, blinding
     gap = component.per_month - subtotal
-    point = pedersen.commit(gap, -blinding % group.ORDER)
+    point = pedersen.commit_ct(gap, -blinding % group.ORDER)  # secret gap: constant-time
     ranges = bulletproofs.prove(
         [gap], [-blinding % group.ORDER], BITS, context=context, commitments=[point]
     )

@@ -85,7 +85,8 @@ def prove(
     k = len(values)
     rs = [group.random_scalar() for _ in range(k - 1)]
     rs.append((blinding - sum(rs)) % group.ORDER)
-    points = [pedersen.commit(v, r) for v, r in zip(values, rs, strict=True)]
+    # the parts reveal the hidden total: constant-time path (at most 16 of them)
+    points = [pedersen.commit_ct(v, r) for v, r in zip(values, rs, strict=True)]
     ws = widths(tiers, scale)
     ranges = bulletproofs.prove_ranges(
         values, rs, _bounds(ws), BITS, context=context, commitments=points
