@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from privbill.errors import TariffMismatchError, UsageError
-from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
+from privbill.model.components import Demand, HoursUse, Lookup, Minimum, TieredEnergy
 from privbill.model.interval_components import BlockCharge, PolynomialCharge
 from privbill.model.periods import BillingPeriod
 from privbill.model.schedules import NONE, schedule_indices
@@ -62,7 +62,7 @@ def aggregate(meters: Sequence[MeterReadings], period: BillingPeriod) -> MeterRe
 
 
 def tiered_indices(
-    body: TariffBody, component: TieredEnergy, first: int, count: int, interval_s: int
+    body: TariffBody, component: TieredEnergy | HoursUse, first: int, count: int, interval_s: int
 ) -> list[int]:
     """Indices (into the period) of the intervals whose consumption the tiers count."""
     if component.periods is None:
@@ -115,7 +115,7 @@ def cleartext_bill(
     if not body.components:
         return b
     needs_load = any(
-        isinstance(c, TieredEnergy | Demand | BlockCharge | PolynomialCharge)
+        isinstance(c, TieredEnergy | HoursUse | Demand | BlockCharge | PolynomialCharge)
         for c in body.components
     )
     load = aggregate(meters, period) if needs_load else meters[0]
@@ -126,6 +126,10 @@ def cleartext_bill(
         if isinstance(c, TieredEnergy):
             idx = tiered_indices(body, c, load.first, n, load.interval_s)
             b.components.append((c.name, c.fee(sum(load.values[k] for k in idx), days)))
+        elif isinstance(c, HoursUse):
+            idx = tiered_indices(body, c, load.first, n, load.interval_s)
+            amount = sum(load.values[k] for k in idx)
+            b.components.append((c.name, c.fee(amount, max(load.values), load.interval_s)))
         elif isinstance(c, Demand):
             for w, idx in enumerate(demand_windows(body, c, load.first, n, load.interval_s)):
                 peak = max((load.values[k] for k in idx), default=0)

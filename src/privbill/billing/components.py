@@ -12,7 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from privbill.billing import block, demand, energy, lookup, minimum, polynomial, tiered
+from privbill.billing import (
+    block,
+    demand,
+    energy,
+    hours_use,
+    lookup,
+    minimum,
+    polynomial,
+    tiered,
+)
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -22,11 +31,12 @@ from privbill.model.component_proofs import (
     OBJ,
     ComponentProof,
     DemandProof,
+    HoursUseProof,
     LookupProof,
     MinimumProof,
     TieredProof,
 )
-from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
+from privbill.model.components import Demand, HoursUse, Lookup, Minimum, TieredEnergy
 from privbill.model.interval_components import (
     BlockCharge,
     BlockProof,
@@ -108,7 +118,7 @@ def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> 
 
 def _needs_load(body: TariffBody) -> bool:
     return any(
-        isinstance(c, TieredEnergy | Demand | BlockCharge | PolynomialCharge)
+        isinstance(c, TieredEnergy | HoursUse | Demand | BlockCharge | PolynomialCharge)
         for c in body.components
     )
 
@@ -135,6 +145,10 @@ def prove_all(
             idx = tiered_indices(body, c, first, count, interval_s)
             tp, fee, fb = tiered.prove(c, values, blindings, idx, days, contexts[i])
             proofs.append(tp)
+        elif isinstance(c, HoursUse):
+            idx = tiered_indices(body, c, first, count, interval_s)
+            hp, fee, fb = hours_use.prove(c, values, blindings, idx, interval_s, contexts[i])
+            proofs.append(hp)
         elif isinstance(c, Demand):
             windows = demand_windows(body, c, first, count, interval_s)
             dp, fee, fb = demand.prove_with_registers(
@@ -213,6 +227,9 @@ def verify_all(
         if isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
             idx = tiered_indices(body, c, first, count, interval_s)
             fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
+        elif isinstance(c, HoursUse) and isinstance(p, HoursUseProof):
+            idx = tiered_indices(body, c, first, count, interval_s)
+            fees.append(hours_use.verify(c, points, idx, interval_s, contexts[i], p, path))
         elif isinstance(c, Demand) and isinstance(p, DemandProof):
             windows = demand_windows(body, c, first, count, interval_s)
             fees.append(

@@ -24,11 +24,19 @@ split, so no accepted split costs less than the in-order fee. (A split that cost
 overcharges the prover.) Checking only the boundaries where the price itself drops is not enough:
 with prices 0.10 → 0.20 → 0.05, the first tier left empty, the second full and the rest in the
 third passes a check at the 0.20 → 0.05 boundary alone and costs less.
+
+Hidden widths (hours-use tiers, :class:`HiddenScale`): the bounds are ``u_j·S`` for a committed
+``S`` (the billing demand). The range proof then covers ``t_j`` and ``(u_j − u_{j−1})·C_S − P_j``
+(derived by the verifier) in ``[0, 2^64)``, and "tier ``j`` full" reads
+``P_j − (u_j − u_{j−1})·C_S = x·H``. No wrap-around: ``(u_j − u_{j−1})·S < 2^59`` by the tariff's
+limits, far below ``q``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from privbill.crypto import bulletproofs, group, oror, pedersen
 from privbill.crypto.group import Point
@@ -39,6 +47,22 @@ from privbill.model.components import Tier, tier_parts
 
 BITS = 64
 OR_LABEL = "tier-order"
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenScale:
+    """Tier bounds ``up_to × S`` for a committed ``S``: the verifier knows ``point``, the prover
+    also ``value`` and ``blinding``."""
+
+    point: Point
+    value: int = 0
+    blinding: int = 0
+
+    def __repr__(self) -> str:  # the value and blinding are secret
+        return "HiddenScale(<point>)"
+
+
+Scale = int | HiddenScale
 
 
 def widths(tiers: Sequence[Tier], scale: int) -> list[int | None]:
@@ -53,21 +77,34 @@ def widths(tiers: Sequence[Tier], scale: int) -> list[int | None]:
     return out
 
 
-def _bounds(ws: Sequence[int | None]) -> list[tuple[int, int]]:
-    return [(0, 1 << BITS) if w is None else (0, w + 1) for w in ws]
+def _multipliers(tiers: Sequence[Tier]) -> list[int]:
+    """``u_j − u_{j−1}`` of every bounded tier."""
+    bounds = [0, *(t.up_to for t in tiers if t.up_to is not None)]
+    return [b - a for a, b in itertools.pairwise(bounds)]
 
 
-def _order_clauses(parts: Sequence[Point], j: int, width: int) -> list[Instance]:
+def _full_points(tiers: Sequence[Tier], scale: Scale) -> list[Point]:
+    """For each bounded tier, the commitment a full tier equals up to a multiple of ``H``:
+    ``w_j·G`` for public widths, ``(u_j − u_{j−1})·C_S`` for hidden ones."""
+    if isinstance(scale, HiddenScale):
+        return [group.mul(scale.point, m) for m in _multipliers(tiers)]
+    g = group.generator()
+    return [group.mul(g, w) for w in widths(tiers, scale) if w is not None]
+
+
+def _order_clauses(parts: Sequence[Point], j: int, full: int | Point) -> list[Instance]:
+    """Tier ``j`` full (``P_j − full`` a multiple of ``H``) or tier ``j+1`` empty; ``full`` is
+    the full tier's commitment without blinding (an int: that many units of ``G``)."""
     h = pedersen.generator_h()
-    full = LinearRelation()
-    x = full.scalar("x")
-    full.equation(
-        full.element("D", parts[j] - group.mul(group.generator(), width)), x * full.element("H", h)
-    )
+    if isinstance(full, int):
+        full = group.mul(group.generator(), full)
+    rel_full = LinearRelation()
+    x = rel_full.scalar("x")
+    rel_full.equation(rel_full.element("D", parts[j] - full), x * rel_full.element("H", h))
     empty = LinearRelation()
     y = empty.scalar("y")
     empty.equation(empty.element("D", parts[j + 1]), y * empty.element("H", h))
-    return [full.compile(), empty.compile()]
+    return [rel_full.compile(), empty.compile()]
 
 
 def ordered_boundaries(tiers: Sequence[Tier]) -> list[int]:
@@ -77,29 +114,61 @@ def ordered_boundaries(tiers: Sequence[Tier]) -> list[int]:
     return [j for j in range(len(prices) - 1) if max(prices[: j + 1]) > min(prices[j + 1 :])]
 
 
+def _range_statement_points(
+    tiers: Sequence[Tier], points: Sequence[Point], scale: HiddenScale
+) -> list[Point]:
+    """The parts, then ``(u_j − u_{j−1})·C_S − P_j`` for every bounded tier."""
+    fulls = _full_points(tiers, scale)
+    return [*points, *(f - p for f, p in zip(fulls, points, strict=False))]
+
+
 def prove(
-    tiers: Sequence[Tier], amount: int, blinding: int, scale: int, context: bytes
+    tiers: Sequence[Tier], amount: int, blinding: int, scale: Scale, context: bytes
 ) -> tuple[PartsProof, int, int]:
     """``(proof, fee, fee blinding)`` for ``amount`` committed with ``blinding``."""
-    values = tier_parts(tiers, amount, scale)
+    hidden = scale if isinstance(scale, HiddenScale) else None
+    s = hidden.value if hidden else scale
+    assert isinstance(s, int)
+    values = tier_parts(tiers, amount, s)
     k = len(values)
     rs = [group.random_scalar() for _ in range(k - 1)]
     rs.append((blinding - sum(rs)) % group.ORDER)
     # the parts reveal the hidden total: constant-time path (at most 16 of them)
     points = [pedersen.commit_ct(v, r) for v, r in zip(values, rs, strict=True)]
-    ws = widths(tiers, scale)
-    ranges = bulletproofs.prove_ranges(
-        values, rs, _bounds(ws), BITS, context=context, commitments=points
-    )
+    ws = widths(tiers, s)
+    if hidden is None:
+        ranges = bulletproofs.prove_ranges(
+            values, rs, _bounds(ws), BITS, context=context, commitments=points
+        )
+    else:
+        mults = _multipliers(tiers)
+        gaps = [m * s - v for m, v in zip(mults, values, strict=False)]
+        gap_blinds = [
+            (m * hidden.blinding - r) % group.ORDER for m, r in zip(mults, rs, strict=False)
+        ]
+        ranges = bulletproofs.prove(
+            [*values, *gaps],
+            [*rs, *gap_blinds],
+            BITS,
+            context=context,
+            commitments=_range_statement_points(tiers, points, hidden),
+        )
+    fulls = _full_points(tiers, scale)
+    # a full tier's part minus its full commitment is a multiple of H with this factor
+    full_blinds = [
+        (r - (m * hidden.blinding if hidden else 0)) % group.ORDER
+        for m, r in zip(_multipliers(tiers), rs, strict=False)
+    ]
     order = []
     for j in ordered_boundaries(tiers):
-        width = ws[j]
-        assert width is not None
-        index = 0 if values[j] == width else 1
-        witness = [rs[j]] if index == 0 else [rs[j + 1]]
+        full = values[j] == ws[j]
         order.append(
             oror.prove_or(
-                _order_clauses(points, j, width), index, witness, label=OR_LABEL, context=context
+                _order_clauses(points, j, fulls[j]),
+                0 if full else 1,
+                [full_blinds[j]] if full else [rs[j + 1]],
+                label=OR_LABEL,
+                context=context,
             )
         )
     proof = PartsProof(
@@ -110,8 +179,17 @@ def prove(
     return proof, fee, fee_blinding
 
 
+def _bounds(ws: Sequence[int | None]) -> list[tuple[int, int]]:
+    return [(0, 1 << BITS) if w is None else (0, w + 1) for w in ws]
+
+
 def verify(
-    tiers: Sequence[Tier], amount: Point, scale: int, context: bytes, proof: PartsProof, path: str
+    tiers: Sequence[Tier],
+    amount: Point,
+    scale: Scale,
+    context: bytes,
+    proof: PartsProof,
+    path: str,
 ) -> Point:
     """The fee commitment ``Σ p_j·P_j``, or a typed error naming the part that fails."""
     k = len(tiers)
@@ -127,8 +205,15 @@ def verify(
         raise ComponentProofError(
             "tier parts do not add up to the committed amount", obj=OBJ, field=f"{path}.parts"
         )
-    ws = widths(tiers, scale)
-    if not bulletproofs.verify_ranges(points, _bounds(ws), BITS, proof.ranges, context=context):
+    if isinstance(scale, HiddenScale):
+        ok = bulletproofs.verify(
+            _range_statement_points(tiers, points, scale), BITS, proof.ranges, context=context
+        )
+    else:
+        ok = bulletproofs.verify_ranges(
+            points, _bounds(widths(tiers, scale)), BITS, proof.ranges, context=context
+        )
+    if not ok:
         raise ComponentProofError(
             "tier range proof does not verify", obj=OBJ, field=f"{path}.ranges"
         )
@@ -137,11 +222,10 @@ def verify(
         raise DecodeError(
             f"expected {len(boundaries)} tier-order proofs", obj=OBJ, field=f"{path}.order"
         )
+    fulls = _full_points(tiers, scale)
     for i, j in enumerate(boundaries):
-        width = ws[j]
-        assert width is not None
         if not oror.verify_or(
-            _order_clauses(points, j, width), proof.order[i], label=OR_LABEL, context=context
+            _order_clauses(points, j, fulls[j]), proof.order[i], label=OR_LABEL, context=context
         ):
             raise ComponentProofError(
                 "tier order proof does not verify", obj=OBJ, field=f"{path}.order[{i}]"

@@ -56,6 +56,25 @@ class TieredProof:
 
 
 @dataclass(frozen=True, slots=True)
+class HoursUseProof:
+    """Hours-use tiers: a commitment to the month's largest interval consumption, the range proof
+    that it is at least every interval's, and the tier parts (widths multiples of that peak)."""
+
+    peak: bytes
+    ranges: bytes
+    parts: PartsProof
+    kind: str = "hours-use"
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "peak": self.peak,
+            "ranges": self.ranges,
+            "tiers": self.parts.to_obj(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class WindowProof:
     """A demand window: commitment to its peak, the range proof that the peak is at least every
     interval in the window, and (for several demand tiers) the tier parts of the peak in W."""
@@ -124,7 +143,13 @@ class LookupProof:
 
 
 ComponentProof = (
-    TieredProof | DemandProof | MinimumProof | LookupProof | BlockProof | PolynomialProof
+    TieredProof
+    | HoursUseProof
+    | DemandProof
+    | MinimumProof
+    | LookupProof
+    | BlockProof
+    | PolynomialProof
 )
 
 
@@ -133,6 +158,13 @@ def component_proof_from_obj(value: object, path: str) -> ComponentProof:
     if kind == "tiered":
         f = codec.Fields(value, OBJ, {"kind", "tiers"}, path=path)
         return TieredProof(PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"))
+    if kind == "hours-use":
+        f = codec.Fields(value, OBJ, {"kind", "peak", "ranges", "tiers"}, path=path)
+        return HoursUseProof(
+            f.octets("peak", group.POINT_BYTES),
+            f.octets("ranges", max_len=MAX_PROOF_BYTES),
+            PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"),
+        )
     if kind == "demand":
         f = codec.Fields(value, OBJ, {"kind", "windows"}, path=path)
         windows: list[WindowProof | RegisterWindowProof | None] = []

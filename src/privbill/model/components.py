@@ -31,6 +31,7 @@ MAX_WINDOWS: Final = 16
 MAX_BOUND: Final = 2**48  # Wh or W
 DEMAND_BITS: Final = (8, 16, 32)
 MAX_LOOKUP_VALUES: Final = 64
+MAX_HOURS: Final = 2**20  # hours-use tier bounds, kWh per kW
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,22 @@ def _tiers_from_obj(f: codec.Fields, key: str) -> tuple[Tier, ...]:
     return tuple(out)
 
 
-def _tiers_from_desc(value: Any, where: str, bound_key: str, price_key: str) -> tuple[Tier, ...]:
+def _periods_from_desc(d: Mapping[str, Any], where: str) -> tuple[int, ...] | None:
+    periods = d.get("periods")
+    if periods is None:
+        return None
+    if not isinstance(periods, list) or not all(
+        isinstance(p, int) and not isinstance(p, bool) and 0 <= p < 64 for p in periods
+    ):
+        raise TariffError(
+            "expected null or a list of period numbers", obj=DESC, field=f"{where}.periods"
+        )
+    return tuple(sorted(set(periods)))
+
+
+def _tiers_from_desc(
+    value: Any, where: str, bound_key: str, price_key: str, bound_digits: int = 3
+) -> tuple[Tier, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_TIERS:
         raise TariffError(f"expected a list of 1..{MAX_TIERS} tiers", obj=DESC, field=where)
     out = []
@@ -110,7 +126,7 @@ def _tiers_from_desc(value: Any, where: str, bound_key: str, price_key: str) -> 
             raise TariffError("missing field", obj=DESC, field=f"{w}.{price_key}")
         bound = item.get(bound_key)
         try:
-            up = None if bound is None else money.parse_scaled(_decimal_text(bound), 3)
+            up = None if bound is None else money.parse_scaled(_decimal_text(bound), bound_digits)
             price = money.parse_price(_decimal_text(item[price_key]))
         except (money.AmountError, TypeError) as exc:
             raise TariffError(str(exc), obj=DESC, field=w) from None
@@ -124,6 +140,21 @@ def _decimal_text(v: Any) -> str | int:
             "write amounts as decimal strings, not JSON numbers with a fraction"
         )
     return v
+
+
+def _check_periods(periods: tuple[int, ...] | None, n_periods: int | None, where: str) -> None:
+    if periods is None:
+        return
+    if n_periods is None:
+        raise TariffError(
+            "period-restricted tiers need a time-of-use energy schedule",
+            obj=OBJ,
+            field=f"{where}.periods",
+        )
+    if not periods or list(periods) != sorted(set(periods)):
+        raise TariffError("periods must be sorted and distinct", obj=OBJ, field=f"{where}.periods")
+    if periods[-1] >= n_periods:
+        raise TariffError("no such time-of-use period", obj=OBJ, field=f"{where}.periods")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,25 +180,64 @@ class TieredEnergy:
 
     def validate(self, n_periods: int | None, where: str) -> None:
         _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
-        if self.periods is not None:
-            if n_periods is None:
-                raise TariffError(
-                    "period-restricted tiers need a time-of-use energy schedule",
-                    obj=OBJ,
-                    field=f"{where}.periods",
-                )
-            if not self.periods or list(self.periods) != sorted(set(self.periods)):
-                raise TariffError(
-                    "periods must be sorted and distinct", obj=OBJ, field=f"{where}.periods"
-                )
-            if self.periods[-1] >= n_periods:
-                raise TariffError("no such time-of-use period", obj=OBJ, field=f"{where}.periods")
+        _check_periods(self.periods, n_periods, where)
 
     def scale(self, days: int) -> int:
         return days if self.per_day else 1
 
     def fee(self, consumption_wh: int, days: int) -> int:
         return tiered_fee(self.tiers, consumption_wh, self.scale(days))
+
+
+@dataclass(frozen=True, slots=True)
+class HoursUse:
+    """Tiers whose widths are hours of the month's billing demand ("kWh per kW", hours-use or
+    load-factor tiers): tier ``j`` holds up to ``up_to_j × D`` Wh of the counted consumption,
+    where ``D`` is the billing demand in W — the largest interval demand of the month
+    (Wh per interval × 3600 / interval seconds). Bounds are whole hours (kWh per kW).
+
+    Prices must not increase from one tier to the next: then a larger ``D`` can only raise the
+    fee, so proving ``D`` at least the largest interval demand is enough (the customer cannot gain
+    by overstating it). ``bits`` bounds one interval's consumption in that proof."""
+
+    name: str
+    periods: tuple[int, ...] | None
+    tiers: tuple[Tier, ...]
+    bits: int = 16
+    kind: Literal["hours-use"] = field(default="hours-use", init=False)
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "periods": None if self.periods is None else list(self.periods),
+            "tiers": [t.to_obj() for t in self.tiers],
+            "bits": self.bits,
+        }
+
+    def validate(self, n_periods: int | None, where: str) -> None:
+        _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
+        if any(t.up_to is not None and t.up_to > MAX_HOURS for t in self.tiers):
+            raise TariffError(
+                f"hours-use tier bounds are at most {MAX_HOURS} kWh per kW",
+                obj=OBJ,
+                field=f"{where}.tiers",
+            )
+        for j in range(len(self.tiers) - 1):
+            if self.tiers[j + 1].price > self.tiers[j].price:
+                raise TariffError(
+                    "hours-use tier prices must not increase (a later tier dearer than an earlier "
+                    "one would reward overstating the billing demand)",
+                    obj=OBJ,
+                    field=f"{where}.tiers[{j + 1}].price",
+                )
+        _check_periods(self.periods, n_periods, where)
+        if self.bits not in DEMAND_BITS:
+            raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=OBJ, field=f"{where}.bits")
+
+    def fee(self, consumption_wh: int, peak_wh: int, interval_s: int) -> int:
+        """Fee of ``consumption_wh`` with the month's largest interval ``peak_wh``."""
+        return tiered_fee(self.tiers, consumption_wh, peak_wh * (3600 // interval_s))
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,14 +371,14 @@ class Lookup:
         return self.bands[band].prices[self.values.index(value)] * quantity
 
 
-Component = TieredEnergy | Demand | Minimum | Lookup | BlockCharge | PolynomialCharge
+Component = TieredEnergy | HoursUse | Demand | Minimum | Lookup | BlockCharge | PolynomialCharge
 
 
 def validate_components(components: Sequence[Component], n_periods: int | None) -> None:
     minimums = 0
     for i, c in enumerate(components):
         where = f"components[{i}]"
-        if isinstance(c, TieredEnergy):
+        if isinstance(c, TieredEnergy | HoursUse):
             c.validate(n_periods, where)
         elif isinstance(c, Demand | Lookup | BlockCharge | PolynomialCharge):
             c.validate(where)
@@ -321,7 +391,8 @@ def validate_components(components: Sequence[Component], n_periods: int | None) 
 
 def needs_calendar_month(components: Sequence[Component]) -> bool:
     return any(
-        isinstance(c, Demand | Minimum) or (isinstance(c, TieredEnergy) and not c.per_day)
+        isinstance(c, Demand | Minimum | HoursUse)
+        or (isinstance(c, TieredEnergy) and not c.per_day)
         for c in components
     )
 
@@ -339,6 +410,13 @@ def component_from_obj(value: object, path: str) -> Component:
         if not isinstance(per_day, bool):
             raise f.error("per_day", "expected true or false")
         return TieredEnergy(f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"))
+    if kind == "hours-use":
+        f = codec.Fields(value, OBJ, {"kind", "name", "periods", "tiers", "bits"}, path=path)
+        raw = f.raw("periods")
+        periods = None if raw is None else tuple(f.int_list("periods", 0, 63, 1, 64))
+        return HoursUse(
+            f.text("name", 64), periods, _tiers_from_obj(f, "tiers"), f.integer("bits", 8, 64)
+        )
     if kind == "demand":
         f = codec.Fields(
             value, OBJ, {"kind", "name", "windows", "weekday", "weekend", "bits"}, path=path
@@ -405,23 +483,21 @@ def component_from_description(d: Any, where: str) -> Component:
         raise TariffError("expected a name of up to 64 characters", obj=DESC, field=f"{where}.name")
     if kind == "tiered":
         _check_keys(d, {"kind", "name", "periods", "unit", "tiers"}, where)
-        periods = d.get("periods")
-        if periods is not None and (
-            not isinstance(periods, list)
-            or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 <= p < 64 for p in periods
-            )
-        ):
-            raise TariffError(
-                "expected null or a list of period numbers", obj=DESC, field=f"{where}.periods"
-            )
+        periods = _periods_from_desc(d, where)
         unit = d.get("unit", "month")
         if unit not in ("month", "day"):
             raise TariffError("unit must be 'month' or 'day'", obj=DESC, field=f"{where}.unit")
         tiers = _tiers_from_desc(d.get("tiers"), f"{where}.tiers", "up_to_kwh", "price")
-        return TieredEnergy(
-            name, None if periods is None else tuple(sorted(set(periods))), unit == "day", tiers
+        return TieredEnergy(name, periods, unit == "day", tiers)
+    if kind == "hours-use":
+        _check_keys(d, {"kind", "name", "periods", "tiers", "bits"}, where)
+        tiers = _tiers_from_desc(
+            d.get("tiers"), f"{where}.tiers", "up_to_kwh_per_kw", "price", bound_digits=0
         )
+        bits = d.get("bits", 16)
+        if bits not in DEMAND_BITS:
+            raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
+        return HoursUse(name, _periods_from_desc(d, where), tiers, bits)
     if kind == "demand":
         _check_keys(
             d, {"kind", "name", "windows", "weekday_schedule", "weekend_schedule", "bits"}, where
@@ -479,7 +555,8 @@ def component_from_description(d: Any, where: str) -> Component:
     if kind in ("block", "polynomial"):
         return interval_components.from_description(d, where)
     raise TariffError(
-        f"expected kind 'tiered', 'demand', 'minimum', 'lookup', 'block' or 'polynomial', "
+        f"expected kind 'tiered', 'hours-use', 'demand', 'minimum', 'lookup', 'block' or "
+        "'polynomial', "
         f"got {kind!r}",
         obj=DESC,
         field=f"{where}.kind",
@@ -540,10 +617,10 @@ def _lookup_from_description(d: Mapping[str, Any], name: str, where: str) -> Loo
 def describe_component(c: Component) -> dict[str, Any]:
     """A JSON-friendly view (decimal strings) for ``privbill tariff show``."""
 
-    def tiers(ts: Sequence[Tier], unit: str, per: str) -> list[dict[str, Any]]:
+    def tiers(ts: Sequence[Tier], unit: str, per: str, digits: int = 3) -> list[dict[str, Any]]:
         return [
             {
-                f"up_to_{unit}": None if t.up_to is None else money.format_scaled(t.up_to, 3),
+                f"up_to_{unit}": None if t.up_to is None else money.format_scaled(t.up_to, digits),
                 per: money.format_scaled(t.price, money.PRICE_DIGITS),
             }
             for t in ts
@@ -556,6 +633,14 @@ def describe_component(c: Component) -> dict[str, Any]:
             "periods": None if c.periods is None else list(c.periods),
             "unit": "day" if c.per_day else "month",
             "tiers": tiers(c.tiers, "kwh", "price"),
+        }
+    if isinstance(c, HoursUse):
+        return {
+            "kind": c.kind,
+            "name": c.name,
+            "periods": None if c.periods is None else list(c.periods),
+            "tiers": tiers(c.tiers, "kwh_per_kw", "price", 0),
+            "bits": c.bits,
         }
     if isinstance(c, Demand):
         return {
@@ -595,6 +680,7 @@ __all__ = [
     "Component",
     "Demand",
     "DemandWindow",
+    "HoursUse",
     "Lookup",
     "LookupBand",
     "Minimum",
