@@ -330,14 +330,14 @@ def new_short_functional(
     none. ``lengths`` gives each meter's interval length in seconds."""
     blocks, vecs = blocks_of(functionals, lengths, cell_s)
     in_base = set(base)
+    # Short rows first: they eliminate cheaply and keep the longer ones sparse.
     old = SpanForm()
-    for j in sorted(in_base):
+    for j in sorted(in_base, key=lambda j: (len(vecs[j]), j)):
         old.add(vecs[j], {j: 1})
     new = old.copy()
     grew = False
-    for j in range(len(vecs)):
-        if j not in in_base:
-            grew |= new.add(vecs[j], {j: 1})
+    for j in sorted(set(range(len(vecs))) - in_base, key=lambda j: (len(vecs[j]), j)):
+        grew |= new.add(vecs[j], {j: 1})
     if not grew:
         return None
 
