@@ -482,6 +482,22 @@ def test_ledger_records_after_the_answer_only(
     assert "a weighted total of your consumption" in e.what
 
 
+def test_entries_without_intervals_are_not_recorded(
+    provider: Provider, week: BillingPeriod, now: int
+) -> None:
+    """A weighted sum whose weights are all zero would reveal nothing: such a request is not
+    even valid; and the ledger records no entry that is about no interval."""
+    with pytest.raises(UsageError, match="all weights are zero"):
+        request(provider, [WeightedSum("m-a", WholePeriod(), DAY, (0,) * 7, "x")], week, now)
+    req = request(provider, [Sum("m-a", WholePeriod())], week, now)
+    entry = disclosure.statement_entry(req, 0, req.statements[0], range(0), at=now)
+    assert entry.terms == ()
+    ledger = DisclosureLedger()
+    with pytest.raises(UsageError, match="at least one interval"):
+        ledger.record([entry], {"m-a": L})
+    assert ledger == DisclosureLedger()
+
+
 def test_ledger_file(
     provider: Provider, meter_a: MeterSetup, week: BillingPeriod, now: int, tmp_path: Path
 ) -> None:
@@ -518,6 +534,7 @@ LEDGER_TAMPER: list[tuple[str, Any]] = [
     ("zero weight", lambda o: o["entries"][0]["terms"][0]["runs"][0].__setitem__(2, 0)),
     ("weight of a peak", lambda o: o["entries"][2]["terms"][0]["runs"][0].__setitem__(2, 2)),
     ("empty run", lambda o: o["entries"][0]["terms"][0]["runs"][0].__setitem__(1, 0)),
+    ("huge run", lambda o: o["entries"][0]["terms"][0]["runs"][0].__setitem__(1, 2**40)),
     ("overlapping runs", lambda o: o["entries"][1]["terms"][0]["runs"][1].__setitem__(0, 0)),
     ("run not a triple", lambda o: o["entries"][1]["terms"][0]["runs"].__setitem__(0, [1, 2])),
     ("unknown meter", lambda o: o["entries"][0]["terms"][0].__setitem__("meter", "m-z")),

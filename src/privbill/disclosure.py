@@ -46,7 +46,7 @@ from privbill.crypto import bulletproofs, gadgets, group, pedersen
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
 from privbill.crypto.pedersen import Opening
-from privbill.crypto.sigma import Flavor
+from privbill.crypto.sigma import Flavor, SigmaError
 from privbill.crypto.signatures import VerifyingKey
 from privbill.errors import (
     CertificateError,
@@ -464,14 +464,22 @@ def _prove_reveal(value: int, blinding: int, context: bytes) -> bytes:
     answer cannot make a proof for another context without ``ρ``, which only the holder of the
     openings knows (``docs/disclosure.md`` §3.4)."""
     point = pedersen.commit(value, blinding)
-    return gadgets.prove_linear(
-        [1], [point], [Opening(value % _Q, blinding)], value, context=context,
-        flavor=Flavor.COMPACT,
-    )  # fmt: skip
+    try:
+        return gadgets.prove_linear(
+            [1], [point], [Opening(value % _Q, blinding)], value, context=context,
+            flavor=Flavor.COMPACT,
+        )  # fmt: skip
+    except SigmaError as exc:  # P − V·G the identity: probability about 2^-255
+        raise UsageError(f"cannot prove a revealed value: {exc}", obj="disclosure") from None
 
 
 def _verify_reveal(point: Point, value: int, proof: bytes, context: bytes) -> bool:
-    return gadgets.verify_linear([1], [point], value, proof, context=context, flavor=Flavor.COMPACT)
+    try:
+        return gadgets.verify_linear(
+            [1], [point], value, proof, context=context, flavor=Flavor.COMPACT
+        )
+    except SigmaError:
+        return False
 
 
 # --- open: reveal c_i ------------------------------------------------------------------------
@@ -874,7 +882,7 @@ def answer(
             points = views[s.meter].select(idx)
             answers.append(_prove_threshold(k, s, values, blindings, points, ctx))
     response = DisclosureResponse(rh, consent, tuple(evidence), tuple(answers), bill_hash)
-    ledger.record(entries, lengths)
+    ledger.record([e for e in entries if e.terms], lengths)  # all-zero weights reveal nothing
     return response
 
 

@@ -593,6 +593,8 @@ def _check_request(req: DisclosureRequest) -> None:
                     f"{path}.weights",
                     f"expected {(b - a) // s.step} weights (one per step), got {len(s.weights)}",
                 )
+            if not any(s.weights):
+                raise err(f"{path}.weights", "all weights are zero: the figure is always 0")
     for k, m in enumerate(req.meters):
         if m.meter_id not in used:
             raise err(f"meters[{k}]", f"no statement is about meter {m.meter_id!r}")

@@ -58,6 +58,8 @@ OBJ: Final = "disclosure ledger"
 MAX_MIN_WINDOW_S: Final = 366 * 86400
 MAX_ENTRIES: Final = 1 << 20
 MAX_RUNS: Final = 1 << 20
+#: Longest run: more intervals than a meter can have in a year of one-minute readings.
+MAX_RUN: Final = 1 << 20
 MAX_WHAT: Final = 2000
 MAX_ABS_WEIGHT: Final = 2**62
 
@@ -226,7 +228,7 @@ def _term_from_obj(value: object, path: str, kind: str) -> Term:
         ):
             raise f.error(where, "expected [first, count, weight]")
         first, count, weight = item
-        if first < 0 or not 1 <= count <= codec.INT_MAX or not 0 < abs(weight) <= MAX_ABS_WEIGHT:
+        if first < 0 or not 1 <= count <= MAX_RUN or not 0 < abs(weight) <= MAX_ABS_WEIGHT:
             raise f.error(where, "first ≥ 0, count ≥ 1 and a nonzero weight expected")
         if kind != "value" and weight != 1:
             raise f.error(where, f"a {kind} entry weighs every interval 1")
@@ -309,11 +311,14 @@ class DisclosureLedger:
 
     def record(self, entries: Sequence[LedgerEntry], meters: Mapping[str, int]) -> None:
         """Add entries (after their answer was produced)."""
-        self.meters = self.lengths(meters)
+        lengths = self.lengths(meters)
         for e in entries:
+            if not e.terms:
+                raise UsageError("an entry must be about at least one interval", obj=OBJ)
             for t in e.terms:
-                if t.meter not in self.meters:
+                if t.meter not in lengths:
                     raise UsageError(f"meter {t.meter!r} has no interval length", obj=OBJ)
+        self.meters = lengths
         self.entries.extend(entries)
 
     def check(
