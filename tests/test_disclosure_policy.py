@@ -281,6 +281,17 @@ def test_thresholds(provider: Provider, meter_a: MeterSetup, week: BillingPeriod
         provider, meter_a, ledger, now,
     )  # fmt: skip
     assert "in a set of 4 interval(s)" in str(err) and "what you disclosed" in str(err)
+    # 23 hours before the bounded day and its first 23 hours: both pieces are long enough, but
+    # the day's last hour would be bounded on its own by the earlier statement alone; the
+    # message names the new statement too.
+    cut = Window(day.start - 23 * HOUR, day.end - HOUR)
+    err = refused(
+        request(provider, [Threshold("m-a", cut, "each-at-most", 1600)], week, now),
+        provider, meter_a, ledger, now,
+    )  # fmt: skip
+    assert "in a set of 4 interval(s) on 6 January 2026 from 23:00 to 24:00" in str(err)
+    assert err.statements == (0,) and "what you disclosed to Example Power" in str(err)
+    assert "statement 1 (that your consumption in every 15-minute interval" in str(err)
     # A threshold on a sum counts as if it disclosed the sum: with a total of the day minus its
     # first hour, it would pin the hour down by repeated thresholds.
     both = request(

@@ -610,6 +610,10 @@ def _peak_check(ledger: Sequence[LedgerEntry], new: Sequence[LedgerEntry], ctx: 
                 continue
             everything = [*old, *fresh]
             sources = [everything[j] for j in members]
+            if not any(ctx.is_new(e) for e in sources):
+                # An old piece cut by new sets: the remainder is bounded by old sets only.
+                cut = next(p for p in before.values() if min(piece) in p)
+                sources += [e for e in fresh if _coords(e, meter) & cut]
             start, end = min(piece) * step, (max(piece) + 1) * step
             what = (
                 f"the largest of your readings on meter {meter} in a set of {len(piece)} "
@@ -617,6 +621,10 @@ def _peak_check(ledger: Sequence[LedgerEntry], new: Sequence[LedgerEntry], ctx: 
                 f"(your policy's minimum is {ctx.minimum()})"
             )
             raise _refuse(what, sources, ctx)
+
+
+def _coords(e: LedgerEntry, meter: str) -> set[int]:
+    return {i for t in e.terms if t.meter == meter for r in t.runs for i in range(r.first, r.end)}
 
 
 def _pieces(entries: Sequence[LedgerEntry], meter: str) -> dict[tuple[int, ...], frozenset[int]]:
