@@ -32,6 +32,7 @@ from privbill.errors import (
 from privbill.meter import Meter
 from privbill.model import codec
 from privbill.model.disclosures import (
+    REVEAL_PROOF_BYTES,
     BillReferenceError,
     Consent,
     ConsentError,
@@ -53,8 +54,8 @@ from privbill.model.disclosures import (
     Window,
     describe,
 )
+from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
 from privbill.model.periods import BillingPeriod
-from privbill.model.readings import derive_blinding
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
 from privbill.provider import Provider
@@ -63,6 +64,9 @@ Obj = dict[str, Any]
 Mutation = Callable[[Obj], None]
 DAY = 86400
 L = 900  # meter interval of the fixtures
+#: These tests are about the proofs: every statement may be answered, opened readings and short
+#: windows included (the policy has its own tests, test_disclosure_policy.py).
+PERMISSIVE = DisclosurePolicy(min_window_s=0, allow_open=True)
 
 
 # --- fixtures --------------------------------------------------------------------------------
@@ -120,6 +124,8 @@ def respond(
     consent: Consent | None = None,
     **kw: Any,
 ) -> DisclosureResponse:
+    kw.setdefault("ledger", DisclosureLedger())
+    kw.setdefault("policy", PERMISSIVE)
     return disclosure.answer(
         req.encode(),
         consent or Consent.create(req, at=now),
@@ -295,13 +301,22 @@ def test_derived_blindings_and_opening_key(
     consent = Consent.create(req, at=now)
     args = (req, consent, [sealed], [rec.openings])
     with pytest.raises(OpeningError, match="opening key"):
-        disclosure.answer(*args, provider=provider.public_key, now=now)
+        disclosure.answer(
+            *args, provider=provider.public_key, now=now, ledger=DisclosureLedger(),
+            policy=PERMISSIVE,
+        )  # fmt: skip
     resp = disclosure.answer(
-        *args, provider=provider.public_key, now=now, opening_key={"m-k": okey}
-    )
+        *args, provider=provider.public_key, now=now, opening_key={"m-k": okey},
+        ledger=DisclosureLedger(), policy=PERMISSIVE,
+    )  # fmt: skip
     v = check(resp.encode(), req, provider, now)
     assert v.results[0].value == sum(values) and v.results[1].readings == ((f + 5, values[5]),)
-    assert resp.answers[1].blindings == (derive_blinding(okey, "m-k", f + 5),)  # type: ignore[union-attr]
+    # A wrong opening key gives blinding factors that do not open the sealed commitments.
+    with pytest.raises(OpeningError, match="does not match"):
+        disclosure.answer(
+            *args, provider=provider.public_key, now=now, opening_key=bytes(32),
+            ledger=DisclosureLedger(), policy=PERMISSIVE,
+        )  # fmt: skip
 
 
 def test_signed_consent(
@@ -352,7 +367,7 @@ def test_answer_checks_its_inputs(
     with pytest.raises(SignatureError, match="another provider"):
         disclosure.answer(
             full_request, Consent.create(full_request, at=now), [], [],
-            provider=other_provider.public_key, now=now,
+            provider=other_provider.public_key, now=now, ledger=DisclosureLedger(),
         )  # fmt: skip
     with pytest.raises(RequestExpiredError):
         respond(full_request, provider, both, full_request.expires, tariffs=[tariff])
@@ -372,11 +387,13 @@ def test_answer_checks_its_inputs(
         disclosure.answer(
             full_request, Consent.create(full_request, at=now), [meter_a.sealed, meter_b.sealed],
             [bad, meter_b.openings], provider=provider.public_key, now=now, tariffs=[tariff],
+            ledger=DisclosureLedger(), policy=PERMISSIVE,
         )  # fmt: skip
     with pytest.raises(OpeningError, match="no opening"):
         disclosure.answer(
             full_request, Consent.create(full_request, at=now), [meter_a.sealed, meter_b.sealed],
             [meter_a.openings], provider=provider.public_key, now=now, tariffs=[tariff],
+            ledger=DisclosureLedger(), policy=PERMISSIVE,
         )  # fmt: skip
     stranger = make_meter(provider, "m-a", "acct-9", tariff, meter_a.period, seed=3)
     with pytest.raises(CertificateError, match="acct-9"):
@@ -428,7 +445,11 @@ def test_describe_in_plain_words(
         "Example Power asks, for billing reconciliation, to learn your total consumption "
         "from 1 to 31 January 2026 on meter m-a."
     )
-    assert "They will not learn any individual reading" in text
+    assert (
+        "reveals no single reading and no combination of readings within any stretch of time shorter than 23 hours"
+        in text
+    )
+    assert "Totals over overlapping times reveal the consumption of their difference" in text
     full = describe(full_request, [tariff])
     lines = full.splitlines()
     assert lines[1] == "  1. your total consumption from 5 to 11 January 2026 on meter m-a;"
@@ -438,7 +459,11 @@ def test_describe_in_plain_words(
     assert "every 15-minute interval on 6 January 2026 from 17:00 to 20:00" in lines[5]
     assert "at most 1.5 kWh" in lines[5]
     assert '"winter on-peak" periods' in lines[7]
-    assert "any reading other than those listed" in full
+    assert "no single reading other than those listed" in full
+    assert "Opened readings are learned exactly" in full
+    assert "can, alone or with other figures, reveal individual readings" in full
+    assert "finds your largest reading in that time" in full
+    assert "several such statements with different amounts narrow the total down" in full
     assert "valid until" in full and "Account acct-1" in full
     # Without the tariff the register is named by number and tariff hash.
     assert f"tariff period 2 of the tariff {tariff.hash().hex()[:16]}" in describe(full_request)
@@ -483,7 +508,8 @@ def test_response_reveals_only_what_was_consented(
     now: int,
 ) -> None:
     """Consent to the day's weighted sum and the two thresholds only: no reading, no blinding
-    factor of any interval, no sum of the week, nothing of meter m-b."""
+    factor of any interval (nor their weighted sum), no sum of the week, nothing of meter
+    m-b."""
     consent = Consent.create(full_request, [2, 3, 4], at=now)
     data = respond(full_request, provider, [meter_a], now, consent).encode()
     obj = cbor2.loads(data)
@@ -491,9 +517,10 @@ def test_response_reveals_only_what_was_consented(
     for i in range(f - 96, f + 8 * 96):  # every interval of the week and a day either side
         assert _blinding_bytes(meter_a, i) not in data, f"blinding factor of interval {i} leaked"
     keys = {p.rsplit(".", 1)[-1] for p, _ in _walk(obj) if "." in p}
-    assert "values" not in keys and "blindings" not in keys
+    assert "values" not in keys and "blindings" not in keys and "blinding" not in keys
     assert [a["statement"] for a in obj["answers"]] == [2, 3, 4]
-    assert set(obj["answers"][0]) == {"kind", "statement", "value", "blinding"}
+    assert set(obj["answers"][0]) == {"kind", "statement", "value", "proof"}
+    assert len(obj["answers"][0]["proof"]) == REVEAL_PROOF_BYTES
     assert set(obj["answers"][1]) == set(obj["answers"][2]) == {"kind", "statement", "proofs"}
     # Only the weighted sum's value and the statement numbers are integers in the answers.
     ints = sorted(v for p, v in _walk(obj["answers"]) if isinstance(v, int))
@@ -501,6 +528,10 @@ def test_response_reveals_only_what_was_consented(
     day = meter_a.values[f + 96 - a0 : f + 192 - a0]
     weighted = sum((300 + 7 * (k // 4)) * c for k, c in enumerate(day))
     assert ints == sorted([2, 3, 4, weighted])
+    assert meter_a.openings.blindings is not None
+    rs = meter_a.openings.blindings[f + 96 - a0 : f + 192 - a0]
+    hidden = sum((300 + 7 * (k // 4)) * r for k, r in enumerate(rs)) % group.ORDER
+    assert group.encode_scalar(hidden) not in data  # the weighted blinding stays hidden
     # Evidence: meter m-a only, and only the one daily run that holds the disclosed day.
     assert [m["certificate"]["meter_id"] for m in obj["meters"]] == ["m-a"]
     runs = obj["meters"][0]["runs"]
@@ -519,7 +550,7 @@ def test_opened_readings_reveal_exactly_those_intervals(
     f = _first(week)
     opened = {f + 100, f + 101, f + 300}
     leaked = {i for i in range(f, f + 7 * 96) if _blinding_bytes(meter_a, i) in data}
-    assert leaked == opened
+    assert leaked == set()  # the values are revealed, their blinding factors are not
     ans = cbor2.loads(data)["answers"]
     a0 = _first(meter_a.period)
     assert len(ans) == 1 and ans[0]["values"] == [meter_a.values[i - a0] for i in sorted(opened)]
@@ -541,9 +572,10 @@ def test_sum_reveals_only_the_sum(
     f, b0 = _first(week), _first(meter_b.period)
     day = range(f + 96, f + 192)
     assert ans["value"] == sum(meter_b.values[i - b0] for i in day)
+    assert set(ans) == {"kind", "statement", "value", "proof"}
     assert meter_b.openings.blindings is not None
     rs = [meter_b.openings.blindings[i - b0] for i in day]
-    assert group.decode_scalar(ans["blinding"]) == sum(rs) % group.ORDER
+    assert group.encode_scalar(sum(rs) % group.ORDER) not in data
     assert not any(group.encode_scalar(r) in data for r in rs)
 
 
@@ -636,6 +668,11 @@ def _extra_run(where: str) -> Mutation:
 EXTRA_RUNS: dict[tuple[int, str], Obj] = {}  # filled by the full_obj fixture
 
 
+def _swap_field(o: Obj, i: int, j: int, key: str) -> None:
+    a, b = o["answers"][i], o["answers"][j]
+    a[key], b[key] = b[key], a[key]
+
+
 def _swap_threshold_proofs(o: Obj) -> None:
     a, b = o["answers"][3], o["answers"][4]
     a["proofs"], b["proofs"] = b["proofs"], a["proofs"]
@@ -643,7 +680,8 @@ def _swap_threshold_proofs(o: Obj) -> None:
 
 RESPONSE_MATRIX: list[tuple[str, Mutation, type[PrivbillError]]] = [
     # top level
-    ("format", _set(_top, "format", lambda v: "privbill/disclosure-response/2"), DecodeError),
+    ("format", _set(_top, "format", lambda v: "privbill/disclosure-response/3"), DecodeError),
+    ("format of the first version", _set(_top, "format", lambda v: "privbill/disclosure-response/1"), DecodeError),
     ("request hash", _set(_top, "request_hash", _flip), RequestMismatchError),
     ("request hash dropped", _drop(_top, "request_hash"), DecodeError),
     ("unknown field", lambda o: o.__setitem__("note", "hi"), DecodeError),
@@ -708,15 +746,19 @@ RESPONSE_MATRIX: list[tuple[str, Mutation, type[PrivbillError]]] = [
     ("answer unknown field", lambda o: o["answers"][0].__setitem__("note", 1), DecodeError),
     ("sum value + 1", _set(_ans(0), "value", lambda v: v + 1), DisclosureProofError),
     ("sum value negative", _set(_ans(0), "value", lambda v: -v), DecodeError),
-    ("sum blinding", _set(_ans(0), "blinding", _flip), DisclosureProofError),
-    ("sum blinding not canonical", _set(_ans(0), "blinding", lambda v: group.ORDER.to_bytes(32, "big")), DecodeError),
-    ("sum blinding dropped", _drop(_ans(0), "blinding"), DecodeError),
+    ("sum proof", _set(_ans(0), "proof", _flip), DisclosureProofError),
+    ("sum proof challenge", _set(_ans(0), "proof", lambda v: _flip(v, 3)), DisclosureProofError),
+    ("sum proof short", _set(_ans(0), "proof", lambda v: v[:-1]), DecodeError),
+    ("sum proof response not canonical", _set(_ans(0), "proof", lambda v: v[:32] + group.ORDER.to_bytes(32, "big")), DisclosureProofError),
+    ("sum proof dropped", _drop(_ans(0), "proof"), DecodeError),
+    ("sum with a blinding instead of a proof", lambda o: (o["answers"][0].pop("proof"), o["answers"][0].__setitem__("blinding", bytes(32))), DecodeError),
     ("opened value + 1", lambda o: o["answers"][1]["values"].__setitem__(1, o["answers"][1]["values"][1] + 1), DisclosureProofError),
     ("opened values swapped", _swap(lambda o: o["answers"][1]["values"], 0, 2), DisclosureProofError),
-    ("opened blinding", _set(_ans(1), "blindings", lambda v: _flip(v, 40)), DisclosureProofError),
-    ("opened value dropped", lambda o: o["answers"][1]["values"].pop(), DecodeError),
-    ("opened reading dropped", lambda o: (o["answers"][1]["values"].pop(), o["answers"][1].__setitem__("blindings", o["answers"][1]["blindings"][:-32])), DisclosureScopeError),
-    ("opened reading added", lambda o: (o["answers"][1]["values"].append(1), o["answers"][1].__setitem__("blindings", o["answers"][1]["blindings"] + bytes(31) + b"\x01")), DisclosureScopeError),
+    ("opened proof", _set(_ans(1), "proof", lambda v: _flip(v, 40)), DisclosureProofError),
+    ("opened value dropped", lambda o: o["answers"][1]["values"].pop(), DisclosureScopeError),
+    ("opened values empty", _set(_ans(1), "values", lambda v: []), DecodeError),
+    ("opened reading added", lambda o: o["answers"][1]["values"].append(1), DisclosureScopeError),
+    ("proofs swapped between sum and weighted sum", lambda o: _swap_field(o, 0, 2, "proof"), DisclosureProofError),
     ("weighted value + 1", _set(_ans(2), "value", lambda v: v + 1), DisclosureProofError),
     ("weighted value - 1", _set(_ans(2), "value", lambda v: v - 1), DisclosureProofError),
     ("threshold proof byte", lambda o: o["answers"][3]["proofs"].__setitem__(0, _flip(o["answers"][3]["proofs"][0], 500)), DisclosureProofError),
@@ -900,11 +942,52 @@ def test_replay_to_another_request(
     assert twin.request_id != full_request.request_id
     with pytest.raises(RequestMismatchError):
         check(full_response, twin, provider, now, tariffs=[tariff])
-    # Re-addressed with a fresh consent: the range proofs are bound to the original request.
+    # Re-addressed with a fresh consent: every answer is bound to the original request, so the
+    # first one already fails.
     rebound = codec.encode(_rebind(full_response, twin, now))
     with pytest.raises(DisclosureProofError) as ei:
         check(rebound, twin, provider, now, tariffs=[tariff])
-    assert ei.value.field == "answers[3].proofs"
+    assert ei.value.field == "answers[0].value"
+
+
+@pytest.mark.parametrize(
+    ("kept", "field"),
+    [(0, "answers[0].value"), (1, "answers[0].proof"), (2, "answers[0].value"),
+     (5, "answers[0].value"), (6, "answers[0].value"), (3, "answers[0].proofs"),
+     (4, "answers[0].proofs")],
+    ids=["sum", "open", "weighted-sum", "sum m-b", "register sum", "sum-at-most", "each-at-most"],
+)  # fmt: skip
+def test_answers_are_bound_to_their_consent(
+    kept: int,
+    field: str,
+    full_request: DisclosureRequest,
+    provider: Provider,
+    meter_a: MeterSetup,
+    meter_b: MeterSetup,
+    tariff: SignedTariff,
+    full_statements: list[Statement],
+    week: BillingPeriod,
+    issued: int,
+    now: int,
+) -> None:
+    """The consent-binding attack: whoever holds a valid response (the requester) asks the
+    provider for another request with the same statement, fabricates the customer's unsigned
+    consent to it and presents the old answer as the customer's answer to the new request; or
+    re-uses it under a fabricated consent to the same request. Every kind of answer is refused,
+    because its proof hashes the request and the consent it was made under."""
+    consent = Consent.create(full_request, [kept], at=now)
+    genuine = respond(full_request, provider, [meter_a, meter_b], now, consent, tariffs=[tariff])
+    data = genuine.encode()
+    assert check(data, full_request, provider, now, tariffs=[tariff]).results[0].index == kept
+    twin = make_request(provider, full_statements, week, issued)
+    forged = codec.encode(_rebind(data, twin, now))
+    with pytest.raises(DisclosureProofError) as ei:
+        check(forged, twin, provider, now, tariffs=[tariff])
+    assert ei.value.field == field
+    again = codec.encode(_rebind(data, full_request, now + 1))
+    with pytest.raises(DisclosureProofError) as ei:
+        check(again, full_request, provider, now, tariffs=[tariff])
+    assert ei.value.field == field
 
 
 def test_replay_to_another_meter(
@@ -935,7 +1018,7 @@ def test_replay_to_another_meter(
         field = "proofs" if i == 0 else "value"
         ans[i][field], ans[j][field] = ans[j][field], ans[i][field]
         if i == 2:
-            ans[i]["blinding"], ans[j]["blinding"] = ans[j]["blinding"], ans[i]["blinding"]
+            ans[i]["proof"], ans[j]["proof"] = ans[j]["proof"], ans[i]["proof"]
         with pytest.raises(DisclosureProofError):
             check(codec.encode(obj), both, provider, now)
     # Meter m-b's evidence presented as meter m-a's.
@@ -1193,6 +1276,7 @@ def test_disclosure_from_a_meter_with_private_attributes(
         [sealed],
         [rec.openings],
         provider=provider.public_key,
+        ledger=DisclosureLedger(),
         now=now,
     )
     v = check(response.encode(), req, provider, now)

@@ -15,6 +15,7 @@ from privbill import cli, cli_disclose
 from privbill.interop.csv_readings import format_rows
 from privbill.model import codec
 from privbill.model.disclosures import DisclosureRequest, DisclosureResponse
+from privbill.model.ledger import DisclosureLedger
 from privbill.model.periods import BillingPeriod, zone
 
 TZ = zone("America/Denver")
@@ -85,11 +86,12 @@ def request_args(d: Path, out: str = "req.pbq", statements: str = "statements.js
     ]  # fmt: skip
 
 
-def answer_args(d: Path, out: str, *extra: str) -> list[str]:
+def answer_args(d: Path, out: str, *extra: str, request: str = "req.pbq") -> list[str]:
+    """The request opens two readings: the customer allows opening readings."""
     return [
-        "disclose", "answer", str(d / "req.pbq"), "--provider", str(d / "keys" / "provider.pub"),
+        "disclose", "answer", str(d / request), "--provider", str(d / "keys" / "provider.pub"),
         "--readings", str(d / "sealed"), "--tariff", str(d / "t.pbt"), "--out", str(d / out),
-        *extra,
+        "--allow-open", *extra,
     ]  # fmt: skip
 
 
@@ -244,3 +246,94 @@ def test_answer_refuses_a_false_threshold(work: Path, capsys: pytest.CaptureFixt
     assert run(*args) == 2
     assert "not true for your readings" in capsys.readouterr().err
     assert not (work / "false.pbd").exists()
+
+
+# --- the disclosure ledger and policy ---------------------------------------------------------
+
+
+def test_ledger_beside_the_readings(work: Path) -> None:
+    """Answering records the disclosures in the customer's ledger, next to the meter directory,
+    readable by the customer only; answering the same request again adds nothing new to what is
+    known, so it is not refused."""
+    assert run(*answer_args(work, "l1.pbd", "--yes")) == 0
+    path = work / "disclosure-ledger.pbl"
+    assert path.exists() and path.stat().st_mode & 0o777 == 0o600
+    ledger = DisclosureLedger.decode(path.read_bytes())
+    req = DisclosureRequest.decode((work / "req.pbq").read_bytes())
+    mine = [e for e in ledger.entries if e.reference == req.hash()]
+    assert {e.statement for e in mine} == set(range(6))
+    assert {e.kind for e in mine} == {"value", "readings", "peak"}
+    assert ledger.meters == {"0001": 900}
+    count = len(ledger.entries)
+    assert run(*answer_args(work, "l2.pbd", "--yes")) == 0
+    assert len(DisclosureLedger.decode(path.read_bytes()).entries) == count + 6
+
+
+def test_refusal_exits_1_and_writes_nothing(
+    work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two windows that differ by one hour: the second is refused with the reason, nothing is
+    written and the ledger is unchanged."""
+    (work / "hour.json").write_text(
+        json.dumps(
+            [
+                {"kind": "sum", "from": "2026-01-04T00:00:00-07:00", "to": "2026-01-06T00:00:00-07:00"},
+                {"kind": "sum", "from": "2026-01-04T01:00:00-07:00", "to": "2026-01-06T00:00:00-07:00"},
+            ]
+        )
+    )  # fmt: skip
+    assert run(*request_args(work, "hour.pbq", "hour.json")) == 0
+    ledger = tmp_path / "ledger.pbl"
+    capsys.readouterr()
+    args = answer_args(work, "hour.pbd", "--yes", "--ledger", str(ledger), request="hour.pbq")
+    assert run(*args) == 1
+    out = capsys.readouterr().out
+    assert (
+        "REFUSED  Answering would reveal your total consumption on meter 0001 on 4 January 2026 from 00:00 to 01:00"
+        in out
+    )
+    assert "statement 2" in out and "statement 1" in out and "Nothing was disclosed" in out
+    assert not (work / "hour.pbd").exists() and not ledger.exists()
+    # Statement 1 alone is fine; then statement 2 alone is refused because of what was
+    # disclosed before (statement 1, recorded in the ledger).
+    assert run(*args, "--only", "1") == 0
+    assert ledger.stat().st_mode & 0o777 == 0o600
+    capsys.readouterr()
+    assert run(*answer_args(work, "h2.pbd", "--yes", "--ledger", str(ledger), "--only", "2", request="hour.pbq")) == 1  # fmt: skip
+    out = capsys.readouterr().out
+    assert "what you disclosed to Example Power on" in out and "statement 2" in out
+    assert not (work / "h2.pbd").exists()
+    # A customer whose policy allows one-hour stretches answers it.
+    more = answer_args(work, "h3.pbd", "--yes", "--ledger", str(ledger), "--only", "2", request="hour.pbq")  # fmt: skip
+    assert run(*more, "--min-window", "1h") == 0
+
+
+def test_open_needs_the_policy(
+    work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = answer_args(work, "o.pbd", "--yes", "--ledger", str(tmp_path / "l.pbl"), "--only", "3")
+    args.remove("--allow-open")
+    capsys.readouterr()
+    assert run(*args) == 1
+    assert "does not allow opening readings" in capsys.readouterr().out
+    assert not (work / "o.pbd").exists()
+
+
+@pytest.mark.parametrize("window", ["1 day", "h", "-1h", "2w", ""])
+def test_min_window_is_checked(work: Path, window: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert run(*answer_args(work, "w.pbd", "--yes", "--min-window", window)) == 2
+    assert "--min-window" in capsys.readouterr().err
+
+
+def test_record_bill(work: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``record-bill`` adds the bill's energy charge (a weighted sum over the week at the demo
+    tariff's prices) to the ledger (the library tests show what it then refuses)."""
+    ledger = tmp_path / "bill-ledger.pbl"
+    args = ["disclose", "record-bill", str(work / "bill.pbm"), "--tariff", str(work / "t.pbt")]
+    assert run(*args, "--ledger", str(ledger)) == 0
+    assert "1 figure(s) of the bill recorded" in capsys.readouterr().out
+    rec = DisclosureLedger.decode(ledger.read_bytes())
+    assert [e.source for e in rec.entries] == ["bill"] and rec.entries[0].kind == "value"
+    assert ledger.stat().st_mode & 0o777 == 0o600
+    assert run(*args) == 2  # --ledger is required

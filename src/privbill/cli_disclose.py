@@ -1,8 +1,10 @@
 """``privbill disclose request|answer|verify``: selective disclosure on the command line.
 
 * ``request`` — the provider turns a JSON list of statements into a signed request;
-* ``answer`` — the customer sees the request in plain words, confirms (or ``--yes``) and writes
-  the response;
+* ``answer`` — the customer sees the request in plain words, confirms (or ``--yes``); the
+  answers are checked against the customer's disclosure ledger and policy (``--ledger``,
+  ``--min-window``, ``--allow-open``), the ledger is updated and the response written;
+* ``record-bill`` — add what a submitted bill discloses to the ledger;
 * ``verify`` — anyone with the provider's public key checks a response against its request.
 
 Exit status as for ``bill verify``: 0 valid, 1 a well-formed response that fails (or a request
@@ -31,10 +33,11 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, verify
+from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, record_bill, verify
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
 from privbill.files import read_bytes, write_atomic
 from privbill.model import money
@@ -42,8 +45,10 @@ from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
 from privbill.model.disclosures import (
     DEFAULT_LIFETIME_S,
+    DEFAULT_MIN_WINDOW_S,
     THRESHOLD_TESTS,
     Consent,
+    DisclosurePolicyError,
     DisclosureRequest,
     MeterRef,
     OpenReadings,
@@ -56,8 +61,10 @@ from privbill.model.disclosures import (
     WholePeriod,
     Window,
     describe,
+    describe_duration,
     describe_span,
 )
+from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
 from privbill.model.periods import BillingPeriod, local_midnight, zone
 from privbill.model.tariffs import SignedTariff, TimeOfUse
 
@@ -285,6 +292,41 @@ def _consented(text: str | None, count: int) -> list[int]:
     return sorted(out)
 
 
+LEDGER_FILE = "disclosure-ledger.pbl"
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> int:
+    """``"23h"``, ``"1d"``, ``"90m"``, ``"0"`` → seconds."""
+    t = text.strip().lower()
+    if t == "0":
+        return 0
+    if len(t) < 2 or t[-1] not in _UNITS or not t[:-1].isdigit():
+        raise UsageError(f"--min-window {text!r}: expected a number and a unit (d, h, m, s)")
+    return int(t[:-1]) * _UNITS[t[-1]]
+
+
+def default_ledger(readings: list[str]) -> Path:
+    """The customer's ledger next to the meter directories: ``<parent>/disclosure-ledger.pbl``."""
+    parents = {Path(d).resolve().parent for d in readings}
+    if len(parents) != 1:
+        raise UsageError("the meter directories have different parents: give --ledger")
+    return parents.pop() / LEDGER_FILE
+
+
+def cmd_record_bill(args: argparse.Namespace) -> int:
+    from privbill.cli import load_tariff
+
+    tariff = load_tariff(args.tariff)
+    ledger = DisclosureLedger.load(args.ledger)
+    entries = record_bill(ledger, read_bytes(args.bill, "payment message"), tariff)
+    ledger.save(args.ledger)
+    print(
+        f"{args.ledger}  {len(entries)} figure(s) of the bill recorded, {len(ledger.entries)} in all"
+    )
+    return 0
+
+
 def cmd_answer(args: argparse.Namespace) -> int:
     from privbill.cli import (
         load_meter_dir,
@@ -298,13 +340,16 @@ def cmd_answer(args: argparse.Namespace) -> int:
     req = DisclosureRequest.decode(read_bytes(args.request, "disclosure request"))
     req.verify(provider)  # only an authentic, current request is shown to the customer
     req.check_time(int(time.time()))
+    policy = DisclosurePolicy(parse_duration(args.min_window), args.allow_open)
+    ledger_path = args.ledger or default_ledger(args.readings)
+    ledger = DisclosureLedger.load(ledger_path)
     tariffs = [load_tariff(p) for p in args.tariff]
     chosen = _consented(args.only, len(req.statements))
     okey = load_opening_key(args.opening_key)
     inputs = [load_meter_dir(d, okey) for d in args.readings]
     bill = read_bytes(args.bill, "payment message") if args.bill else None
     customer = load_signing_key(args.customer_key, "customer key") if args.customer_key else None
-    print(describe(req, tariffs))
+    print(describe(req, tariffs, policy.min_window_s))
     print()
     numbers = ", ".join(str(k + 1) for k in chosen)
     if len(chosen) < len(req.statements):
@@ -318,17 +363,25 @@ def cmd_answer(args: argparse.Namespace) -> int:
             print("Declined: nothing was disclosed.")
             return 1
     consent = Consent.create(req, chosen, key=customer)
-    resp = answer(
-        req,
-        consent,
-        [i.sealed for i in inputs],
-        [o for i in inputs for o in i.openings],
-        provider=provider,
-        opening_key=okey,
-        tariffs=tariffs,
-        bill=bill,
-    )
+    try:
+        resp = answer(
+            req,
+            consent,
+            [i.sealed for i in inputs],
+            [o for i in inputs for o in i.openings],
+            provider=provider,
+            ledger=ledger,
+            policy=policy,
+            opening_key=okey,
+            tariffs=tariffs,
+            bill=bill,
+        )
+    except DisclosurePolicyError as exc:
+        print(f"REFUSED  {exc.detail}")
+        print("Nothing was disclosed.")
+        return 1
     data = resp.encode()
+    ledger.save(ledger_path)  # recorded before the answer leaves the device
     write_atomic(args.out, data)
     print(f"{args.out}  {len(chosen)} statement(s) answered for {req.requester}  {len(data)} bytes")
     return 0
@@ -485,8 +538,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     a.add_argument("--bill", help="attach to this payment message (refer to its seals)")
     a.add_argument("--yes", action="store_true", help="consent without asking")
+    a.add_argument(
+        "--ledger",
+        help=f"the customer's disclosure ledger (default: {LEDGER_FILE} beside --readings)",
+    )
+    a.add_argument(
+        "--min-window",
+        default=f"{DEFAULT_MIN_WINDOW_S // 3600}h",
+        help="refuse what would reveal readings of a shorter stretch, e.g. 23h, 1d, 0 "
+        f"(default {describe_duration(DEFAULT_MIN_WINDOW_S)})",
+    )
+    a.add_argument("--allow-open", action="store_true", help="allow open statements")
     a.add_argument("--out", required=True)
     a.set_defaults(func=cmd_answer)
+
+    b = dsub.add_parser("record-bill", help="record what a submitted bill discloses (customer)")
+    b.add_argument("bill", help="the payment message")
+    b.add_argument("--tariff", required=True, help="the bill's signed tariff")
+    b.add_argument("--ledger", required=True, help="the customer's disclosure ledger")
+    b.set_defaults(func=cmd_record_bill)
 
     v = dsub.add_parser("verify", help="verify a disclosure response")
     v.add_argument("response")

@@ -9,33 +9,44 @@ consented — no more answers, meters, sealed runs or fields.
 
 Each statement kind has its prover and verifier side by side below (``docs/disclosure.md``):
 
-* ``open`` — reveal ``(c_i, r_i)``; the verifier checks all of them with one random linear
-  combination (one multi-scalar multiplication);
-* ``sum`` — reveal ``S = Σ c_i`` and ``R = Σ r_i``; the verifier adds the commitments (one point
-  sum) and compares with ``S·G + R·H``;
-* ``weighted-sum`` — reveal ``V = Σ w_i·c_i`` and ``Σ w_i·r_i``; one MSM;
+* ``sum``, ``weighted-sum``, ``open`` — reveal the value(s) and prove knowledge of the blinding
+  factor of ``P − V·G``, where ``P`` is what the verifier derives from the sealed commitments:
+  ``Σ C_i`` (one point sum), ``Σ w_i·C_i`` (one MSM) or, for opened readings ``c_i``,
+  ``Σ ρ_i·C_i`` with ``V = Σ ρ_i·c_i`` and 128-bit weights ``ρ_i`` derived from the statement
+  context and the revealed values (one MSM); a compact Sigma proof of 64 bytes;
 * ``threshold`` — an aggregated range proof on commitments the verifier derives itself:
   ``X·G − Σ C_i`` (sum at most X), ``Σ C_i − X·G`` (sum at least X) or ``Y·G − C_i`` for every
   interval (no interval above Y).
 
 Every proof is made under a context that binds the request hash, the consent hash, the statement's
-index and encoding, the meter id and the request period.
+index and encoding, the meter id and the request period: an answer cannot be moved to another
+statement, meter, period, request or consent.
+
+Before answering, :func:`answer` checks the consented statements against the customer's
+:class:`~privbill.model.ledger.DisclosureLedger` and :class:`~privbill.model.ledger.DisclosurePolicy`
+and refuses (:class:`~privbill.model.disclosures.DisclosurePolicyError`) what would reveal a
+single reading or a stretch shorter than the policy allows; :func:`record_bill` adds a submitted
+bill's figures to the ledger.
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
-import secrets
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from privbill.billing import coverage, energy
+from privbill.billing.cleartext import demand_windows, tiered_indices
+from privbill.billing.components import common_interval
 from privbill.billing.prover import check_openings
-from privbill.crypto import bulletproofs, group, pedersen
+from privbill.crypto import bulletproofs, gadgets, group, pedersen
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
+from privbill.crypto.pedersen import Opening
+from privbill.crypto.sigma import Flavor, SigmaError
 from privbill.crypto.signatures import VerifyingKey
 from privbill.errors import (
     CertificateError,
@@ -49,6 +60,7 @@ from privbill.errors import (
 from privbill.model import codec
 from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
+from privbill.model.components import Demand, TieredEnergy
 from privbill.model.disclosures import (
     CLOCK_SKEW_S,
     RESPONSE_OBJ,
@@ -74,7 +86,17 @@ from privbill.model.disclosures import (
     Threshold,
     WeightedSum,
     Window,
+    describe_span,
+    describe_statement,
     statement_bytes,
+)
+from privbill.model.ledger import (
+    DEFAULT_POLICY,
+    DisclosureLedger,
+    DisclosurePolicy,
+    LedgerEntry,
+    Term,
+    runs_of,
 )
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings, derive_blinding
@@ -83,6 +105,8 @@ from privbill.model.seals import SealedRun
 from privbill.model.tariffs import SignedTariff, TimeOfUse
 
 CONTEXT_PURPOSE = "disclosure-statement-context"
+#: Seed of the weights ``ρ_i`` that combine opened readings (``_open_weights``).
+OPEN_WEIGHTS_PURPOSE = "disclosure-open-weights"
 _Q = group.ORDER
 
 
@@ -426,53 +450,95 @@ def _verify_ranges(points: list[Point], bits: int, proofs: Sequence[bytes], cont
     return bulletproofs.batch_verify(items)
 
 
-# --- open: reveal (c_i, r_i) -----------------------------------------------------------------
+# --- revealed values: a proof of knowledge bound to the statement ---------------------------
 
 
-def _prove_open(k: int, values: list[int], blindings: list[int]) -> OpenedReadings:
-    return OpenedReadings(k, tuple(values), tuple(blindings))
+def _prove_reveal(value: int, blinding: int, context: bytes) -> bytes:
+    """Prove knowledge of ``ρ`` with ``P − value·G = ρ·H`` for ``P = value·G + blinding·H``
+    (equal to the combination of sealed commitments the verifier derives), under ``context``.
+
+    Soundness: a prover who knows the openings of the sealed commitments and can prove this for
+    a value other than the committed one can compute a discrete-log relation between ``G`` and
+    ``H`` (two openings of ``P``). Binding: the challenge hashes the context (request, consent,
+    statement, meter, period), and the proof reveals nothing about ``ρ``; whoever sees the
+    answer cannot make a proof for another context without ``ρ``, which only the holder of the
+    openings knows (``docs/disclosure.md`` §3.4)."""
+    point = pedersen.commit(value, blinding)
+    try:
+        return gadgets.prove_linear(
+            [1], [point], [Opening(value % _Q, blinding)], value, context=context,
+            flavor=Flavor.COMPACT,
+        )  # fmt: skip
+    except SigmaError as exc:  # P − V·G the identity: probability about 2^-255
+        raise UsageError(f"cannot prove a revealed value: {exc}", obj="disclosure") from None
 
 
-def _verify_open(a: OpenedReadings, points: list[Point], path: str) -> None:
-    """All openings at once: ``Σ ρ_i·C_i = (Σ ρ_i·c_i)·G + (Σ ρ_i·r_i)·H`` for independent
-    128-bit weights ``ρ_i``; a wrong opening passes with probability 2^-128."""
-    weights = [secrets.randbits(128) for _ in points]
-    lhs = group.msm(points, weights)
-    v = sum(w * c for w, c in zip(weights, a.values, strict=True))
-    r = sum(w * b for w, b in zip(weights, a.blindings, strict=True))
-    if pedersen.commit(v, r) == lhs:
-        return
-    for j, (pt, c, b) in enumerate(zip(points, a.values, a.blindings, strict=True)):
-        if pedersen.commit(c, b) != pt:
-            raise DisclosureProofError(
-                "opened reading does not match its sealed commitment",
-                obj=RESPONSE_OBJ,
-                field=f"{path}.values[{j}]",
-            )
-    raise AssertionError("batch opening check failed but every opening matches")
+def _verify_reveal(point: Point, value: int, proof: bytes, context: bytes) -> bool:
+    try:
+        return gadgets.verify_linear(
+            [1], [point], value, proof, context=context, flavor=Flavor.COMPACT
+        )
+    except SigmaError:
+        return False
 
 
-# --- sum: reveal (Σ c_i, Σ r_i) --------------------------------------------------------------
+# --- open: reveal c_i ------------------------------------------------------------------------
 
 
-def _prove_sum(k: int, values: list[int], blindings: list[int]) -> RevealedSum:
-    return RevealedSum("sum", k, sum(values), sum(blindings) % _Q)
+def _open_weights(context: bytes, values: Sequence[int]) -> list[int]:
+    """Weights ``ρ_i ∈ [1, 2^128]`` derived from the statement context and the revealed values:
+    fixed only after the values are, so a wrong value survives ``Σ ρ_i·(c_i − c_i*) = 0`` with
+    probability at most ``2^-128`` per attempt."""
+    seed = digest(OPEN_WEIGHTS_PURPOSE, context, b"".join(v.to_bytes(4, "big") for v in values))
+    stream = hashlib.shake_256(seed).digest(16 * len(values))
+    return [1 + int.from_bytes(stream[16 * k : 16 * k + 16], "big") for k in range(len(values))]
 
 
-def _verify_sum(a: RevealedSum, points: list[Point], path: str) -> None:
-    if group.point_sum(points) != pedersen.commit(a.value, a.blinding):
+def _prove_open(k: int, values: list[int], blindings: list[int], context: bytes) -> OpenedReadings:
+    rho = _open_weights(context, values)
+    value = sum(w * c for w, c in zip(rho, values, strict=True))
+    blinding = sum(w * r for w, r in zip(rho, blindings, strict=True)) % _Q
+    return OpenedReadings(k, tuple(values), _prove_reveal(value, blinding, context))
+
+
+def _verify_open(a: OpenedReadings, points: list[Point], context: bytes, path: str) -> None:
+    """``Σ ρ_i·C_i`` opens to ``Σ ρ_i·c_i``: one MSM and the proof."""
+    rho = _open_weights(context, a.values)
+    value = sum(w * c for w, c in zip(rho, a.values, strict=True))
+    if not _verify_reveal(group.msm(points, rho), value, a.proof, context):
         raise DisclosureProofError(
-            "revealed sum does not open the sum of the sealed commitments",
+            "opened readings do not match their sealed commitments, or the proof is not for "
+            "this statement",
+            obj=RESPONSE_OBJ,
+            field=f"{path}.proof",
+        )
+
+
+# --- sum: reveal Σ c_i -----------------------------------------------------------------------
+
+
+def _prove_sum(k: int, values: list[int], blindings: list[int], context: bytes) -> RevealedSum:
+    value = sum(values)
+    return RevealedSum("sum", k, value, _prove_reveal(value, sum(blindings) % _Q, context))
+
+
+def _verify_sum(a: RevealedSum, points: list[Point], context: bytes, path: str) -> None:
+    # 0 ≤ S < 2^52 (2^20 readings below 2^32) and the value is a 64-bit integer: both ≪ q/2,
+    # so equality in the group is equality of integers.
+    if not _verify_reveal(group.point_sum(points), a.value, a.proof, context):
+        raise DisclosureProofError(
+            "revealed sum is not what the sealed commitments hold, or the proof is not for "
+            "this statement",
             obj=RESPONSE_OBJ,
             field=f"{path}.value",
         )
 
 
-# --- weighted sum: reveal (Σ w_i·c_i, Σ w_i·r_i) ---------------------------------------------
+# --- weighted sum: reveal Σ w_i·c_i ----------------------------------------------------------
 
 
 def _prove_weighted(
-    k: int, weights: list[int], values: list[int], blindings: list[int]
+    k: int, weights: list[int], values: list[int], blindings: list[int], context: bytes
 ) -> RevealedSum:
     value, blinding = energy.prove(weights, values, blindings)
     if not codec.INT_MIN <= value <= codec.INT_MAX:
@@ -481,15 +547,19 @@ def _prove_weighted(
             obj="disclosure request",
             field=f"statements[{k}].weights",
         )
-    return RevealedSum("weighted-sum", k, value, blinding)
+    return RevealedSum("weighted-sum", k, value, _prove_reveal(value, blinding, context))
 
 
-def _verify_weighted(a: RevealedSum, weights: list[int], points: list[Point], path: str) -> None:
+def _verify_weighted(
+    a: RevealedSum, weights: list[int], points: list[Point], context: bytes, path: str
+) -> None:
     # |w_i| ≤ 2^40, c_i < 2^32, at most 2^20 intervals: |Σ w_i·c_i| < 2^92 ≪ q/2, and the revealed
     # value is a 64-bit integer, so equality in the group is equality of integers.
-    if energy.fee_commitment(weights, points) != pedersen.commit(a.value, a.blinding):
+    point = energy.fee_commitment(weights, points)
+    if not _verify_reveal(point, a.value, a.proof, context):
         raise DisclosureProofError(
-            "revealed weighted sum does not open the weighted sum of the sealed commitments",
+            "revealed weighted sum is not what the sealed commitments hold, or the proof is not "
+            "for this statement",
             obj=RESPONSE_OBJ,
             field=f"{path}.value",
         )
@@ -557,6 +627,114 @@ def _verify_threshold(
         )
 
 
+# --- the ledger: what each statement, and each bill, discloses -------------------------------
+
+
+def statement_entry(
+    request: DisclosureRequest,
+    index: int,
+    statement: Statement,
+    intervals: Sequence[int],
+    tariffs: Sequence[SignedTariff] = (),
+    *,
+    at: int,
+) -> LedgerEntry:
+    """The ledger entry of one answered statement: opened readings, a disclosed functional
+    (sum, weighted sum), a bound on a functional (sum thresholds — counted as disclosed, since
+    repeated thresholds can find the value) or a bound on every reading of a set
+    (``each-at-most``)."""
+    s = statement
+    if isinstance(s, WeightedSum):
+        kind = "value"
+        runs = runs_of(zip(intervals, _expanded_weights(request, s), strict=True))
+    else:
+        if isinstance(s, OpenReadings):
+            kind = "readings"
+        elif isinstance(s, Sum):
+            kind = "value"
+        elif s.test == "each-at-most":
+            kind = "peak"
+        else:
+            kind = "bound"
+        runs = runs_of((i, 1) for i in intervals)
+    terms = (Term(s.meter, runs),) if runs else ()
+    return LedgerEntry(
+        kind,  # type: ignore[arg-type]
+        terms,
+        describe_statement(request, s, tariffs),
+        request.requester,
+        "request",
+        request.hash(),
+        index,
+        at,
+    )
+
+
+def record_bill(
+    ledger: DisclosureLedger,
+    bill: bytes | PaymentMessage,
+    tariff: SignedTariff,
+    *,
+    at: int | None = None,
+) -> list[LedgerEntry]:
+    """Record what a submitted bill discloses, and return the entries.
+
+    A bill reveals its total: the energy charge ``Σ p_i·c_i`` under the tariff's per-interval
+    prices (one linear functional over all the bill's meters) plus the other components' fees.
+    Conservatively, each tiered component's counted consumption (a window or register total) is
+    recorded as disclosed, and each demand window as a bound on every reading in it. Block,
+    polynomial and lookup charges and the minimum bill are not linear and are not recorded
+    (``docs/disclosure.md`` §7 says what they reveal).
+    """
+    paid, encoded = _decode_bill(bill)
+    if paid.tariff_hash != tariff.hash():
+        raise TariffMismatchError(
+            "the bill was made under another tariff", obj="payment message", field="tariff_hash"
+        )
+    body = tariff.body
+    reference = PaymentMessage.hash_of(encoded)
+    when = int(time.time()) if at is None else at
+    period = paid.period
+    shown = describe_span(period.start, period.end, body.tz)
+    recipient = body.utility
+    lengths = {m.certificate.meter_id: m.certificate.interval_s for m in paid.meters}
+    entries: list[LedgerEntry] = []
+
+    def entry(kind: str, terms: list[Term], what: str, position: int) -> None:
+        if terms:
+            entries.append(
+                LedgerEntry(kind, tuple(terms), what, recipient, "bill", reference, position, when)  # type: ignore[arg-type]
+            )
+
+    energy_terms = []
+    for mid, step in lengths.items():
+        first, count = period.intervals(step)
+        runs = runs_of((first + k, p) for k, p in enumerate(body.prices(first, count, step)))
+        if runs:
+            energy_terms.append(Term(mid, runs))
+    entry("value", energy_terms, f"the energy charge {shown}: every interval at its price", 0)
+    if any(isinstance(c, TieredEnergy | Demand) for c in body.components):
+        step = common_interval(list(lengths.values()))
+        first, count = period.intervals(step)
+        for j, c in enumerate(body.components):
+            if isinstance(c, TieredEnergy):
+                idx = tiered_indices(body, c, first, count, step)
+                terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
+            elif isinstance(c, Demand):
+                for w, idx in enumerate(demand_windows(body, c, first, count, step)):
+                    terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                    name = c.windows[w].name
+                    entry(
+                        "peak",
+                        terms if idx else [],
+                        f'the largest demand in the window "{name}" of "{c.name}" {shown}',
+                        j + 1,
+                    )
+    ledger.record(entries, lengths)
+    return entries
+
+
 # --- the customer side -----------------------------------------------------------------------
 
 
@@ -609,6 +787,8 @@ def answer(
     openings: Sequence[Openings],
     *,
     provider: VerifyingKey,
+    ledger: DisclosureLedger,
+    policy: DisclosurePolicy = DEFAULT_POLICY,
     opening_key: bytes | Mapping[str, bytes] | None = None,
     tariffs: Sequence[SignedTariff] = (),
     bill: bytes | PaymentMessage | None = None,
@@ -620,8 +800,13 @@ def answer(
     shared ``opening_key``, or one per meter id, when the meter derives its blinding factors).
     With ``bill`` (a payment message of the same meters) the response names the bill's seals
     instead of carrying them. ``tariffs`` supplies the signed tariffs of register statements.
-    Raises a typed error if the request, consent or inputs are not in order, and
-    :class:`UsageError` for a threshold statement that is not true.
+
+    ``ledger`` holds everything the customer disclosed before: the consented statements are
+    checked against it and ``policy`` before anything is computed, and recorded in it once the
+    response is made (save the ledger before sending the response). Raises
+    :class:`DisclosurePolicyError` (naming the statements and the reading or stretch they would
+    reveal) if the policy forbids the answer, another typed error if the request, consent or
+    inputs are not in order, and :class:`UsageError` for a threshold statement that is not true.
     """
     req = DisclosureRequest.decode(request) if isinstance(request, bytes) else request
     req.verify(provider)
@@ -632,6 +817,9 @@ def answer(
     intervals = {
         k: statement_intervals(req, s, tariffs, provider, f"statement {k}") for k, s in chosen
     }
+    entries = [statement_entry(req, k, s, intervals[k], tariffs, at=consent.at) for k, s in chosen]
+    lengths = {m.meter_id: m.interval_s for m in req.meters}
+    ledger.check(entries, lengths, policy, req.tz)
     paid: PaymentMessage | None = None
     bill_hash: bytes | None = None
     if bill is not None:
@@ -683,17 +871,19 @@ def answer(
         idx = intervals[k]
         values = [vals_of[i] for i in idx]
         blindings = [blinds_of[i] for i in idx]
+        ctx = statement_context(rh, ch, k, s, req.period)
         if isinstance(s, OpenReadings):
-            answers.append(_prove_open(k, values, blindings))
+            answers.append(_prove_open(k, values, blindings, ctx))
         elif isinstance(s, Sum):
-            answers.append(_prove_sum(k, values, blindings))
+            answers.append(_prove_sum(k, values, blindings, ctx))
         elif isinstance(s, WeightedSum):
-            answers.append(_prove_weighted(k, _expanded_weights(req, s), values, blindings))
+            answers.append(_prove_weighted(k, _expanded_weights(req, s), values, blindings, ctx))
         else:
-            ctx = statement_context(rh, ch, k, s, req.period)
             points = views[s.meter].select(idx)
             answers.append(_prove_threshold(k, s, values, blindings, points, ctx))
-    return DisclosureResponse(rh, consent, tuple(evidence), tuple(answers), bill_hash)
+    response = DisclosureResponse(rh, consent, tuple(evidence), tuple(answers), bill_hash)
+    ledger.record([e for e in entries if e.terms], lengths)  # all-zero weights reveal nothing
+    return response
 
 
 # --- the verifier ----------------------------------------------------------------------------
@@ -843,19 +1033,20 @@ def verify(
         path = f"answers[{j}]"
         idx = intervals[k]
         points = views[s.meter].select(idx)
+        ctx = statement_context(rh, ch, k, s, req.period)
         if isinstance(a, OpenedReadings):
-            _verify_open(a, points, path)
+            _verify_open(a, points, ctx, path)
             pairs = tuple(zip(idx, a.values, strict=True))
             results.append(StatementResult(k, s.KIND, s.meter, len(idx), readings=pairs))
         elif isinstance(a, RevealedSum) and isinstance(s, WeightedSum):
-            _verify_weighted(a, _expanded_weights(req, s), points, path)
+            _verify_weighted(a, _expanded_weights(req, s), points, ctx, path)
             results.append(StatementResult(k, s.KIND, s.meter, len(idx), value=a.value))
         elif isinstance(a, RevealedSum):
-            _verify_sum(a, points, path)
+            _verify_sum(a, points, ctx, path)
             results.append(StatementResult(k, s.KIND, s.meter, len(idx), value=a.value))
         else:
             assert isinstance(a, RangeAnswer) and isinstance(s, Threshold)
-            _verify_threshold(a, s, points, statement_context(rh, ch, k, s, req.period), path)
+            _verify_threshold(a, s, points, ctx, path)
             results.append(StatementResult(k, s.KIND, s.meter, len(idx), holds=True))
 
     declined = tuple(k for k in range(len(req.statements)) if k not in set(consent.statements))

@@ -9,20 +9,22 @@ Three canonical CBOR objects (``docs/disclosure.md`` describes the flow):
   the statements the customer agrees to answer, and when; signed by the customer (purpose
   ``disclosure-consent``) when the customer has a key. The consent record travels inside the
   response and its hash is bound into every proof's context.
-* :class:`DisclosureResponse` — ``privbill/disclosure-response/1``: the request hash, the consent,
+* :class:`DisclosureResponse` — ``privbill/disclosure-response/2``: the request hash, the consent,
   per meter the sealed evidence (the certificate and the sealed runs that cover the disclosed
   intervals, or — when the response accompanies a payment message — the chain hashes of the
-  bill's seals), and one answer per consented statement.
+  bill's seals), and one answer per consented statement. Every answer carries a proof made under
+  its statement's context (request, consent, statement, meter, period), so no answer can be
+  re-used for another request or consent.
 
 Statements (each names one meter):
 
 =================  ==============================================  ==============================
 kind               statement                                       answer
 =================  ==============================================  ==============================
-``open``           the readings of the listed intervals            ``(c_i, r_i)`` per interval
-``sum``            ``Σ c_i`` over a window, a register or period   ``(Σ c_i, Σ r_i)``
-``weighted-sum``   ``Σ w_i·c_i``, public integer weights          ``(Σ w_i·c_i, Σ w_i·r_i)``
-``threshold``      ``Σ c_i ≤ X``, ``Σ c_i ≥ X`` or every ``c_i ≤ Y``  a range proof
+``open``           the readings of the listed intervals            ``c_i`` per interval, a proof
+``sum``            ``Σ c_i`` over a window, a register or period   ``Σ c_i``, a proof
+``weighted-sum``   ``Σ w_i·c_i``, public integer weights          ``Σ w_i·c_i``, a proof
+``threshold``      ``Σ c_i ≤ X``, ``Σ c_i ≥ X`` or every ``c_i ≤ Y``  range proofs
 =================  ==============================================  ==============================
 
 Decoding is strict (:mod:`privbill.model.codec`); a request is also checked for consistency
@@ -44,7 +46,13 @@ from zoneinfo import ZoneInfo
 from privbill.crypto import group
 from privbill.crypto.hashing import DIGEST_BYTES, digest
 from privbill.crypto.signatures import SIGNATURE_BYTES, KeyError_, SigningKey, VerifyingKey
-from privbill.errors import DecodeError, SignatureError, UsageError, VerificationError
+from privbill.errors import (
+    DecodeError,
+    PrivbillError,
+    SignatureError,
+    UsageError,
+    VerificationError,
+)
 from privbill.model import codec, money
 from privbill.model.certificates import MeterCertificate
 from privbill.model.ids import is_identifier
@@ -54,7 +62,7 @@ from privbill.model.tariffs import SignedTariff, TimeOfUse
 
 REQUEST_FORMAT: Final = "privbill/disclosure-request/1"
 CONSENT_FORMAT: Final = "privbill/disclosure-consent/1"
-RESPONSE_FORMAT: Final = "privbill/disclosure-response/1"
+RESPONSE_FORMAT: Final = "privbill/disclosure-response/2"
 #: Signature purposes.
 REQUEST_PURPOSE: Final = "disclosure-request"
 CONSENT_PURPOSE: Final = "disclosure-consent"
@@ -82,6 +90,12 @@ MAX_PROOF_BYTES: Final = 1 << 16
 #: One range proof per set bit of the number of derived commitments (at most 2^20 of them).
 MAX_RANGE_PROOFS: Final = 21
 MAX_REGISTER: Final = 63
+#: Size of the proof that binds a revealed value to its statement (a compact Sigma proof:
+#: challenge and response, ``docs/disclosure.md`` §3.4).
+REVEAL_PROOF_BYTES: Final = 2 * group.SCALAR_BYTES
+#: Default shortest stretch of time whose consumption a customer lets be learned: 23 hours, the
+#: shortest local day (the day daylight saving time starts), so that every local day counts.
+DEFAULT_MIN_WINDOW_S: Final = 23 * 3600
 #: Tolerated clock difference between provider and customer device (seconds).
 CLOCK_SKEW_S: Final = 300
 DEFAULT_LIFETIME_S: Final = 14 * 86400
@@ -115,6 +129,23 @@ class DisclosureProofError(VerificationError):
 
 class BillReferenceError(VerificationError):
     """A response attached to a payment message that refers to another bill or seal."""
+
+
+class DisclosurePolicyError(PrivbillError):
+    """A disclosure the customer's device refuses: together with what was disclosed before, it
+    would reveal a single reading or readings of a stretch shorter than the customer's policy
+    allows. ``statements`` holds the request's statement indices that take part."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        statements: tuple[int, ...] = (),
+        obj: str | None = CONSENT_OBJ,
+        field: str | None = "statements",
+    ) -> None:
+        super().__init__(message, obj=obj, field=field)
+        self.statements = statements
 
 
 # --- selectors: which intervals a statement is about -----------------------------------------
@@ -184,7 +215,7 @@ def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
 
 @dataclass(frozen=True, slots=True)
 class OpenReadings:
-    """Reveal the readings (and blinding factors) of the listed interval indices."""
+    """Reveal the readings of the listed interval indices."""
 
     meter: str
     indices: tuple[int, ...]
@@ -562,6 +593,8 @@ def _check_request(req: DisclosureRequest) -> None:
                     f"{path}.weights",
                     f"expected {(b - a) // s.step} weights (one per step), got {len(s.weights)}",
                 )
+            if not any(s.weights):
+                raise err(f"{path}.weights", "all weights are zero: the figure is always 0")
     for k, m in enumerate(req.meters):
         if m.meter_id not in used:
             raise err(f"meters[{k}]", f"no statement is about meter {m.meter_id!r}")
@@ -722,11 +755,12 @@ MeterEvidence = SealedEvidence | SealReferences
 
 @dataclass(frozen=True, slots=True)
 class OpenedReadings:
-    """Answer to ``open``: value and blinding factor of each requested interval, in order."""
+    """Answer to ``open``: the value of each requested interval, in order, and a proof that
+    they are the committed readings, bound to the statement's context."""
 
     statement: int
     values: tuple[int, ...]
-    blindings: tuple[int, ...]
+    proof: bytes
     KIND: ClassVar[str] = "open"
 
     def __repr__(self) -> str:
@@ -737,19 +771,19 @@ class OpenedReadings:
             "kind": self.KIND,
             "statement": self.statement,
             "values": list(self.values),
-            "blindings": b"".join(group.encode_scalar(r) for r in self.blindings),
+            "proof": self.proof,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class RevealedSum:
-    """Answer to ``sum`` and ``weighted-sum``: the (weighted) total and the opening of the
-    (weighted) sum of the commitments."""
+    """Answer to ``sum`` and ``weighted-sum``: the (weighted) total and a proof that it is what
+    the (weighted) sum of the commitments holds, bound to the statement's context."""
 
     kind: Literal["sum", "weighted-sum"]
     statement: int
     value: int
-    blinding: int
+    proof: bytes
 
     def __repr__(self) -> str:
         return f"RevealedSum({self.kind}, statement={self.statement}, <value>)"
@@ -759,7 +793,7 @@ class RevealedSum:
             "kind": self.kind,
             "statement": self.statement,
             "value": self.value,
-            "blinding": group.encode_scalar(self.blinding),
+            "proof": self.proof,
         }
 
 
@@ -779,38 +813,27 @@ class RangeAnswer:
 Answer = OpenedReadings | RevealedSum | RangeAnswer
 
 
-def _scalars(f: codec.Fields, key: str, count: int) -> tuple[int, ...]:
-    raw = f.octets(key, count * group.SCALAR_BYTES)
-    try:
-        return tuple(
-            group.decode_scalar(raw[k : k + group.SCALAR_BYTES])
-            for k in range(0, len(raw), group.SCALAR_BYTES)
-        )
-    except group.GroupError as exc:
-        raise f.error(key, str(exc)) from None
-
-
 def _answer_from_obj(value: object, path: str) -> Answer:
     obj = RESPONSE_OBJ
     if not isinstance(value, dict) or "kind" not in value:
         raise DecodeError("expected an answer map with a kind", obj=obj, field=path)
     kind = value["kind"]
     if kind == OpenedReadings.KIND:
-        f = codec.Fields(value, obj, {"kind", "statement", "values", "blindings"}, path=path)
+        f = codec.Fields(value, obj, {"kind", "statement", "values", "proof"}, path=path)
         values = f.int_list("values", 0, money.MAX_WH_PER_INTERVAL, 1, MAX_OPEN)
         return OpenedReadings(
             f.integer("statement", 0, MAX_STATEMENTS - 1),
             tuple(values),
-            _scalars(f, "blindings", len(values)),
+            f.octets("proof", REVEAL_PROOF_BYTES),
         )
     if kind == "sum" or kind == "weighted-sum":
-        f = codec.Fields(value, obj, {"kind", "statement", "value", "blinding"}, path=path)
+        f = codec.Fields(value, obj, {"kind", "statement", "value", "proof"}, path=path)
         lo = 0 if kind == "sum" else codec.INT_MIN
         return RevealedSum(
             kind,
             f.integer("statement", 0, MAX_STATEMENTS - 1),
             f.integer("value", lo),
-            _scalars(f, "blinding", 1)[0],
+            f.octets("proof", REVEAL_PROOF_BYTES),
         )
     if kind == RangeAnswer.KIND:
         f = codec.Fields(value, obj, {"kind", "statement", "proofs"}, path=path)
@@ -941,11 +964,9 @@ def _kwh(wh: int) -> str:
     return f"{money.format_scaled(wh, 3)} kWh"
 
 
-def _minutes(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        h = seconds // 3600
-        return "hour" if h == 1 else f"{h} hours"
-    return f"{seconds // 60} minutes"
+def _step_name(seconds: int) -> str:
+    """``"hour"``, ``"15-minute interval"``, ``"2-hour interval"``."""
+    return "hour" if seconds == 3600 else f"{_minutes_adj(seconds)} interval"
 
 
 def _minutes_adj(seconds: int) -> str:
@@ -992,7 +1013,7 @@ def describe_statement(
         lo, hi = min(s.weights), max(s.weights)
         return (
             f"a weighted total of your consumption {_selection(req, s.select, tariffs)} {meter}: "
-            f"each {_minutes(s.step)}'s consumption multiplied by a public weight in {s.unit} "
+            f"each {_step_name(s.step)}'s consumption multiplied by a public weight in {s.unit} "
             f"({len(s.weights)} weights from {lo} to {hi}, listed in the request) and added up"
         )
     where = _selection(req, s.select, tariffs)
@@ -1007,8 +1028,27 @@ def describe_statement(
     )
 
 
-def describe(req: DisclosureRequest, tariffs: Sequence[SignedTariff] = ()) -> str:
-    """The request in plain words, shown to the customer before anything is revealed."""
+def describe_duration(seconds: int) -> str:
+    """``"23 hours"``, ``"1 day"``, ``"2 days 6 hours"``, ``"45 minutes"``."""
+    if seconds <= 0:
+        return "0 minutes"
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}" if n == 1 else f"{n} {unit}s")
+    return " ".join(parts)
+
+
+def describe(
+    req: DisclosureRequest,
+    tariffs: Sequence[SignedTariff] = (),
+    min_window_s: int = DEFAULT_MIN_WINDOW_S,
+) -> str:
+    """The request in plain words, shown to the customer before anything is revealed: what
+    each statement discloses, what statements like these can reveal, alone or together with
+    earlier disclosures, and what the customer's device checks (``min_window_s``: the
+    customer's policy, ``docs/disclosure.md`` §7)."""
     items = [describe_statement(req, s, tariffs) for s in req.statements]
     head = f"{req.requester} asks, for {req.purpose.strip()}, to learn"
     if len(items) == 1:
@@ -1017,24 +1057,49 @@ def describe(req: DisclosureRequest, tariffs: Sequence[SignedTariff] = ()) -> st
         text = f"{head}:\n" + "\n".join(f"  {k + 1}. {item};" for k, item in enumerate(items))
         text = text[:-1] + "."
     kinds = {type(s) for s in req.statements}
+    tests = {s.test for s in req.statements if isinstance(s, Threshold)}
     opened = OpenReadings in kinds
-    summed = Sum in kinds or WeightedSum in kinds
-    thresh = Threshold in kinds
     lines = [text]
-    if thresh:
-        lines.append(
-            "A statement that something was at most or at least an amount can only be answered "
-            "if it is true; they then learn that it is true, not the amounts themselves."
-        )
-    nots = []
     if opened:
-        nots.append("any reading other than those listed")
-    else:
-        nots.append("any individual reading")
-    if summed or thresh:
-        nots.append("when within those times you used energy")
-    nots.append("your load profile or anything else about your consumption")
-    lines.append(f"They will not learn {', '.join(nots[:-1])}, or {nots[-1]}.")
+        lines.append("Opened readings are learned exactly, each with its time.")
+    if Sum in kinds or WeightedSum in kinds or tests & {"sum-at-most", "sum-at-least"}:
+        lines.append(
+            "Totals over overlapping times reveal the consumption of their difference (a day's "
+            "total and the same day's total without its first hour reveal that hour), also "
+            "together with totals you disclosed before or your bills."
+        )
+    if WeightedSum in kinds:
+        lines.append(
+            "A weighted total mixes your readings with the weights listed. With unequal weights "
+            "it can, alone or with other figures, reveal individual readings: weights far "
+            "apart, or weights that are all multiples of one number but a few, pack readings "
+            "into one figure."
+        )
+    if tests & {"sum-at-most", "sum-at-least"}:
+        lines.append(
+            "A statement that a total was at most or at least an amount can only be answered "
+            "if it is true; they learn that it is true, not the total, but several such "
+            "statements with different amounts narrow the total down."
+        )
+    if "each-at-most" in tests:
+        lines.append(
+            "A statement that no reading was above an amount can only be answered if it is "
+            "true; repeated with smaller amounts it finds your largest reading in that time "
+            "(not when it was)."
+        )
+    other = " other than those listed" if opened else ""
+    stretch = (
+        f" and no combination of readings within any stretch of time shorter than "
+        f"{describe_duration(min_window_s)}"
+        if min_window_s > 0
+        else ""
+    )
+    lines.append(
+        "Before answering, your device checks that this, together with everything you have "
+        f"disclosed before to anyone and your bills, reveals no single reading{other}{stretch}; "
+        "it refuses otherwise and tells you why. They learn nothing about your readings beyond "
+        "what these figures imply."
+    )
     lines.append(
         f"Account {req.account}. You may agree to all or some of this, or to none; "
         f"the request is valid until {_day(datetime.fromtimestamp(req.expires, req.tz))} "
