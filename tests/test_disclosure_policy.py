@@ -404,6 +404,21 @@ def test_record_bill_with_tiers_and_demand(provider: Provider) -> None:
         disclosure.record_bill(ledger, data, tiered)
 
 
+def test_record_bill_with_hours_use_tiers(provider: Provider) -> None:
+    """Hours-use tiers record their counted consumption and the billing demand (a bound on every
+    reading of the month)."""
+    from test_hours_use import description
+
+    tariff = provider.sign_tariff(TariffBody.from_description(description()))
+    data, period = _hourly_bill(provider, tariff, "2026-07", proven=False)
+    ledger = DisclosureLedger()
+    entries = disclosure.record_bill(ledger, data, tariff, at=period.end)
+    mine = [e for e in entries if e.statement == 1]
+    assert [e.kind for e in mine] == ["value", "peak"]
+    assert "the billing demand" in mine[1].what
+    assert sum(r.count for r in mine[1].terms[0].runs) == period.intervals(HOUR)[1]
+
+
 # --- daylight saving time --------------------------------------------------------------------
 
 

@@ -60,7 +60,7 @@ from privbill.errors import (
 from privbill.model import codec
 from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
-from privbill.model.components import Demand, TieredEnergy
+from privbill.model.components import Demand, HoursUse, TieredEnergy
 from privbill.model.disclosures import (
     CLOCK_SKEW_S,
     RESPONSE_OBJ,
@@ -713,7 +713,7 @@ def record_bill(
         if runs:
             energy_terms.append(Term(mid, runs))
     entry("value", energy_terms, f"the energy charge {shown}: every interval at its price", 0)
-    if any(isinstance(c, TieredEnergy | Demand) for c in body.components):
+    if any(isinstance(c, TieredEnergy | HoursUse | Demand) for c in body.components):
         step = common_interval(list(lengths.values()))
         first, count = period.intervals(step)
         for j, c in enumerate(body.components):
@@ -721,6 +721,12 @@ def record_bill(
                 idx = tiered_indices(body, c, first, count, step)
                 terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
                 entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
+            elif isinstance(c, HoursUse):
+                idx = tiered_indices(body, c, first, count, step)
+                terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
+                every = [Term(m, runs_of((first + k, 1) for k in range(count))) for m in lengths]
+                entry("peak", every, f'the billing demand of "{c.name}" {shown}', j + 1)
             elif isinstance(c, Demand):
                 for w, idx in enumerate(demand_windows(body, c, first, count, step)):
                     terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
