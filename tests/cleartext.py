@@ -43,5 +43,5 @@ def cleartext_total(
         counts[(d.year, d.month)] = counts.get((d.year, d.month), 0) + 1
     for (y, m), n in counts.items():
         share = per_month * n / calendar.monthrange(y, m)[1]
-        total += share.quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP)
+        total += share.quantize(Decimal("1e-12"), rounding=ROUND_HALF_UP)
     return total

@@ -54,7 +54,7 @@ def test_month_bill_matches_cleartext(
 ) -> None:
     v = verify_bill(bill_bytes, tariff, provider.public_key, account="acct-1", period=january)
     expected = _cleartext([meter_a], demo_description(), january, tariff.body.timezone)
-    assert Decimal(v.total_fee) / 10**9 == expected
+    assert Decimal(v.total_fee) / 10**12 == expected
     assert v.readings == 2976 and v.period_label == "2026-01" and v.currency == "USD"
     assert v.amount == str(expected.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"))
     assert v.meters[0].first_seq == 0 and v.meters[0].seals == 31
@@ -72,7 +72,7 @@ def test_two_meters_one_account(
     msg = prove_bill(tariff, [meter_a.input(), meter_b.input()], january)
     v = verify_bill(msg.encode(), tariff, provider.public_key)
     expected = _cleartext([meter_a, meter_b], demo_description(), january, tariff.body.timezone)
-    assert Decimal(v.total_fee) / 10**9 == expected
+    assert Decimal(v.total_fee) / 10**12 == expected
     assert [m.meter_id for m in v.meters] == ["m-a", "m-b"]
 
 
@@ -98,7 +98,7 @@ def test_dynamic_tariff_bill_with_negative_prices(provider: Provider) -> None:
     setup = make_meter(provider, "uk-1", "acct-uk", tariff, period, seed=5)
     msg = prove_bill(tariff, [setup.input()], period)
     v = verify_bill(msg.encode(), tariff, provider.public_key)
-    assert Decimal(v.total_fee) / 10**9 == _cleartext([setup], desc, period, "Europe/London")
+    assert Decimal(v.total_fee) / 10**12 == _cleartext([setup], desc, period, "Europe/London")
 
 
 @settings(
@@ -253,3 +253,17 @@ def test_meter_input_with_several_batches(
         verify_bill(msg.encode(), tariff, provider.public_key).total_fee
         == prove_bill(tariff, [meter_a.input()], january).total_fee
     )
+
+
+def test_a_total_beyond_a_payment_message_is_refused_by_name(provider: Provider) -> None:
+    desc = with_cycle(demo_description(), 1, "2026-01-01")
+    desc["energy"]["periods"] = [
+        {"name": p["name"], "price": "1000000"} for p in desc["energy"]["periods"]
+    ]
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
+    period = BillingPeriod.parse("2026-01-05/2026-01-06", tariff.body.tz)
+    setup = make_meter(provider, "m-big", "acct-big", tariff, period, seed=2)
+    assert sum(setup.values) > 10_000  # over 10 MWh at a million per kWh
+    with pytest.raises(UsageError, match="beyond what a payment message carries") as ei:
+        prove_bill(tariff, [setup.input()], period)
+    assert ei.value.field == "total_fee"

@@ -89,7 +89,7 @@ def test_verify_json(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out)
     assert out["valid"] is True and out["error"] is None
     assert isinstance(out["total_fee"], int) and out["currency"] == "USD"
-    assert out["amount"] == f"{out['total_fee'] / 1e9:.2f}" or out["amount"].count(".") == 1
+    assert out["amount"] == f"{out['total_fee'] / 1e12:.2f}" or out["amount"].count(".") == 1
     assert out["readings"] == 7 * 96 and out["meters"] == ["0001"]
 
 

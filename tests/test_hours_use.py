@@ -103,7 +103,7 @@ def test_hours_use_bill_equals_cleartext_and_independent(provider: Provider, set
         + Decimal("9.50") * Decimal(max(values)) / 1000
         + Decimal("35.00")
     )
-    assert Decimal(v.total_fee) / 10**9 == expected
+    assert Decimal(v.total_fee) / 10**12 == expected
     # the consumption reaches the third tier: widths of 200 and 400 hours of demand are in use
     assert sum(values) > 400 * max(values)
     obj = cbor2.loads(msg.encode())["components"][0]
@@ -180,7 +180,9 @@ def test_cheating_billing_demand_and_splits() -> None:
     """An understated billing demand (narrower dear tiers) and cheaper splits under the true
     demand are refused; the honest proof and an overstated demand (which only costs the
     cheater more) pass."""
-    component = HoursUse("hours use", None, (Tier(2, 61200), Tier(4, 41800), Tier(None, 29700)), 16)
+    component = HoursUse(
+        "hours use", None, (Tier(2, 61_200_000), Tier(4, 41_800_000), Tier(None, 29_700_000)), 16
+    )
     rng = random.Random(7)
     values = [rng.randrange(0, 5000) for _ in range(48)]
     values[17] = 6000

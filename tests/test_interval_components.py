@@ -141,10 +141,16 @@ POLY_DESC: dict[str, Any] = {
 
 
 def test_descriptions_parse_exactly() -> None:
+    # the constants above are in units 1000 times coarser than the description's (prices of
+    # 10⁻⁶ currency per kWh, fees of 10⁻⁹): a description parses to 1000 times them exactly
     b = from_description(BLOCK_DESC, "components[0]")
-    assert b == BlockCharge("interval blocks", INCREASING.bands, 16)
+    bands = tuple(Band(x.up_to, x.price * 1000) for x in INCREASING.bands)
+    assert b == BlockCharge("interval blocks", bands, 16)
     p = from_description(POLY_DESC, "components[1]")
-    assert p == CUBIC
+    pbands = tuple(
+        PolynomialBand(x.up_to, tuple(a * 1000 for a in x.coefficients)) for x in CUBIC.bands
+    )
+    assert p == PolynomialCharge(CUBIC.name, pbands)
     assert p.bits == 16
 
 
@@ -172,7 +178,7 @@ DESC_ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "price too precise",
-        _desc(BLOCK_DESC, lambda d: d["bands"][0].update(price="0.1234567")),
+        _desc(BLOCK_DESC, lambda d: d["bands"][0].update(price="0.1234567891")),
         "w.bands[0].price",
     ),
     (
@@ -213,13 +219,13 @@ DESC_ERRORS: list[tuple[str, dict[str, Any], str]] = [
         "w.bands[0]",
     ),
     (
-        "cubic coefficient below a whole currency unit per kWh³",
-        _desc(POLY_DESC, lambda d: d["bands"][1].update(coefficients=["0", "0", "0", "0.5"])),
+        "cubic coefficient finer than 0.001 currency per kWh³",
+        _desc(POLY_DESC, lambda d: d["bands"][1].update(coefficients=["0", "0", "0", "0.0005"])),
         "w.bands[1].coefficients[3]",
     ),
     (
         "quadratic coefficient too precise",
-        _desc(POLY_DESC, lambda d: d["bands"][0].update(coefficients=["0", "0", "0.0005"])),
+        _desc(POLY_DESC, lambda d: d["bands"][0].update(coefficients=["0", "0", "0.0000005"])),
         "w.bands[0].coefficients[2]",
     ),
     (

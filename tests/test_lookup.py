@@ -123,7 +123,7 @@ def test_lookup_bill_equals_cleartext(provider: Provider, payd: Any) -> None:
     )
     assert v.total_fee == expected.total
     independent = 0
-    prices = {0: [31000, 24000, 52000], 1: [45000, 38000, 81000]}
+    prices = {0: [31_000_000, 24_000_000, 52_000_000], 1: [45_000_000, 38_000_000, 81_000_000]}
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -132,8 +132,8 @@ def test_lookup_bill_equals_cleartext(provider: Provider, payd: Any) -> None:
         band = 1 if hour < 6 or hour >= 22 else 0
         independent += prices[band][a] * q
     days = 2
-    assert v.total_fee == independent + 4_500_000_000 * days // 31 + (
-        4_500_000_000 * days % 31 * 2 >= 31
+    assert v.total_fee == independent + 4_500_000_000_000 * days // 31 + (
+        4_500_000_000_000 * days % 31 * 2 >= 31
     )
 
 

@@ -128,7 +128,11 @@ MATRIX: list[tuple[str, Mutation, type[PrivbillError]]] = [
     ("tariff hash altered", _set(_top, "tariff_hash", _flip), TariffMismatchError),
     ("tariff hash truncated", _set(_top, "tariff_hash", lambda v: v[:31]), DecodeError),
     ("total fee + 1", _set(_top, "total_fee", lambda v: v + 1), FeeMismatchError),
-    ("total fee - 1 currency unit", _set(_top, "total_fee", lambda v: v - 10**9), FeeMismatchError),
+    (
+        "total fee - 1 currency unit",
+        _set(_top, "total_fee", lambda v: v - 10**12),
+        FeeMismatchError,
+    ),
     ("total fee as text", _set(_top, "total_fee", str), DecodeError),
     ("blinding altered", _set(_top, "blinding", lambda v: _flip(v, 31)), FeeMismatchError),
     (

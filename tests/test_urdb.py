@@ -70,7 +70,7 @@ def test_own_urdb_tariffs_match_sam_to_the_cent(name: str, scale: int) -> None:
     ours = _our_monthly(_import(rate), wh)
     sam = sam_monthly_bills(json.loads((DATA / name).read_text()), [v * 4 / 1000 for v in wh])
     for month, (a, b) in enumerate(zip(ours, sam, strict=True), start=1):
-        exact = Decimal(a) / 10**9
+        exact = Decimal(a) / 10**12
         assert abs(exact - Decimal(repr(b))) < Decimal("0.000001"), (month, exact, b)
         assert exact.quantize(Decimal("0.01")) == Decimal(repr(b)).quantize(Decimal("0.01"))
 
@@ -78,35 +78,27 @@ def test_own_urdb_tariffs_match_sam_to_the_cent(name: str, scale: int) -> None:
 def test_shared_urdb_sample_matches_sam() -> None:
     path = shared_path("data", "urdb", "psco_re_tou.json")
     rate = load_rate(path.read_text())
-    with pytest.raises(TariffError, match="more than 6 decimals") as ei:
-        _import(rate)
-    assert ei.value.field == "energyratestructure[1][0]"
+    # PSCo publishes 0.0947412 USD/kWh (7 decimals): imported exactly, nothing rounded.
     desc, report = urdb_to_description(
-        rate,
-        timezone=TZ,
-        valid_from=f"{YEAR}-01-01",
-        valid_until=f"{YEAR + 1}-01-01",
-        allow_rounding=True,
+        rate, timezone=TZ, valid_from=f"{YEAR}-01-01", valid_until=f"{YEAR + 1}-01-01"
     )
-    assert report.rounded  # the rounding is reported, not silent
+    assert report.rounded == []
+    prices = {p["price"] for p in desc["energy"]["periods"]}
+    assert any(len(p.split(".")[1]) == 7 for p in prices if "." in p)
     wh = _year_load(1, seed=3)
     ours = _our_monthly(desc, wh)
     sam = sam_monthly_bills(json.loads(path.read_text()), [v * 4 / 1000 for v in wh])
-    # Rounding a price by at most 5e-7 USD/kWh moves a monthly bill by at most that times its kWh.
-    offset = 0
     for month, (a, b) in enumerate(zip(ours, sam, strict=True), start=1):
-        _, count = BillingPeriod.month(YEAR, month, zone(TZ)).intervals(900)
-        kwh = Decimal(sum(wh[offset : offset + count])) / 1000
-        offset += count
-        bound = Decimal("0.0000005") * kwh + Decimal("0.000001")
-        assert abs(Decimal(a) / 10**9 - Decimal(repr(b))) <= bound, month
+        exact = Decimal(a) / 10**12
+        assert abs(exact - Decimal(repr(b))) < Decimal("0.000001"), month  # SAM's doubles
+        assert exact.quantize(Decimal("0.01")) == Decimal(repr(b)).quantize(Decimal("0.01"))
 
 
 def test_sample_imports_as_time_of_use() -> None:
     rate = load_rate(shared_path("data", "urdb", "psco_re_tou.json").read_text())
     desc = _import(rate, rounding=True)
     body = TariffBody.from_description(desc)
-    assert body.per_month == 5_710_000_000
+    assert body.per_month == 5_710_000_000_000
     assert not body.components
     assert desc["energy"]["periods"][0]["price"] == "0.099057"
 
@@ -226,7 +218,22 @@ def test_proven_bill_matches_sam(name: str, scale: int, month: int) -> None:
         tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period
     )
     v = verify_bill(msg.encode(), tariff, provider.public_key)
-    assert abs(Decimal(v.total_fee) / 10**9 - Decimal(repr(sam[month - 1]))) < Decimal("0.000001")
+    assert abs(Decimal(v.total_fee) / 10**12 - Decimal(repr(sam[month - 1]))) < Decimal("0.000001")
     assert v.amount == str(
         Decimal(repr(sam[month - 1])).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
     )
+
+
+def test_prices_finer_than_nine_decimals_name_the_flag() -> None:
+    rate = load_rate((DATA / "tiered-residential.json").read_text())
+    rate["energyratestructure"][0][0]["rate"] = Decimal("0.0853123456")
+    with pytest.raises(TariffError, match="--round-prices") as ei:
+        _import(rate)
+    assert (ei.value.field or "").startswith("energyratestructure")
+    assert "more than 9 decimals" in str(ei.value)
+    desc, report = urdb_to_description(
+        rate, timezone=TZ, valid_from=f"{YEAR}-01-01", valid_until=f"{YEAR + 1}-01-01",
+        allow_rounding=True,
+    )  # fmt: skip
+    assert report.rounded and all("->" in r for r in report.rounded)
+    TariffBody.from_description(desc)

@@ -1,7 +1,7 @@
 """Energy charge with a public price per interval (time-of-use or dynamic prices).
 
-Statement: for commitments ``C_i = c_i·G + r_i·H`` and public prices ``p_i`` (micro-currency per
-kWh), the fee ``F = Σ p_i·c_i`` (nano-currency) is committed by ``Σ p_i·C_i = F·G + (Σ p_i·r_i)·H``.
+Statement: for commitments ``C_i = c_i·G + r_i·H`` and public prices ``p_i`` (nano-currency per
+kWh), the fee ``F = Σ p_i·c_i`` (pico-currency) is committed by ``Σ p_i·C_i = F·G + (Σ p_i·r_i)·H``.
 The prover reveals ``R = Σ p_i·r_i mod q``; the verifier recomputes ``Σ p_i·C_i`` and checks it
 against ``F·G + R·H``. No zero-knowledge proof is needed: ``R`` is uniform given ``F`` whenever
 some ``p_i ≠ 0``, and binding of the commitments fixes ``F``. With ``|c_i| < 2^32``,

@@ -23,6 +23,7 @@ from privbill.errors import (
     OpeningError,
     UsageError,
 )
+from privbill.model import codec, money
 from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod
@@ -233,6 +234,13 @@ def prove_bill(
         )
         proofs, subtotal, blinding = components.prove_all(
             body, per, meter_data, contexts, subtotal, blinding, meter_registers
+        )
+    if not codec.INT_MIN <= subtotal <= codec.INT_MAX:
+        raise UsageError(
+            f"the bill's total, {money.format_amount(subtotal, body.minor_unit)} {body.currency}, "
+            "is beyond what a payment message carries (about ±9.2 million currency units)",
+            obj="payment message",
+            field="total_fee",
         )
     return PaymentMessage(
         account=account,

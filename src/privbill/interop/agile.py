@@ -87,12 +87,12 @@ def agile_to_description(
     prices = []
     for t in times:
         gbp = slots[t] / 100
-        q = gbp.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)
+        q = gbp.quantize(Decimal("0.000000001"), rounding=ROUND_HALF_UP)
         if q != gbp:
             if not allow_rounding:
                 raise _err(
                     f"slot {t.isoformat()}",
-                    f"{gbp} GBP/kWh needs more than 6 decimals (import with rounding to accept {q})",
+                    f"{gbp} GBP/kWh needs more than 9 decimals (import with rounding to accept {q})",
                 )
             rounded.append(f"{t.isoformat()}: {gbp} -> {q}")
         prices.append(format(q.normalize(), "f"))

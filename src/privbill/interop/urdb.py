@@ -20,7 +20,7 @@ Supported:
 Refused (each with its field name): tier rates that are not separable (the bill would depend on
 when in the month a tier is reached), sell rates, kWh/kW tier units, demand ratchets and
 lookbacks, coincident and reactive-power charges, charges for additional meters, annual minimums,
-other units. Prices needing more than 6 decimals of currency per kWh are refused unless the
+other units. Prices needing more than 9 decimals of currency per kWh are refused unless the
 caller asks for rounding, and the rounding is then reported.
 """
 
@@ -35,7 +35,7 @@ from typing import Any, Final
 from privbill.errors import TariffError
 
 OBJ: Final = "URDB rate"
-PRICE_QUANTUM: Final = Decimal("0.000001")
+PRICE_QUANTUM: Final = Decimal("0.000000001")
 
 #: Fields that describe a rate without changing what it charges.
 INFORMATIONAL: Final = frozenset(
@@ -118,8 +118,8 @@ def _price_text(v: Decimal, where: str, report: ImportReport, allow_rounding: bo
         if not allow_rounding:
             raise _err(
                 where,
-                f"{v} needs more than 6 decimals per kWh/kW; privbill prices are exact to 10⁻⁶ "
-                f"(import with rounding to accept {q}, reported)",
+                f"{v} needs more than 9 decimals per kWh/kW; privbill prices are exact to 10⁻⁹ "
+                f"(import with --round-prices to accept {q}; each rounding is reported)",
             )
         report.rounded.append(f"{where}: {v} -> {q}")
     return format(q.normalize(), "f")

@@ -62,7 +62,7 @@ class PaymentMessage:
     period: BillingPeriod
     tariff_hash: bytes
     meters: tuple[MeterSection, ...]
-    total_fee: int  # nano-currency, fixed charges included
+    total_fee: int  # pico-currency (10⁻¹²), fixed charges included
     blinding: int  # opening of the total fee commitment
     components: tuple[ComponentProof, ...] = ()  # one per tariff component, in tariff order
 

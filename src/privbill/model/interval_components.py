@@ -41,9 +41,9 @@ MAX_BAND_WH: Final = 2**40
 BAND_BITS: Final = (8, 16, 32)
 #: Coefficients in 10⁻⁹ currency per Wh^k (a block price is a degree-1 coefficient).
 MAX_COEFFICIENT: Final = money.MAX_ABS_PRICE
-#: Digits of a description's coefficient of c^k in currency per kWh^k: 10⁻⁹ currency per Wh^k
-#: is 10^(3k-9) currency per kWh^k.
-COEFFICIENT_DIGITS: Final = (9, 6, 3, 0)
+#: Digits of a description's coefficient of c^k in currency per kWh^k: 10⁻¹² currency per Wh^k
+#: is 10^(3k-12) currency per kWh^k.
+COEFFICIENT_DIGITS: Final = (12, 9, 6, 3)
 
 MAX_INTERVALS: Final = 1 << 20
 #: Largest per-interval band proof: 16 clause commitments, 15 challenges, 16 responses.

@@ -1,9 +1,10 @@
 """Exact units for money and energy.
 
 * energy: integer watt-hours (Wh), the meter's unit;
-* prices: integer micro-currency per kWh (10⁻⁶ currency/kWh);
-* fees: integer nano-currency (10⁻⁹ currency). ``price · Wh`` is exactly a fee:
-  10⁻⁶ currency/kWh × 1 Wh = 10⁻⁶ × 10⁻³ currency = 10⁻⁹ currency.
+* prices: integer nano-currency per kWh (10⁻⁹ currency/kWh) — utilities publish up to 8
+  decimals;
+* fees: integer pico-currency (10⁻¹² currency). ``price · Wh`` is exactly a fee:
+  10⁻⁹ currency/kWh × 1 Wh = 10⁻⁹ × 10⁻³ currency = 10⁻¹² currency.
 
 No floating point is used anywhere. Decimal text from people or importers converts exactly or is
 refused. The displayed amount rounds the exact fee to the currency's minor unit, half away from
@@ -16,14 +17,14 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
-PRICE_DIGITS: Final = 6  # price unit: 10^-6 currency per kWh
-FEE_DIGITS: Final = 9  # fee unit: 10^-9 currency
+PRICE_DIGITS: Final = 9  # price unit: 10^-9 currency per kWh
+FEE_DIGITS: Final = 12  # fee unit: 10^-12 currency
 PRICE_SCALE: Final = 10**PRICE_DIGITS
 FEE_SCALE: Final = 10**FEE_DIGITS
 
 #: Bounds that keep every sum of a bill far below the group order (see docs/security.md).
 MAX_WH_PER_INTERVAL: Final = 2**32 - 1
-MAX_ABS_PRICE: Final = 2**40  # micro-currency per kWh: about 1.1 million currency units per kWh
+MAX_ABS_PRICE: Final = 2**50  # nano-currency per kWh: about 1.1 million currency units per kWh
 MAX_ABS_FIXED_FEE: Final = 2**62
 
 #: ISO 4217 minor units of common currencies; others may be given explicitly in a tariff.
@@ -68,7 +69,7 @@ def parse_scaled(text: str | int, digits: int) -> int:
 
 
 def parse_price(text: str | int) -> int:
-    """Currency per kWh as decimal text → integer micro-currency per kWh."""
+    """Currency per kWh as decimal text → integer nano-currency per kWh."""
     value = parse_scaled(text, PRICE_DIGITS)
     if abs(value) > MAX_ABS_PRICE:
         raise AmountError(f"price {text!r} is out of range")
@@ -76,7 +77,7 @@ def parse_price(text: str | int) -> int:
 
 
 def parse_fee(text: str | int) -> int:
-    """Currency as decimal text → integer nano-currency."""
+    """Currency as decimal text → integer pico-currency."""
     value = parse_scaled(text, FEE_DIGITS)
     if abs(value) > MAX_ABS_FIXED_FEE:
         raise AmountError(f"amount {text!r} is out of range")
@@ -102,12 +103,12 @@ def minor_unit(currency: str, explicit: int | None = None) -> int:
     return MINOR_UNITS.get(currency, 2)
 
 
-def round_fee(fee_nano: int, minor: int) -> Decimal:
+def round_fee(fee: int, minor: int) -> Decimal:
     """The fee in currency, rounded half away from zero to ``minor`` decimal places."""
-    exact = Decimal(fee_nano).scaleb(-FEE_DIGITS)
+    exact = Decimal(fee).scaleb(-FEE_DIGITS)
     return exact.quantize(Decimal(1).scaleb(-minor), rounding=ROUND_HALF_UP)
 
 
-def format_amount(fee_nano: int, minor: int) -> str:
+def format_amount(fee: int, minor: int) -> str:
     """Decimal string of :func:`round_fee` (``"48.92"``, ``"-0.13"``, ``"1200"`` for 0 digits)."""
-    return format(round_fee(fee_nano, minor), "f")
+    return format(round_fee(fee, minor), "f")

@@ -9,7 +9,7 @@ Two energy-price shapes are supported:
   that change every day, possibly negative). The meter interval must divide the tariff interval.
 
 Fixed charges are per local day and per calendar month (prorated by days billed in the month,
-rounded half up to the nano-currency unit). The tariff's validity window is in local dates.
+rounded half up to the pico-currency unit). The tariff's validity window is in local dates.
 
 The JSON description (``docs/tariff-format.md``) is parsed into a :class:`TariffBody`; the provider
 signs its canonical CBOR, and :meth:`SignedTariff.hash` binds it into every bill.
@@ -65,7 +65,7 @@ class TimeOfUse:
     """Month × day-type × hour schedule of period indices, and a price per period."""
 
     period_names: tuple[str, ...]
-    period_prices: tuple[int, ...]  # micro-currency per kWh
+    period_prices: tuple[int, ...]  # nano-currency per kWh
     weekday: bytes  # 12 × 24 period indices, row-major by month then hour
     weekend: bytes
     holidays: tuple[date, ...] = ()
@@ -189,8 +189,8 @@ class TariffBody:
     valid_from: int  # UTC seconds of local midnight, inclusive
     valid_until: int  # exclusive
     energy: Energy
-    per_day: int  # nano-currency
-    per_month: int  # nano-currency
+    per_day: int  # pico-currency
+    per_month: int  # pico-currency
     components: tuple[Component, ...] = ()
     cycle: BillingCycle = CALENDAR_MONTH
 
@@ -254,7 +254,7 @@ class TariffBody:
             raise TariffMismatchError(exc.detail, obj=OBJ, field="billing_cycle") from None
 
     def prices(self, first: int, count: int, interval_s: int) -> list[int]:
-        """Price (micro-currency per kWh) of each of ``count`` intervals from index ``first``."""
+        """Price (nano-currency per kWh) of each of ``count`` intervals from index ``first``."""
         return self.energy.prices(self.tz, first, count, interval_s)
 
     def fixed_charges(self, period: BillingPeriod) -> int:
