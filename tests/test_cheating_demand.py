@@ -177,7 +177,20 @@ def attack_demand(case: Case, rng: random.Random, splits: int = 1) -> int:
             def cost(s: Sequence[int], ts: Sequence[Tier] = win.tiers) -> int:
                 return sum(t.price * v for t, v in zip(ts, s, strict=True))
 
-            cheaper = sorted((s for s in candidates if cost(s) < cost(in_order)), key=cost)
+            # a cheater who knows the verifier's rule prefers splits needing the fewest false
+            # order proofs (none would be a forgery that passes), then the cheapest
+            checked = tiers.ordered_boundaries(win.tiers)
+
+            def false_clauses(
+                s: Sequence[int], ws: Sequence[int | None] = ws, checked: list[int] = checked
+            ) -> int:
+                return sum(1 for j in checked if s[j] != ws[j] and s[j + 1] != 0)
+
+            cheaper = sorted(
+                (s for s in candidates if cost(s) < cost(in_order)),
+                key=lambda s: (false_clauses(s), cost(s)),
+            )
+            assert not cheaper or false_clauses(cheaper[0]) > 0, f"{cheaper[0]} needs no forgery"
             for split in cheaper[:splits]:
                 proof, forged_fee, _ = forge_demand(
                     c,
