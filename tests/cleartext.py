@@ -184,7 +184,11 @@ def reference_total(
                     kwh = Decimal(wh) / 1000
                     coefficients = _band(c["bands"], kwh)["coefficients"]
                     total += sum(
-                        (Decimal(a) * kwh**k for k, a in enumerate(coefficients)), Decimal(0)
+                        (
+                            Decimal(a) * (kwh**k if k else Decimal(1))
+                            for k, a in enumerate(coefficients)
+                        ),
+                        Decimal(0),
                     )
             elif kind == "lookup":
                 weekday = c.get("weekday_schedule", [[0] * 24] * 12)
