@@ -14,6 +14,7 @@ with a typed error naming the part that fails.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import re
 from collections.abc import Sequence
@@ -222,6 +223,30 @@ def attack_demand(case: Case, rng: random.Random, splits: int = 1) -> int:
                     (ComponentProofError, DecodeError),
                     rf"{at}(\..*)?",
                 )
+    # peaks that cancel but for the gain: one window's peak raised (which its range proof
+    # allows), another's lowered by more than the raise costs
+    charged = [w for w, wp in enumerate(honest.windows) if wp is not None]
+    for lo, hi in itertools.permutations(charged, 2):
+        p_lo = max(case.values[k] for k in case.windows[lo])
+        p_hi = max(case.values[k] for k in case.windows[hi])
+        if p_lo == 0:
+            continue
+        raised, lowered = p_hi + 1, rng.randrange(0, p_lo)
+        gain = (
+            case.fee(hi, raised) - case.fee(hi, p_hi) + case.fee(lo, lowered) - case.fee(lo, p_lo)
+        )
+        if gain < 0:
+            proof, forged_fee, _ = forge_demand(
+                c,
+                case.values,
+                case.blindings,
+                case.windows,
+                case.interval_s,
+                CTX,
+                {lo: lowered, hi: raised},
+                parts_from=honest,
+            )
+            submit(proof, forged_fee, ComponentProofError, rf"{P}\.windows\[{lo}\]\.ranges")
     # the proof of quieter readings (another bill's context) replayed here
     quiet = [v // 2 for v in case.values]
     other, other_fee, _ = demand.prove(
@@ -250,6 +275,18 @@ def test_rise_then_fall_demand_tiers() -> None:
     values = [40, 250, 7, 180]
     case = Case(component, values, [group.random_scalar() for _ in values], [[0, 1, 2, 3]], 3600)
     assert attack_demand(case, random.Random(1), splits=2) >= 5
+
+
+def test_two_windows_with_peaks_that_cancel() -> None:
+    """A cheap window's peak raised by a little, a dear window's lowered by a lot."""
+    windows = (
+        DemandWindow("cheap", (Tier(None, 1_000),)),
+        DemandWindow("dear", (Tier(None, 30_000),)),
+    )
+    component = Demand("d", windows, bytes(CELLS), bytes(CELLS), 8)
+    values = [200, 10, 240, 90]
+    case = Case(component, values, [group.random_scalar() for _ in values], [[0, 1], [2, 3]], 900)
+    assert attack_demand(case, random.Random(5)) >= 8
 
 
 # --- whole bills ---------------------------------------------------------------------------
