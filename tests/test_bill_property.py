@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -377,6 +378,7 @@ SHORT = _fixed_scenario(
 ZEROS = _fixed_scenario("UTC", date(2026, 1, 1), 1, {"polynomial"}, monthly=False, pattern="sparse")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=_EXAMPLES or 14,
     derandomize=not _EXAMPLES,
