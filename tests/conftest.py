@@ -55,3 +55,17 @@ def bill(tariff: SignedTariff, meter_a: MeterSetup, january: BillingPeriod) -> P
 @pytest.fixture(scope="session")
 def bill_bytes(bill: PaymentMessage) -> bytes:
     return bill.encode()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many forgeries the cheating provers made, per component, and that each was refused
+    (a test fails at the first one accepted)."""
+    from cheaters import REFUSED
+
+    if not REFUSED:
+        return
+    terminalreporter.write_sep("-", "forgeries refused by the verifiers")
+    for key in sorted(REFUSED):
+        component, level = key.split("/")
+        terminalreporter.write_line(f"{component:>12} {level:>5}: {REFUSED[key]}")
+    terminalreporter.write_line(f"{'total':>12}      : {sum(REFUSED.values())}")

@@ -15,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cheaters import fill_orders, forge_parts, greedy_split, prove_or_anyway, splits_in_widths
+from cheaters import (
+    REFUSED,
+    fill_orders,
+    forge_parts,
+    greedy_split,
+    prove_or_anyway,
+    splits_in_widths,
+)
 from privbill.billing import tiers as tier_proofs
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
@@ -89,6 +96,7 @@ def _search(tiers: list[Tier], amount: int, limit: int = 40, tries: int = 6) -> 
             f"forged split {split} of {amount} costs {_fee(tiers, list(split))} "
             f"< {honest_fee} and was accepted"
         )
+        REFUSED["tiers/proof"] += 1
     return len(cheaper), min(tries, len(cheaper))
 
 
@@ -226,4 +234,5 @@ def test_forged_bill_with_rise_then_fall_tiers_is_refused(
     with pytest.raises(ComponentProofError, match="tier order proof does not verify") as err:
         verify_bill(forged.encode(), tariff, provider.public_key)
     assert err.value.field == "components[0].tiers.order[0]"
+    REFUSED["tiers/bill"] += 1
     assert isinstance(err.value, PrivbillError)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cbor2
+
 from privbill.billing import components, coverage, demand, energy
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -87,8 +89,18 @@ def verify_bill(
     sealed commitment, which a verified seal makes redundant (``docs/security.md``).
     """
     t0 = time.perf_counter()
-    encoded = message if isinstance(message, bytes) else message.encode()
-    msg = PaymentMessage.decode(encoded) if isinstance(message, bytes) else message
+    # A message given as an object is verified through its canonical bytes, exactly as one
+    # received over the wire. The group equation of the total decides the integer equation only
+    # because the decoder keeps the total within 64 bits; an object could carry a total off by a
+    # multiple of the group order (a hugely negative bill) whose commitment is the same point.
+    if isinstance(message, bytes):
+        encoded = message
+    else:
+        try:
+            encoded = message.encode()
+        except (ValueError, TypeError, OverflowError, cbor2.CBOREncodeError) as exc:
+            raise DecodeError(f"not encodable: {exc}", obj=OBJ) from None
+    msg = PaymentMessage.decode(encoded)
 
     tariff.verify(provider)
     if msg.tariff_hash != tariff.hash():
