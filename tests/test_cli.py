@@ -575,3 +575,37 @@ def test_pay_as_you_drive_through_the_cli(
         == 2
     )
     assert "road_class" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["common", "keygen", "tariff", "meter", "bill", "receipt", "demo", "disclose"],
+)
+def test_each_cli_module_imports_alone(module: str) -> None:
+    """No import cycle: every module of the command-line package imports first, on its own."""
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import privbill.cli.{module}"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_command_group_registers_itself(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A group from another package plugs in through its ``register(subparsers)``."""
+    import argparse
+    import types
+
+    from privbill import cli as cli_main
+
+    def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        p = sub.add_parser("hello", help="say hello")
+        p.add_argument("--name", default="world")
+        p.set_defaults(func=lambda a: print(f"hello {a.name}") or 0)
+
+    mod = types.ModuleType("privbill_test_hello")
+    mod.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "privbill_test_hello", mod)
+    monkeypatch.setattr(cli_main, "COMMAND_GROUPS", (*cli_main.COMMAND_GROUPS, mod.__name__))
+    assert cli_main.main(["hello", "--name", "meter"]) == 0
+    assert capsys.readouterr().out == "hello meter\n"

@@ -34,12 +34,23 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from privbill.cli.common import (
+    Subparsers,
+    error_view,
+    load_certificate,
+    load_meter_dir,
+    load_opening_key,
+    load_signing_key,
+    load_tariff,
+    load_verifying_key,
+    report,
+    report_failure,
+)
 from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, verify
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
 from privbill.files import read_bytes, write_atomic
 from privbill.model import money
 from privbill.model.bills import PaymentMessage
-from privbill.model.certificates import MeterCertificate
 from privbill.model.disclosures import (
     DEFAULT_LIFETIME_S,
     THRESHOLD_TESTS,
@@ -230,15 +241,9 @@ def _open_indices(item: Mapping[str, Any], k: int, step: int, tz: ZoneInfo) -> l
 # --- commands --------------------------------------------------------------------------------
 
 
-# The file loaders live in privbill.cli, which imports this module to register the commands:
-# import them when a command runs, not at import time.
-
-
 def cmd_request(args: argparse.Namespace) -> int:
-    from privbill.cli import load_signing_key, load_tariff
-
     key = load_signing_key(args.key, "provider key")
-    certs = [MeterCertificate.decode(read_bytes(p, "meter certificate")) for p in args.cert]
+    certs = [load_certificate(p) for p in args.cert]
     for c in certs:
         c.verify(key.public_key())
     accounts = {c.account for c in certs}
@@ -286,14 +291,6 @@ def _consented(text: str | None, count: int) -> list[int]:
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
-    from privbill.cli import (
-        load_meter_dir,
-        load_opening_key,
-        load_signing_key,
-        load_tariff,
-        load_verifying_key,
-    )
-
     provider = load_verifying_key(args.provider, "provider key")
     req = DisclosureRequest.decode(read_bytes(args.request, "disclosure request"))
     req.verify(provider)  # only an authentic, current request is shown to the customer
@@ -353,11 +350,13 @@ def _result_line(r: StatementResult, req: DisclosureRequest) -> str:
     return f"{head}: {shown}"
 
 
-def _verify_json(v: VerifiedDisclosure | None, error: PrivbillError | None) -> dict[str, Any]:
+def disclosure_view(
+    v: VerifiedDisclosure | None, error: PrivbillError | None = None
+) -> dict[str, Any]:
+    """The JSON result of ``disclose verify``."""
     return {
         "valid": v is not None,
-        "error": str(error) if error else None,
-        "error_type": type(error).__name__ if error else None,
+        **(error_view(error) if error else {"error": None, "error_type": None}),
         "request_id": v.request_id.hex() if v else None,
         "requester": v.requester if v else None,
         "account": v.account if v else None,
@@ -384,8 +383,6 @@ def _verify_json(v: VerifiedDisclosure | None, error: PrivbillError | None) -> d
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from privbill.cli import load_tariff, load_verifying_key
-
     data = read_bytes(args.response, "disclosure response")
     req_bytes = read_bytes(args.request, "disclosure request")
     provider = load_verifying_key(args.provider, "provider key")
@@ -415,36 +412,23 @@ def cmd_verify(args: argparse.Namespace) -> int:
             now=now,
             check_subgroup=args.strict_points,
         )
-    except VerificationError as exc:
-        if args.json:
-            print(json.dumps(_verify_json(None, exc)))
-        else:
-            print(f"INVALID  {exc}")
-        return 1
-    except DecodeError as exc:
-        if args.json:
-            print(json.dumps(_verify_json(None, exc)))
-            return 2
-        raise
-    if args.json:
-        print(json.dumps(_verify_json(v, None)))
-        return 0
+    except (VerificationError, DecodeError) as exc:
+        return report_failure(args.json, exc, lambda e: disclosure_view(None, e))
     total = len(req.statements)
-    print(
+    lines = [
         f"VALID  disclosure to {v.requester}  account {v.account}  "
-        f"{len(v.results)} of {total} statement(s)  (verified in {v.seconds:.2f} s)"
-    )
-    for r in v.results:
-        print(_result_line(r, req))
+        f"{len(v.results)} of {total} statement(s)  (verified in {v.seconds:.2f} s)",
+        *(_result_line(r, req) for r in v.results),
+    ]
     if v.declined:
-        print(f"  declined: {', '.join(str(k + 1) for k in v.declined)}")
-    return 0
+        lines.append(f"  declined: {', '.join(str(k + 1) for k in v.declined)}")
+    return report(args.json, disclosure_view(v), lines)
 
 
 # --- parser ----------------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``disclose request|answer|verify`` to the ``privbill`` command's subparsers."""
     d = subparsers.add_parser("disclose", help="selective disclosure: request, answer, verify")
     dsub = d.add_subparsers(dest="disclose_command", required=True, metavar="ACTION")
