@@ -153,7 +153,7 @@ def test_attached_to_the_bill_and_signed_consent(
     assert DisclosureResponse.decode((work / "att.pbd").read_bytes()).bill_hash is not None
     capsys.readouterr()
     assert run(*verify_args(work, "att.pbd")) == 2  # the bill is needed
-    assert "supply the bill" in capsys.readouterr().err
+    assert "give the bill with --bill" in capsys.readouterr().err
     pub = str(work / "cust" / "meter-x.pub")
     bill = ["--bill", str(work / "bill.pbm")]
     assert run(*verify_args(work, "att.pbd", *bill, "--customer-key", pub)) == 0
