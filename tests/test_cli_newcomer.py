@@ -771,6 +771,14 @@ def test_outage_column_in_the_csv(tmp_path: Path, capsys: pytest.CaptureFixture[
     write_csv(tmp_path / "day.csv", "2026-01-01/2026-01-02")
     assert run(*w.meter(tmp_path / "day.csv", "--timezone", "America/Denver", "--outage", "2026-01-01T01:00", "2026-01-01T02:00", "--out", tmp_path / "s3")) == 2  # fmt: skip
     assert "is inside --outage but reads" in capsys.readouterr().err
+    # A whole day without supply: a CSV with no rows, the day as the outage.
+    (tmp_path / "none.csv").write_text("interval_start,wh\n")
+    tz = ["--timezone", "America/Denver"]
+    assert run(*w.meter(tmp_path / "none.csv", *tz, "--out", tmp_path / "s4")) == 2
+    assert "no readings and no --outage" in capsys.readouterr().err
+    assert run(*w.meter(tmp_path / "none.csv", *tz, "--outage", "2026-01-01", "2026-01-02", "--out", tmp_path / "s4")) == 0  # fmt: skip
+    sealed = SealedReadings.decode((tmp_path / "s4" / "sealed.pbs").read_bytes())
+    assert [(r.seal.count, r.seal.outage) for r in sealed.runs] == [(96, True)]
 
 
 def test_a_customer_cannot_claim_or_hide_an_outage(

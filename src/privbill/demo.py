@@ -30,7 +30,7 @@ from privbill.billing.verifier import verify_bill
 from privbill.cli.explain import Explanation, explain, kwh
 from privbill.crypto import pedersen
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import UsageError
+from privbill.errors import TariffMismatchError, UsageError
 from privbill.interop import csv_readings
 from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
@@ -131,7 +131,10 @@ def run_demo(args: argparse.Namespace) -> int:
         if not 1 <= args.days <= 366:
             raise UsageError("--days must be between 1 and 366")
         period = BillingPeriod.for_dates(first_day, first_day + timedelta(days=args.days), tz)
-    tariff.body.check_period(period)
+    try:
+        tariff.body.check_period(period)
+    except TariffMismatchError as exc:
+        raise UsageError(f"--scenario {args.scenario}: {exc}; drop --days") from None
     first, count = period.intervals(interval_s)
     label = period.label(tz)
     console.print(

@@ -36,7 +36,7 @@ from privbill.cli.common import (
     warn,
     write_output,
 )
-from privbill.cli.explain import explain, explanation_lines
+from privbill.cli.explain import explain, explanation_lines, kwh
 from privbill.crypto import group
 from privbill.errors import (
     CommitmentError,
@@ -276,14 +276,16 @@ def cmd_bill_explain(args: argparse.Namespace) -> int:
         hint = _open_run_hints(args.readings) if isinstance(exc, CoverageError) else ""
         raise UsageError(f"cannot explain: {exc}{hint}") from None
     accounts = sorted({i.sealed.certificate.account for i in inputs})
+    # A meter that commits private attributes counts something else than Wh (metres driven).
+    unit = "1000 units" if any(i.sealed.certificate.attributes for i in inputs) else "kWh"
     lines = [
         f"{body.name}: account {', '.join(accounts)}, {period.label(tz)} "
         "(from your readings, on this device; the provider learns only the total)"
     ]
     for (mid, n, q), (_, outage) in zip(e.meters, found, strict=True):
         extra = f", {outage} outage interval(s) sealed by the meter (0 Wh)" if outage else ""
-        lines.append(f"  meter {mid}: {n} readings, {money.format_scaled(q, 3)} kWh{extra}")
-    lines += explanation_lines(e)
+        lines.append(f"  meter {mid}: {n} readings, total {kwh(q)} {unit}{extra}")
+    lines += explanation_lines(e, unit)
     view: dict[str, Any] = {
         **e.to_json(),
         "accounts": accounts,

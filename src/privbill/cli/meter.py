@@ -291,6 +291,8 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
     )
     outages = outage_indices(args.outage or [], length, tz)
     items = merge_outages(rows, outages, len(cert.attributes), length, shown_tz)
+    if not items:
+        raise ReadingError("no readings and no --outage to record", obj="readings CSV")
     first, end = items[0].index, items[-1].index + 1
     if first * length < cert.valid_from or end * length > cert.valid_until:
         raise ReadingError(

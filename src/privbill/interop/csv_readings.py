@@ -72,7 +72,8 @@ def parse_rows(
     gaps: bool = False,
 ) -> list[Row]:
     """The rows of a readings CSV. With ``tz`` every UTC offset must be zero or ``tz``'s offset
-    at that time; with ``gaps`` missing intervals are allowed (the caller accounts for them)."""
+    at that time; with ``gaps`` missing intervals (even all of them) are allowed: the caller
+    accounts for them."""
     text = text.removeprefix("\ufeff")
     reader = csv.DictReader(io.StringIO(text))
     cols = [c.strip() for c in reader.fieldnames or []]
@@ -163,7 +164,7 @@ def parse_rows(
             values.append(int(raw))
         out.append(Row(index, wh, tuple(values), outage))
         prev = index
-    if not out:
+    if not out and not gaps:
         raise ReadingError("no readings", obj=OBJ)
     return out
 
