@@ -976,3 +976,25 @@ def test_verify_bill_json_error_shape(
     result = out_json(capsys)
     assert result["valid"] is False and result["total_fee"] is None
     assert result["error_type"] == "UsageError" and "no such file" in result["error"]
+
+
+def test_a_file_of_another_kind_is_named(
+    work: Work, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A receipt where a bill is expected, a bill where a tariff or a certificate is: the message
+    says what the file is, not where the decoder stumbled."""
+    assert run(*work.verify(work.d / "bill.pbm"), "--receipt-key", work.pem, "--receipt-out", tmp_path / "r.pbr") == 0  # fmt: skip
+    capsys.readouterr()
+    assert run(*work.verify(tmp_path / "r.pbr"), "--json") == 2
+    result = out_json(capsys)
+    assert result["error_type"] == "DecodeError"
+    assert (
+        result["error"]
+        == f"payment message.format: {tmp_path / 'r.pbr'} is a receipt, not a payment message (bill)"
+    )
+    assert run("receipt", "verify", work.d / "bill.pbm", "--provider", work.pub) == 2
+    assert "is a payment message (bill), not a receipt" in capsys.readouterr().err
+    args = work.meter(work.d / "week.csv", "--timezone", "America/Denver", "--out", tmp_path / "s")
+    args[args.index(work.keys / "meter-0001.cert")] = work.tariff
+    assert run(*args) == 2
+    assert "is a signed tariff, not a meter certificate" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from privbill.cli.common import (
     add_force,
     add_json,
     add_progress,
+    clearer,
     error_view,
     key_id,
     load_meter_dir,
@@ -179,7 +180,8 @@ def cmd_bill_verify(args: argparse.Namespace) -> int:
                 check_subgroup=args.strict_points,
             )
     except (VerificationError, DecodeError) as exc:
-        return report_failure(args.json, exc, lambda e: bill_view(None, e))
+        error = clearer(exc, data, args.bill, "payment message", "privbill/bill/1")
+        return report_failure(args.json, error, lambda e: bill_view(None, e))
     if receipt_key is not None:
         write_output(args.receipt_out, issue_receipt(receipt_key, v).encode(), force=args.force)
     ids = ", ".join(m.meter_id for m in v.meters)

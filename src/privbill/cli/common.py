@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
 import cbor2
@@ -47,6 +47,7 @@ from privbill.model.tariffs import SignedTariff
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Command = Callable[[argparse.Namespace], int]
 View = dict[str, Any]
+T = TypeVar("T")
 
 SEAL_CHOICES = {"per-reading": "reading", "daily": "day", "monthly": "month"}
 SEAL_NAMES = {v: k for k, v in SEAL_CHOICES.items()}
@@ -140,14 +141,20 @@ def add_progress(p: argparse.ArgumentParser) -> None:
 # --- file kinds --------------------------------------------------------------------------------
 
 
+def is_json(data: bytes) -> bool:
+    """Whether ``data`` is JSON text (a description, a statement list) rather than CBOR."""
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return False
+    try:
+        json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return True
+
+
 def sniff(data: bytes) -> str | None:
     """``"json"`` for JSON text, the ``format`` tag of a privbill CBOR object, else ``None``."""
-    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    if head in (b"{", b"["):
-        try:
-            json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return None
+    if is_json(data):
         return "json"
     try:
         obj = cbor2.loads(data)
@@ -172,6 +179,25 @@ def check_kind(data: bytes, path: str, what: str, fmt: str) -> None:
     shown = "JSON text" if found == "json" else kind_of(found)
     expected = KINDS.get(fmt.split("/")[1], what)
     raise DecodeError(f"{path} is {shown}, not {expected}", obj=what, field="format")
+
+
+def decode_as(data: bytes, path: str, what: str, fmt: str, decode: Callable[[bytes], T]) -> T:
+    """``decode(data)``; if that fails because the file is another kind of object, say which."""
+    try:
+        return decode(data)
+    except DecodeError:
+        check_kind(data, path, what, fmt)
+        raise
+
+
+def clearer(error: PrivbillError, data: bytes, path: str, what: str, fmt: str) -> PrivbillError:
+    """A decoding error, or the clearer one naming what the file is instead."""
+    if isinstance(error, DecodeError):
+        try:
+            check_kind(data, path, what, fmt)
+        except DecodeError as kind_error:
+            return kind_error
+    return error
 
 
 # --- keys --------------------------------------------------------------------------------------
@@ -231,20 +257,20 @@ def key_id(key: VerifyingKey | bytes) -> str:
 
 def load_tariff(path: str) -> SignedTariff:
     data = read_bytes(path, "tariff")
-    if sniff(data) == "json":
+    if is_json(data):
         raise UsageError(
             f"{path} is a tariff description (JSON), not a signed tariff: sign it with "
             f"`privbill tariff create {path} --key PROVIDER.pem --out TARIFF.pbt`",
             obj="tariff",
         )
-    check_kind(data, path, "tariff", "privbill/tariff/1")
-    return SignedTariff.decode(data)
+    return decode_as(data, path, "tariff", "privbill/tariff/1", SignedTariff.decode)
 
 
 def load_certificate(path: str) -> MeterCertificate:
     data = read_bytes(path, "meter certificate")
-    check_kind(data, path, "meter certificate", "privbill/meter-certificate/1")
-    return MeterCertificate.decode(data)
+    return decode_as(
+        data, path, "meter certificate", "privbill/meter-certificate/1", MeterCertificate.decode
+    )
 
 
 def load_opening_key(path: str | None) -> bytes | None:
@@ -295,15 +321,19 @@ class MeterDir:
         if not self.sealed_path.exists():
             return None
         data = read_bytes(self.sealed_path, "sealed readings")
-        check_kind(data, str(self.sealed_path), "sealed readings", "privbill/sealed-readings/1")
-        return SealedReadings.decode(data)
+        return decode_as(
+            data,
+            str(self.sealed_path),
+            "sealed readings",
+            "privbill/sealed-readings/1",
+            SealedReadings.decode,
+        )
 
     def openings(self) -> list[Openings]:
         out = []
         for p in self.openings_paths():
             data = read_bytes(p, "openings")
-            check_kind(data, str(p), "openings", "privbill/openings/1")
-            out.append(Openings.decode(data))
+            out.append(decode_as(data, str(p), "openings", "privbill/openings/1", Openings.decode))
         return out
 
     def timezone(self) -> ZoneInfo:

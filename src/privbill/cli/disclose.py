@@ -41,7 +41,7 @@ from privbill.cli.common import (
     add_force,
     add_json,
     add_progress,
-    check_kind,
+    decode_as,
     error_view,
     load_certificate,
     load_meter_dir,
@@ -328,8 +328,13 @@ def cmd_answer(args: argparse.Namespace) -> int:
     refuse_existing([args.out], args.force)
     provider = load_verifying_key(args.provider, "provider key")
     req_bytes = read_bytes(args.request, "disclosure request")
-    check_kind(req_bytes, args.request, "disclosure request", "privbill/disclosure-request/1")
-    req = DisclosureRequest.decode(req_bytes)
+    req = decode_as(
+        req_bytes,
+        args.request,
+        "disclosure request",
+        "privbill/disclosure-request/1",
+        DisclosureRequest.decode,
+    )
     req.verify(provider)  # only an authentic, current request is shown to the customer
     req.check_time(int(time.time()))
     tariffs = [load_tariff(p) for p in args.tariff]
@@ -461,10 +466,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError("--at needs a UTC offset")
         now = int(moment.timestamp())
     try:
-        check_kind(req_bytes, args.request, "disclosure request", "privbill/disclosure-request/1")
-        check_kind(data, args.response, "disclosure response", "privbill/disclosure-response/1")
-        req = DisclosureRequest.decode(req_bytes)
-        resp = DisclosureResponse.decode(data)
+        req = decode_as(
+            req_bytes,
+            args.request,
+            "disclosure request",
+            "privbill/disclosure-request/1",
+            DisclosureRequest.decode,
+        )
+        resp = decode_as(
+            data,
+            args.response,
+            "disclosure response",
+            "privbill/disclosure-response/1",
+            DisclosureResponse.decode,
+        )
         if resp.bill_hash is not None and bill is None:
             raise UsageError(
                 "the response is attached to a payment message: give the bill with --bill FILE",

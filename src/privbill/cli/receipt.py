@@ -9,7 +9,7 @@ from privbill.cli.common import (
     Subparsers,
     View,
     add_json,
-    check_kind,
+    decode_as,
     error_view,
     load_verifying_key,
     report,
@@ -40,8 +40,7 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
     provider = load_verifying_key(args.provider, "provider key")
     bill = read_bytes(args.bill, "payment message") if args.bill else None
     try:
-        check_kind(data, args.receipt, "receipt", "privbill/receipt/1")
-        receipt = Receipt.decode(data)
+        receipt = decode_as(data, args.receipt, "receipt", "privbill/receipt/1", Receipt.decode)
         verify_receipt(receipt, provider, bill)
     except (VerificationError, DecodeError) as exc:
         return report_failure(args.json, exc, lambda e: receipt_view(None, e))

@@ -16,6 +16,7 @@ from privbill.cli.common import (
     add_force,
     add_json,
     check_kind,
+    is_json,
     key_id,
     load_signing_key,
     load_tariff,
@@ -299,7 +300,7 @@ def _json_view(t: SignedTariff, signed: bool) -> View:
 
 def cmd_tariff_show(args: argparse.Namespace) -> int:
     data = read_bytes(args.tariff, "tariff")
-    if sniff(data) == "json":  # a description: shown as it would be signed
+    if is_json(data):  # a description: shown as it would be signed
         body = load_description(args.tariff)
         tariff = SignedTariff(body, b"", b"")
         head = ["  not signed: a tariff description (`privbill tariff create` signs it)"]
