@@ -998,3 +998,23 @@ def test_a_file_of_another_kind_is_named(
     args[args.index(work.keys / "meter-0001.cert")] = work.tariff
     assert run(*args) == 2
     assert "is a signed tariff, not a meter certificate" in capsys.readouterr().err
+
+
+def test_failed_checks_of_inputs_are_usage_errors(
+    work: Work, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit status 1 is for an object that fails verification in a command that verifies one;
+    a command that makes something exits 2 when its own inputs fail a check."""
+    capsys.readouterr()
+    assert run("keygen", "--out", tmp_path / "k", "--meter-id", "bad id") == 2
+    assert "invalid meter id 'bad id'" in capsys.readouterr().err
+    assert run("keygen", "--out", tmp_path / "other") == 0
+    (tmp_path / "st.json").write_text('[{"kind": "sum"}]')
+    other_key = tmp_path / "other" / "provider.pem"
+    assert run("disclose", "request", tmp_path / "st.json", "--key", other_key, "--cert", work.keys / "meter-0001.cert", "--period", WEEK, "--requester", "X", "--purpose", "testing", "--out", tmp_path / "q.pbq") == 2  # fmt: skip
+    assert "certificate issued by another provider key" in capsys.readouterr().err
+    # ... while a verifying command still says INVALID with status 1.
+    args = work.verify(work.d / "bill.pbm")
+    args[args.index(work.pub)] = tmp_path / "other" / "provider.pub"
+    assert run(*args) == 1
+    assert capsys.readouterr().out.startswith("INVALID  tariff.issuer")

@@ -353,7 +353,7 @@ def register(sub: Subparsers) -> None:
     add_force(bv)
     add_progress(bv)
     add_json(bv)
-    bv.set_defaults(func=cmd_bill_verify, json_error=lambda e: bill_view(None, e))
+    bv.set_defaults(func=cmd_bill_verify, verifies=True, json_error=lambda e: bill_view(None, e))
 
     be = bsub.add_parser(
         "explain",

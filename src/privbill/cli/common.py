@@ -11,7 +11,9 @@ Outputs that exist are refused unless ``--force`` is given; data that cannot be 
 readings, openings) is never replaced.
 
 A command group is a module with a ``register(subparsers)`` function that adds its sub-commands
-and sets ``func`` (``args -> exit status``) on each; it imports this module, never another group.
+and sets ``func`` (``args -> exit status``) on each — and ``verifies=True`` on those whose job is
+to verify an object, the only ones that exit 1 for a :class:`VerificationError`; it imports this
+module, never another group.
 """
 
 from __future__ import annotations
@@ -517,8 +519,11 @@ def message_of(exc: BaseException) -> str:
     return str(exc)
 
 
-def status_of(exc: BaseException) -> int:
-    return EXIT_INVALID if isinstance(exc, VerificationError) else EXIT_USAGE
+def status_of(exc: BaseException, verifies: bool) -> int:
+    """1 for an object that fails verification in a command that verifies one; 2 for everything
+    else — in a command that makes something, a failing check of its own inputs (a certificate
+    of another provider, a meter id the certificate format refuses) is bad usage."""
+    return EXIT_INVALID if verifies and isinstance(exc, VerificationError) else EXIT_USAGE
 
 
 def run(func: Command, args: argparse.Namespace) -> int:
@@ -529,7 +534,7 @@ def run(func: Command, args: argparse.Namespace) -> int:
     except (PrivbillError, money.AmountError, KeyError_, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        status = status_of(exc)
+        status = status_of(exc, getattr(args, "verifies", False))
         if getattr(args, "json", False):
             view: Callable[[BaseException], Mapping[str, Any]] = getattr(
                 args, "json_error", error_view

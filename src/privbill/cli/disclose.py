@@ -585,7 +585,7 @@ def register(subparsers: Subparsers) -> None:
     add_force(a)
     add_progress(a)
     add_json(a)
-    a.set_defaults(func=cmd_answer)
+    a.set_defaults(func=cmd_answer, verifies=True)  # a request that fails its checks: 1
 
     v = dsub.add_parser(
         "verify",
@@ -611,4 +611,4 @@ def register(subparsers: Subparsers) -> None:
     )
     add_progress(v)
     add_json(v)
-    v.set_defaults(func=cmd_verify, json_error=lambda e: disclosure_view(None, e))
+    v.set_defaults(func=cmd_verify, verifies=True, json_error=lambda e: disclosure_view(None, e))

@@ -64,4 +64,6 @@ def register(sub: Subparsers) -> None:
     rv.add_argument("--provider", required=True, help="provider public key (PEM)")
     rv.add_argument("--bill", help="also check the receipt is for this payment message")
     add_json(rv)
-    rv.set_defaults(func=cmd_receipt_verify, json_error=lambda e: receipt_view(None, e))
+    rv.set_defaults(
+        func=cmd_receipt_verify, verifies=True, json_error=lambda e: receipt_view(None, e)
+    )

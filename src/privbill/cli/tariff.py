@@ -416,7 +416,7 @@ def register(sub: Subparsers) -> None:
     ts.add_argument("tariff", help="signed tariff (.pbt) or tariff description (JSON)")
     ts.add_argument("--provider", help="also check the signature with this provider key")
     add_json(ts)
-    ts.set_defaults(func=cmd_tariff_show)
+    ts.set_defaults(func=cmd_tariff_show, verifies=True)  # --provider checks the signature
 
     tu = tsub.add_parser(
         "import-urdb",
