@@ -165,7 +165,10 @@ def test_prover_input_errors(
     with pytest.raises(CertificateError, match="several accounts"):
         prove_bill(tariff, [meter_a.input(), other.input()], january)
     partial = SealedReadings(meter_a.sealed.certificate, meter_a.sealed.runs[:-1])
-    with pytest.raises(CoverageError, match="end at interval"):
+    with pytest.raises(
+        CoverageError,
+        match="end at 2026-01-31 00:00 MST, before the billing period ends at 2026-02-01 00:00 MST",
+    ):
         prove_bill(tariff, [MeterInput(partial, [meter_a.openings])], january)
     with pytest.raises(TariffMismatchError):
         prove_bill(tariff, [meter_a.input()], "2031-01")

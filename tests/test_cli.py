@@ -217,6 +217,8 @@ def test_usage_errors_exit_2_and_leave_no_file(
             str(workdir / "t.pbt"),
             "--period",
             "2026-03",
+            "--opening-key",
+            str(k / "meter-0001.okey"),
             "--out",
             str(out),
         )
@@ -277,6 +279,8 @@ def test_usage_errors_exit_2_and_leave_no_file(
             str(k / "meter-0001.pem"),
             "--cert",
             str(k / "meter-0001.cert"),
+            "--timezone",
+            "America/Denver",
             "--out",
             str(workdir / "s2"),
         )
@@ -426,7 +430,9 @@ def test_demo_default_month_as_subprocess(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "2976 readings" in proc.stdout and "VALID" in proc.stdout
-    assert proc.stderr == ""
+    # Standard error is no terminal here: at most progress lines of long steps.
+    assert all(line.startswith("privbill: ") for line in proc.stderr.splitlines()), proc.stderr
+    assert "error" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize(
@@ -570,9 +576,45 @@ def test_pay_as_you_drive_through_the_cli(
             str(keys / "meter-car-7.pem"),
             "--cert",
             str(keys / "meter-car-7.cert"),
+            "--timezone",
+            "Europe/Berlin",
             "--out",
             str(tmp_path / "s2"),
         )
         == 2
     )
     assert "road_class" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["common", "keygen", "tariff", "meter", "bill", "receipt", "demo", "disclose"],
+)
+def test_each_cli_module_imports_alone(module: str) -> None:
+    """No import cycle: every module of the command-line package imports first, on its own."""
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import privbill.cli.{module}"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_command_group_registers_itself(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A group from another package plugs in through its ``register(subparsers)``."""
+    import argparse
+    import types
+
+    from privbill import cli as cli_main
+
+    def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        p = sub.add_parser("hello", help="say hello")
+        p.add_argument("--name", default="world")
+        p.set_defaults(func=lambda a: print(f"hello {a.name}") or 0)
+
+    mod = types.ModuleType("privbill_test_hello")
+    mod.register = register  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "privbill_test_hello", mod)
+    monkeypatch.setattr(cli_main, "COMMAND_GROUPS", (*cli_main.COMMAND_GROUPS, mod.__name__))
+    assert cli_main.main(["hello", "--name", "meter"]) == 0
+    assert capsys.readouterr().out == "hello meter\n"

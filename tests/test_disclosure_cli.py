@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
-from unittest import mock
 
 import cbor2
 import pytest
 
 from helpers import demo_description, with_cycle
-from privbill import cli, cli_disclose
+from privbill.cli import main
 from privbill.interop.csv_readings import format_rows
 from privbill.model import codec
 from privbill.model.disclosures import DisclosureRequest, DisclosureResponse
@@ -22,20 +20,8 @@ TZ = zone("America/Denver")
 PERIOD = "2026-01-01/2026-01-08"
 
 
-def _parser_with_disclose() -> argparse.ArgumentParser:
-    parser = _ORIGINAL_BUILD()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "disclose" not in sub.choices:  # until privbill.cli registers the command itself
-        cli_disclose.register(sub)
-    return parser
-
-
-_ORIGINAL_BUILD = cli.build_parser
-
-
 def run(*args: str) -> int:
-    with mock.patch.object(cli, "build_parser", _parser_with_disclose):
-        return cli.main(list(args))
+    return main(list(args))
 
 
 def values(count: int) -> list[int]:
@@ -169,7 +155,7 @@ def test_attached_to_the_bill_and_signed_consent(
     assert DisclosureResponse.decode((work / "att.pbd").read_bytes()).bill_hash is not None
     capsys.readouterr()
     assert run(*verify_args(work, "att.pbd")) == 2  # the bill is needed
-    assert "supply the bill" in capsys.readouterr().err
+    assert "give the bill with --bill" in capsys.readouterr().err
     pub = str(work / "cust" / "meter-x.pub")
     bill = ["--bill", str(work / "bill.pbm")]
     assert run(*verify_args(work, "att.pbd", *bill, "--customer-key", pub)) == 0

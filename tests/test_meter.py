@@ -160,3 +160,109 @@ def test_bad_batch_changes_nothing(provider: Provider) -> None:
     assert meter.state.to_json() == before
     rec = meter.record([(first + 2, 1)])
     assert rec.runs[0].seal.seq == 2
+
+
+# --- outages and messages in local time --------------------------------------------------------
+
+
+def test_outage_runs_are_sealed_apart_and_marked(provider: Provider) -> None:
+    """An outage in the middle of a day: the day's open run is sealed when the outage starts, the
+    outage is a run of its own whose signed seal says so, and ordinary readings resume after."""
+    first, count = _days(1)
+    meter = _meter(provider, "day")
+    a = meter.record([(first + k, 5) for k in range(40)], close=False)
+    b = meter.record([(first + k, 0) for k in range(40, 50)], close=False, outage=True)
+    c = meter.record([(first + k, 7) for k in range(50, count)])
+    runs = a.runs + b.runs + c.runs
+    assert [(r.seal.first - first, r.seal.count, r.seal.outage) for r in runs] == [
+        (0, 40, False),
+        (40, 10, True),
+        (50, count - 50, False),
+    ]
+    for x, y in itertools.pairwise(runs):
+        assert y.seal.prev == x.seal.chain_hash() and y.seal.seq == x.seal.seq + 1
+    outage = runs[1]
+    outage.seal.verify_signature(meter.certificate.public_key)
+    assert outage.seal.body()["outage"] is True and "outage" not in runs[0].seal.body()
+    # Commitments to 0 Wh: the openings handed over say so and match.
+    assert b.openings.values == [0] * 10
+    blindings = b.openings.blindings
+    assert blindings is not None
+    assert outage.commitments == b"".join(pedersen.commit_bytes(0, r) for r in blindings)
+
+
+def test_outage_flag_is_signed(provider: Provider) -> None:
+    """A customer cannot mark readings as an outage, nor remove the mark: the seal signature
+    covers it (and the chain hash changes with it)."""
+    import dataclasses
+
+    from privbill.errors import SignatureError
+
+    first, _ = _days(1)
+    meter = _meter(provider, "reading")
+    plain = meter.record([(first, 0)]).runs[0].seal
+    outage = meter.record([(first + 1, 0)], outage=True).runs[0].seal
+    key = meter.certificate.public_key
+    for seal in (
+        dataclasses.replace(plain, outage=True),
+        dataclasses.replace(outage, outage=False),
+    ):
+        with pytest.raises(SignatureError):
+            seal.verify_signature(key)
+    assert dataclasses.replace(outage, outage=False).chain_hash() != outage.chain_hash()
+
+
+def test_outage_field_decodes_only_as_true(provider: Provider) -> None:
+    from privbill.errors import DecodeError
+    from privbill.model.seals import Seal
+
+    first, _ = _days(1)
+    meter = _meter(provider, "reading")
+    seal = meter.record([(first, 0)], outage=True).runs[0].seal
+    obj = seal.to_obj()
+    assert Seal.from_obj(obj) == seal
+    for bad in (False, 1, "yes"):
+        with pytest.raises(DecodeError, match="outage"):
+            Seal.from_obj({**obj, "outage": bad})
+
+
+def test_outage_readings_must_be_zero(provider: Provider) -> None:
+    first, _ = _days(1)
+    meter = _meter(provider, "day")
+    with pytest.raises(ReadingError, match=r"in an outage and must be 0, not 3"):
+        meter.record([(first, 0), (first + 1, 3)], outage=True)
+    assert meter.state.seq == 0 and meter.state.next_index is None  # nothing was committed
+
+
+def test_reading_errors_name_local_times(provider: Provider) -> None:
+    """Errors about time name the local date and time in the meter's timezone; the interval
+    index comes only as a detail, and nothing says "expected" the wrong way round."""
+    first, _ = _days(1)  # 2026-03-28 00:00 in Berlin (CET, +01:00)
+    meter = _meter(provider, "day")
+    meter.record([(first + k, 1) for k in range(4)])
+    with pytest.raises(ReadingError) as info:
+        meter.record([(first + 8, 1)])
+    msg = str(info.value)
+    assert "readings start at 2026-03-28 02:00 CET" in msg
+    assert "the meter continues at 2026-03-28 01:00 CET" in msg
+    assert f"(interval {first + 4})" in msg and "expected" not in msg
+    with pytest.raises(
+        ReadingError,
+        match=r"gap: no reading from 2026-03-28 01:15 CET .* until 2026-03-28 01:30 CET",
+    ):
+        meter.record([(first + 4, 1), (first + 6, 1)])
+    with pytest.raises(
+        ReadingError, match=r"reading at 2026-03-28 01:00 CET .* is a duplicate or out of order"
+    ):
+        meter.record([(first + 4, 1), (first + 4, 1)])
+
+
+def test_state_remembers_outage_timezone_and_span(provider: Provider) -> None:
+    first, _ = _days(1)
+    meter = _meter(provider, "day")
+    meter.record([(first, 0)], close=False, outage=True)
+    state = MeterState.from_json(meter.state.to_json())
+    assert (state.pending_outage, state.timezone, state.seal_span) == (True, TZ, "day")
+    resumed = Meter(meter.certificate, meter.key, "day", TZ, None, state)
+    rec = resumed.record([(first + 1, 4)])
+    assert [(r.seal.count, r.seal.outage) for r in rec.runs] == [(1, True), (1, False)]

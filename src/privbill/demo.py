@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,25 +23,24 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from privbill.billing.cleartext import MeterReadings, cleartext_bill
+from privbill.billing.cleartext import MeterReadings
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt, verify_receipt
 from privbill.billing.verifier import verify_bill
+from privbill.cli.explain import Explanation, explain, kwh
 from privbill.crypto import pedersen
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import UsageError
-from privbill.files import write_atomic
+from privbill.errors import TariffMismatchError, UsageError
 from privbill.interop import csv_readings
 from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
-from privbill.model import money
 from privbill.model.components import needs_calendar_month
 from privbill.model.periods import BillingPeriod, check_interval_length
 from privbill.model.readings import Openings
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
-from privbill.model.tariffs import TariffBody, TimeOfUse
+from privbill.model.tariffs import TariffBody
 from privbill.provider import Provider
 
 METER_ID = "0001"
@@ -93,11 +93,21 @@ def demo_tariff_description(scenario: str = "residential-tou") -> dict[str, Any]
     return desc
 
 
+def _files(out: Path, names: list[str]) -> list[Path]:
+    return [out / n for n in names]
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    from privbill.cli.common import refuse_existing, report, step, write_output
+
+    console = Console(highlight=False, quiet=args.json)
     scenario = SCENARIOS[args.scenario]
     account = scenario.account
     interval_s = check_interval_length(args.interval * 60)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    out = Path(args.out) if args.out else None
+    if out is not None:  # before any work: never replace files unless --force
+        refuse_existing([*_files(out, OUT_FILES), out / "sealed"], args.force)
     provider = Provider.generate("ed25519")
     meter_key = SigningKey.generate("ecdsa-p256-sha256")
     cert = provider.certify_meter(
@@ -129,13 +139,15 @@ def run_demo(args: argparse.Namespace) -> int:
             raise UsageError("--start must be the first of a month unless --days is given")
     else:
         period = BillingPeriod.for_dates(first_day, first_day + timedelta(days=args.days), tz)
-    tariff.body.check_period(period)
+    try:
+        tariff.body.check_period(period)
+    except TariffMismatchError as exc:
+        raise UsageError(f"--scenario {args.scenario}: {exc}; drop --days") from None
     first, count = period.intervals(interval_s)
     label = period.label(tz)
-    seed_text = f", seed {args.seed}" if args.seed is not None else ""
     console.print(
         f"[bold]privbill demo[/]: {scenario.title}, {label} "
-        f"({count} readings of {args.interval} min{seed_text})"
+        f"({count} readings of {args.interval} min, seed {seed}: --seed {seed} repeats them)"
     )
     console.print(
         f"  keys      provider Ed25519, meter ECDSA P-256; certificate for meter {METER_ID}, "
@@ -145,12 +157,12 @@ def run_demo(args: argparse.Namespace) -> int:
 
     attrs: list[tuple[int, ...]] = [()] * count
     if scenario.profile == "driving":
-        trips = drive_metres(period.start, count, interval_s, tz, seed=args.seed)
+        trips = drive_metres(period.start, count, interval_s, tz, seed=seed)
         values = [m for m, _ in trips]
         attrs = [(road,) for _, road in trips]
     else:
         values = synthetic_wh(
-            period.start, count, interval_s, tz, profile=scenario.profile, seed=args.seed
+            period.start, count, interval_s, tz, profile=scenario.profile, seed=seed
         )
     pedersen.precompute()
     opening_key = Meter.new_opening_key()
@@ -161,15 +173,18 @@ def run_demo(args: argparse.Namespace) -> int:
     per_day = 86400 // interval_s
     show = not args.no_progress and console.is_terminal
     meter_seconds = 0.0
-    with Progress(
-        TextColumn("  meter    "),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not show,
-    ) as progress:
+    with (
+        Progress(
+            TextColumn("  meter    "),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not show,
+        ) as progress,
+        _null() if show else step(args, f"meter: committing to and sealing {count} readings"),
+    ):
         task = progress.add_task("meter", total=count)
         for lo in range(0, count, per_day):
             chunk = [(first + k, values[k], attrs[k]) for k in range(lo, min(lo + per_day, count))]
@@ -185,15 +200,16 @@ def run_demo(args: argparse.Namespace) -> int:
     )
 
     sealed = SealedReadings(cert, tuple(runs))
-    with console.status("  proving…", spinner="dots") if show else _null():
+    with console.status("  proving…", spinner="dots") if show else step(args, "proving the bill"):
         t0 = time.perf_counter()
         msg = prove_bill(tariff, [MeterInput(sealed, batches, opening_key)], period)
         prove_s = time.perf_counter() - t0
     encoded = msg.encode()
     console.print(f"  prove     {prove_s:.3f} s (every opening checked against its seal)")
-    t0 = time.perf_counter()
-    verified = verify_bill(encoded, tariff, provider.public_key, account=account, period=period)
-    verify_s = time.perf_counter() - t0
+    with _null() if show else step(args, "verifying the bill"):
+        t0 = time.perf_counter()
+        verified = verify_bill(encoded, tariff, provider.public_key, account=account, period=period)
+        verify_s = time.perf_counter() - t0
     console.print(f"  verify    {verify_s:.3f} s  [bold green]VALID[/]")
     receipt = issue_receipt(provider.key, verified)
     verify_receipt(receipt, provider.public_key, encoded)
@@ -201,7 +217,10 @@ def run_demo(args: argparse.Namespace) -> int:
 
     named = {n: [a[j] for a in attrs] for j, n in enumerate(scenario.attributes)}
     readings = MeterReadings(interval_s, first, values, named)
-    _customer_view(console, tariff.body, readings, period, msg.total_fee, scenario.unit)
+    explanation = explain(tariff.body, [readings], period, [METER_ID])
+    if explanation.total != msg.total_fee:
+        raise AssertionError("the customer's view differs from the proven total")
+    _customer_view(console, explanation, scenario.unit)
     cur = tariff.body.currency
     hidden = scenario.hidden
     if tariff.body.components and not scenario.attributes:
@@ -214,82 +233,92 @@ def run_demo(args: argparse.Namespace) -> int:
         f"  payment message {len(encoded):,} bytes ({len(encoded) / count:.1f} bytes per reading)"
     )
 
-    if args.out:
-        out = Path(args.out)
-        files: dict[str, bytes] = {
-            "provider.pem": provider.key.to_pem(),
-            "provider.pub": provider.public_key.to_pem(),
-            f"meter-{METER_ID}.pem": meter_key.to_pem(),
-            f"meter-{METER_ID}.pub": meter_key.public_key().to_pem(),
-            f"meter-{METER_ID}.cert": cert.encode(),
-            f"meter-{METER_ID}.okey": (opening_key.hex() + "\n").encode(),
-            "tariff.json": json.dumps(desc, indent=2).encode(),
-            "tariff.pbt": tariff.encode(),
-            "readings.csv": csv_readings.format_rows(
-                [(first + k, v, attrs[k]) for k, v in enumerate(values)],
-                interval_s,
-                tz,
-                scenario.attributes,
-                "quantity" if scenario.attributes else "wh",
-            ).encode(),
-            f"sealed/{'sealed.pbs'}": sealed.encode(),
-            "bill.pbm": encoded,
-            "receipt.pbr": receipt.encode(),
+    if out is not None:
+        files: dict[str, tuple[bytes, bool]] = {  # name: (data, private)
+            "provider.pem": (provider.key.to_pem(), True),
+            "provider.pub": (provider.public_key.to_pem(), False),
+            f"meter-{METER_ID}.pem": (meter_key.to_pem(), True),
+            f"meter-{METER_ID}.pub": (meter_key.public_key().to_pem(), False),
+            f"meter-{METER_ID}.cert": (cert.encode(), False),
+            f"meter-{METER_ID}.okey": ((opening_key.hex() + "\n").encode(), True),
+            "tariff.json": (json.dumps(desc, indent=2).encode(), False),
+            "tariff.pbt": (tariff.encode(), False),
+            "readings.csv": (  # the household's readings: private
+                csv_readings.format_rows(
+                    [(first + k, v, attrs[k]) for k, v in enumerate(values)],
+                    interval_s,
+                    tz,
+                    scenario.attributes,
+                    "quantity" if scenario.attributes else "wh",
+                ).encode(),
+                True,
+            ),
+            "sealed/sealed.pbs": (sealed.encode(), False),
+            "sealed/meter-state.json": (meter.state.to_json().encode(), True),
+            "bill.pbm": (encoded, False),
+            "receipt.pbr": (receipt.encode(), False),
         }
         for b in batches:
-            files[f"sealed/openings-{b.first}.pbo"] = b.encode()
-        for name, data in files.items():
-            private = name.endswith((".pem", ".okey", ".pbo"))
-            write_atomic(out / name, data, private=private)
+            files[f"sealed/openings-{b.first}.pbo"] = (b.encode(), True)
+        for stale in (out / "sealed").glob("openings-*.pbo"):  # --force: a new meter directory
+            stale.unlink()
+        for name, (data, private) in files.items():
+            write_output(out / name, data, force=args.force, private=private)
         console.print(f"  files     written to {out}/")
-    return 0
+    view = {
+        "scenario": args.scenario,
+        "seed": seed,
+        "period": label,
+        "readings": count,
+        "total_fee": verified.total_fee,
+        "currency": cur,
+        "amount": verified.amount,
+        "bill_bytes": len(encoded),
+        "prove_seconds": round(prove_s, 4),
+        "verify_seconds": round(verify_s, 4),
+        "out": str(out) if out is not None else None,
+        "customer_view": explanation.to_json(),
+    }
+    return report(args.json, view, [])
 
 
-def _customer_view(
-    console: Console,
-    body: TariffBody,
-    readings: MeterReadings,
-    period: BillingPeriod,
-    total: int,
-    unit: str,
-) -> None:
-    """The bill as the customer's device shows it: consumption and cost by time-of-use period,
-    then every component, from the cleartext readings (never sent anywhere)."""
-    breakdown = cleartext_bill(body, [readings], period)
-    values, first, interval_s = list(readings.values), readings.first, readings.interval_s
-    assert breakdown.total == total
-    prices = body.prices(first, len(values), interval_s)
-    energy = body.energy
-    if isinstance(energy, TimeOfUse):
-        names = list(energy.period_names)
-        periods = energy.periods(body.tz, first, len(values), interval_s)
-    else:
-        names, periods = ["energy"], [0] * len(values)
-    kwh = [0] * len(names)
-    cost = [0] * len(names)
-    for k, (p, wh) in enumerate(zip(prices, values, strict=True)):
-        kwh[periods[k]] += wh
-        cost[periods[k]] += p * wh
-    cur, minor = body.currency, body.minor_unit
+OUT_FILES = [
+    "provider.pem",
+    "provider.pub",
+    f"meter-{METER_ID}.pem",
+    f"meter-{METER_ID}.pub",
+    f"meter-{METER_ID}.cert",
+    f"meter-{METER_ID}.okey",
+    "tariff.json",
+    "tariff.pbt",
+    "readings.csv",
+    "bill.pbm",
+    "receipt.pbr",
+]
+
+
+def _customer_view(console: Console, e: Explanation, unit: str) -> None:
+    """The bill as the customer's device shows it (from the cleartext readings, never sent
+    anywhere): the shared explanation, as a table."""
+    cur = e.body.currency
+    details = any(c.detail for c in e.components)
     table = Table(title="Customer's view (stays on the device)", title_justify="left")
     table.add_column("charge")
     table.add_column(unit, justify="right")
     table.add_column(cur, justify="right")
-    for n, e, c in zip(names, kwh, cost, strict=True):
-        if e:
-            table.add_row(n, f"{e / 1000:,.3f}", money.format_amount(c, minor))
-    for name, fee in breakdown.components:
-        table.add_row(name, "", money.format_amount(fee, minor))
-    table.add_row("fixed charges", "", money.format_amount(breakdown.fixed, minor))
-    if breakdown.minimum_top_up:
-        table.add_row(
-            "raised to the minimum", "", money.format_amount(breakdown.minimum_top_up, minor)
-        )
-    table.add_row(
-        "[bold]total[/]",
-        f"{sum(kwh) / 1000:,.3f}",
-        f"[bold]{money.format_amount(total, minor)}[/]",
-    )
+    if details:
+        table.add_column("")
+    rows: list[tuple[str, str, str, str]] = [
+        (r.name, kwh(r.quantity), e.amount(r.cost), "") for r in e.energy
+    ]
+    rows += [(c.label, "", e.amount(c.fee), c.detail) for c in e.components]
+    rows.append(("fixed charges", "", e.amount(e.breakdown.fixed), ""))
+    if e.breakdown.minimum_top_up:
+        rows.append(("raised to the minimum", "", e.amount(e.breakdown.minimum_top_up), ""))
+    total_q = sum(r.quantity for r in e.energy)
+    rows.append(("[bold]total[/]", kwh(total_q), f"[bold]{e.amount(e.total)}[/]", ""))
+    for row in rows:
+        table.add_row(*(row if details else row[:3]))
     console.print()
     console.print(table)
 

@@ -37,6 +37,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from privbill.billing import coverage, energy
 from privbill.billing.cleartext import demand_windows, tiered_indices
@@ -98,7 +99,7 @@ from privbill.model.ledger import (
     Term,
     runs_of,
 )
-from privbill.model.periods import BillingPeriod
+from privbill.model.periods import BillingPeriod, interval_time, local_time
 from privbill.model.readings import Openings, derive_blinding
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
@@ -290,19 +291,21 @@ def _check_evidence(
             max(runs[-1].seal.end - first, 0),
             path,
             len(cert.attributes),
+            request.tz,
         )
     except (CoverageError, SealChainError) as exc:
         raise _rebadge(exc, obj) from None
     if first > lo:
         raise CoverageError(
-            f"the sealed runs start at interval {first}, after the disclosed interval {lo}",
+            f"the sealed runs start at {interval_time(first, length, request.tz)}, after the "
+            f"first disclosed interval, at {interval_time(lo, length, request.tz)}",
             obj=obj,
             field=f"{path}.runs[0].seal.first",
         )
     if runs[-1].seal.end < hi:
         raise CoverageError(
-            f"the sealed runs end at interval {runs[-1].seal.end}, before the disclosed "
-            f"interval {hi - 1}",
+            f"the sealed runs end at {local_time(runs[-1].seal.end * length, request.tz)}, "
+            f"before the last disclosed interval, at {interval_time(hi - 1, length, request.tz)}",
             obj=obj,
             field=f"{path}.runs",
         )
@@ -750,6 +753,7 @@ def _collect_openings(
     indices: Sequence[int],
     batches: Sequence[Openings],
     opening_key: bytes | None,
+    tz: ZoneInfo,
 ) -> tuple[list[int], list[int]]:
     mine = sorted((b for b in batches if b.meter_id == meter_id), key=lambda b: b.first)
     for b in mine:
@@ -767,7 +771,8 @@ def _collect_openings(
         j = bisect.bisect_right(firsts, i) - 1
         if j < 0 or i >= mine[j].end:
             raise OpeningError(
-                f"no opening for interval {i} of meter {meter_id!r}",
+                f"no opening for the reading at {interval_time(i, interval_s, tz)} of meter "
+                f"{meter_id!r}",
                 obj="openings",
                 field="values",
             )
@@ -851,12 +856,12 @@ def answer(
         runs = tuple(r for r in all_runs if r.seal.first < hi and r.seal.end > lo)
         view = _check_evidence(cert, runs, req, provider, lo, hi, path, "sealed readings", False)
         key = opening_key.get(mid) if isinstance(opening_key, Mapping) else opening_key
-        values, blindings = _collect_openings(mid, cert.interval_s, needed, openings, key)
+        values, blindings = _collect_openings(mid, cert.interval_s, needed, openings, key, req.tz)
         bad = check_openings(view.select(needed), values, blindings)
         if bad is not None:
             raise OpeningError(
-                f"opening of meter {mid!r} at interval {needed[bad]} does not match its "
-                "sealed commitment",
+                f"opening of meter {mid!r} at {interval_time(needed[bad], cert.interval_s, req.tz)} "
+                "does not match its sealed commitment",
                 obj="openings",
                 field="values",
             )

@@ -26,8 +26,14 @@ def read_bytes(path: str | os.PathLike[str], what: str) -> bytes:
         raise UsageError(f"{p}: permission denied", obj=what) from None
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, private: bool = False) -> None:
-    """Write ``data`` to ``path`` so that the file is either complete or absent/unchanged."""
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, private: bool = False, replace: bool = True
+) -> None:
+    """Write ``data`` to ``path`` so that the file is either complete or absent/unchanged.
+
+    ``private`` files (keys, readings, openings) are readable by their owner only. Without
+    ``replace`` an existing file is left alone and :class:`FileExistsError` raised; the check and
+    the write are one atomic step (a hard link, which never replaces)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
@@ -37,7 +43,19 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, private: bool = F
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600 if private else 0o644)
-        os.replace(tmp, p)
+        if replace:
+            os.replace(tmp, p)
+            return
+        try:
+            os.link(tmp, p)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: check, then rename
+            if p.exists():
+                raise FileExistsError(17, "File exists", str(p)) from None
+            os.replace(tmp, p)
+            return
+        os.unlink(tmp)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

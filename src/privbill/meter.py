@@ -30,7 +30,13 @@ from privbill.crypto.signatures import SigningKey
 from privbill.errors import ReadingError, UsageError
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
-from privbill.model.periods import BillingPeriod, local_midnight, zone
+from privbill.model.periods import (
+    BillingPeriod,
+    interval_time,
+    local_midnight,
+    local_time,
+    zone,
+)
 from privbill.model.readings import (
     MAX_ATTRIBUTE_VALUE,
     OPENING_KEY_BYTES,
@@ -131,6 +137,9 @@ class MeterState:
     pending: bytes = b""
     pending_attributes: bytes = b""
     registers: RegisterTracker | None = None
+    pending_outage: bool = False  # the unsealed run is an outage run
+    timezone: str | None = None  # the local time the chain's runs were sealed in
+    seal_span: SealSpan | None = None
 
     @property
     def pending_first(self) -> int | None:
@@ -148,6 +157,9 @@ class MeterState:
                 "pending": self.pending.hex(),
                 "pending_attributes": self.pending_attributes.hex(),
                 "registers": None if self.registers is None else self.registers.to_obj(),
+                "pending_outage": self.pending_outage,
+                "timezone": self.timezone,
+                "seal_span": self.seal_span,
             }
         )
 
@@ -161,6 +173,15 @@ class MeterState:
             seq, nxt = d["seq"], d["next_index"]
             raw_registers = d.get("registers")
             registers = None if raw_registers is None else RegisterTracker.from_obj(raw_registers)
+            pending_outage = d.get("pending_outage", False)
+            tzname = d.get("timezone")
+            span = d.get("seal_span")
+            if (
+                not isinstance(pending_outage, bool)
+                or not (tzname is None or isinstance(tzname, str))
+                or not (span is None or span in SEAL_SPANS)
+            ):
+                raise ValueError
             if (
                 len(prev) != 32
                 or not isinstance(seq, int)
@@ -173,7 +194,7 @@ class MeterState:
                 raise ValueError
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
-        return cls(seq, prev, nxt, pending, pending_attrs, registers)
+        return cls(seq, prev, nxt, pending, pending_attrs, registers, pending_outage, tzname, span)
 
 
 @dataclass(slots=True)
@@ -268,6 +289,7 @@ class Meter:
         readings: Iterable[tuple[int, int] | tuple[int, int, Sequence[int]]],
         *,
         close: bool = True,
+        outage: bool = False,
     ) -> Recording:
         """Commit to and seal consecutive readings ``(interval index, Wh)`` — or, for a meter
         certified with private attributes, ``(interval index, quantity, attribute values)``.
@@ -277,33 +299,64 @@ class Meter:
         boundaries. With ``close`` (the default) the last run is sealed when the readings end,
         even if its span has not; with ``close=False`` it stays open in the meter's state and the
         next recording continues it.
+
+        With ``outage`` the meter records intervals in which it had no supply: every reading must
+        be 0, and the runs are sealed as outage runs (``Seal.outage``), apart from the runs of
+        ordinary readings before and after them.
         """
         items = list(readings)
         if not items:
             raise ReadingError("no readings to record", obj="readings")
         k = len(self.certificate.attributes)
+        tz = zone(self.timezone)
+        length = self.interval_s
+
+        def at(i: int) -> str:
+            return interval_time(i, length, tz)
+
         first = items[0][0]
         expect = self.state.next_index if self.state.next_index is not None else first
         attrs: list[Sequence[int]] = []
-        for item in items:
+        for pos, item in enumerate(items):
             index, wh = item[0], item[1]
             if index != expect:
-                if index == items[0][0] and self.state.next_index is not None:
-                    msg = f"readings start at interval {index} but the meter continues at {expect}"
+                if pos == 0:  # only the meter's state sets what the first reading must be
+                    what = (
+                        "they were recorded already"
+                        if index < expect
+                        else f"no readings from {at(expect)} until {local_time(index * length, tz)}"
+                    )
+                    msg = (
+                        f"readings start at {at(index)} but the meter continues at {at(expect)} "
+                        f"({what})"
+                    )
+                elif index < expect:
+                    msg = (
+                        f"reading at {at(index)} is a duplicate or out of order: the next "
+                        f"reading is due at {at(expect)}"
+                    )
                 else:
-                    kind = "duplicate or out of order" if index < expect else "gap before"
-                    msg = f"{kind} interval {index} (expected {expect})"
+                    msg = (
+                        f"gap: no reading from {at(expect)} until {local_time(index * length, tz)}"
+                    )
                 raise ReadingError(msg, obj="readings", field="interval_start")
             if not 0 <= wh <= money.MAX_WH_PER_INTERVAL:
                 raise ReadingError(
-                    f"consumption {wh} Wh out of range at interval {index}",
+                    f"consumption {wh} Wh at {at(index)} is out of range "
+                    f"[0, {money.MAX_WH_PER_INTERVAL}]",
+                    obj="readings",
+                    field="wh",
+                )
+            if outage and wh:
+                raise ReadingError(
+                    f"the reading at {at(index)} is in an outage and must be 0, not {wh}",
                     obj="readings",
                     field="wh",
                 )
             a: Sequence[int] = item[2] if len(item) == 3 else ()
             if len(a) != k or not all(0 <= v <= MAX_ATTRIBUTE_VALUE for v in a):
                 raise ReadingError(
-                    f"interval {index} needs {k} attribute value(s) in [0, 2^32)",
+                    f"the reading at {at(index)} needs {k} attribute value(s) in [0, 2^32)",
                     obj="readings",
                     field="attributes",
                 )
@@ -322,11 +375,15 @@ class Meter:
         run_first = self.state.pending_first
         pending = bytearray(self.state.pending)
         pending_attrs = bytearray(self.state.pending_attributes)
+        if run_first is not None and self.state.pending_outage != outage:
+            # An outage starts or ends: the open run is sealed as what it is.
+            runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), not outage))
+            pending.clear()
+            pending_attrs.clear()
+            run_first = None
         if run_first is None:
             run_first = first
         schedules = self.register_schedules
-        tz = zone(self.timezone)
-        length = self.interval_s
         reg_windows = [
             schedule_indices(
                 s.weekday, s.weekend, s.holidays, tz, first, len(items), length, "registers"
@@ -376,7 +433,7 @@ class Meter:
                 avalues.append(v)
                 ablindings.append(s)
             if index + 1 in boundaries or (close and index == last):
-                runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs)))
+                runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), outage))
                 pending.clear()
                 pending_attrs.clear()
                 run_first = index + 1
@@ -384,6 +441,9 @@ class Meter:
         self.state.pending = bytes(pending)
         self.state.pending_attributes = bytes(pending_attrs)
         self.state.registers = tracker
+        self.state.pending_outage = outage and bool(pending)
+        self.state.timezone = self.timezone
+        self.state.seal_span = self.seal_span
         derived = okey is not None
         openings = Openings(
             mid,
@@ -430,7 +490,9 @@ class Meter:
         register = DemandRegister.make(self.key, meter_id=mid, month=month, schedules=entries)
         return register, RegisterOpenings(mid, month, opened)
 
-    def _seal(self, first: int, commitments: bytes, attributes: bytes = b"") -> SealedRun:
+    def _seal(
+        self, first: int, commitments: bytes, attributes: bytes = b"", outage: bool = False
+    ) -> SealedRun:
         k = len(self.certificate.attributes)
         seal = Seal.make(
             self.key,
@@ -442,6 +504,7 @@ class Meter:
             prev=self.state.prev,
             attributes=k,
             attribute_commitments=attributes,
+            outage=outage,
         )
         self.state.seq += 1
         self.state.prev = seal.chain_hash()

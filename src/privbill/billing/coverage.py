@@ -1,13 +1,18 @@
 """Seal structure: one meter's sealed runs must cover an interval range exactly, in order, as one
 unbroken hash chain of that meter's seals. Shared by the prover (to fail early with a clear
-message) and the verifier."""
+message) and the verifier. Messages name local times in the tariff's timezone (the interval index
+only as a detail)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 from privbill.errors import CoverageError, SealChainError
+from privbill.model.periods import interval_time, local_time
 from privbill.model.seals import SealedRun
+
+UTC = ZoneInfo("UTC")
 
 OBJ = "payment message"
 
@@ -20,8 +25,17 @@ def check_runs(
     count: int,
     path: str,
     attributes: int = 0,
+    tz: ZoneInfo = UTC,
 ) -> None:
-    """Raise a :class:`CoverageError` or :class:`SealChainError` naming the run at fault."""
+    """Raise a :class:`CoverageError` or :class:`SealChainError` naming the run at fault and,
+    in ``tz``, the local times concerned."""
+
+    def at(index: int) -> str:  # the start of interval ``index``
+        return interval_time(index, interval_s, tz)
+
+    def until(index: int) -> str:  # the end of the interval before ``index``
+        return local_time(index * interval_s, tz)
+
     expected = first
     end = first + count
     prev = None
@@ -47,20 +61,29 @@ def check_runs(
                 field=f"{where}.attributes",
             )
         if s.first < expected:
-            what = "overlaps the previous run" if k else "starts before the billing period"
-            raise CoverageError(
-                f"run {what} (interval {s.first}, expected {expected})",
-                obj=OBJ,
-                field=f"{where}.first",
-            )
+            if k:
+                msg = (
+                    f"run starts at {at(s.first)}, inside the previous run, "
+                    f"which ends at {until(expected)}"
+                )
+            else:
+                msg = (
+                    f"the first run starts at {at(s.first)}, before the billing period "
+                    f"starts at {until(expected)}"
+                )
+            raise CoverageError(msg, obj=OBJ, field=f"{where}.first")
         if s.first > expected:
             what = "gap before this run" if k else "the billing period starts before the first run"
             raise CoverageError(
-                f"{what} (interval {s.first}, expected {expected})", obj=OBJ, field=f"{where}.first"
+                f"{what}: no sealed readings from {at(expected)} until {until(s.first)}",
+                obj=OBJ,
+                field=f"{where}.first",
             )
         if s.end > end:
             raise CoverageError(
-                "run extends past the end of the billing period", obj=OBJ, field=f"{where}.count"
+                f"run ends at {until(s.end)}, after the billing period ends at {until(end)}",
+                obj=OBJ,
+                field=f"{where}.count",
             )
         if prev is not None:
             if s.seq != prev.seq + 1:
@@ -79,7 +102,8 @@ def check_runs(
         expected = s.end
     if expected != end:
         raise CoverageError(
-            f"runs end at interval {expected}, the billing period at {end}",
+            f"the sealed runs end at {until(expected)}, before the billing period ends at "
+            f"{until(end)}: no sealed readings from {at(expected)}",
             obj=OBJ,
             field=f"{path}.runs",
         )

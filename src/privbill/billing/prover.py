@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from privbill.billing import components, coverage, demand, energy
 from privbill.crypto import group, pedersen
@@ -26,7 +27,7 @@ from privbill.errors import (
 from privbill.model import codec, money
 from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.component_proofs import ComponentProof
-from privbill.model.periods import BillingPeriod
+from privbill.model.periods import BillingPeriod, interval_time
 from privbill.model.readings import Openings
 from privbill.model.registers import RegisterOpenings
 from privbill.model.sealed import SealedReadings
@@ -45,7 +46,7 @@ class MeterInput:
 
 
 def _collect(
-    inp: MeterInput, first: int, count: int, k: int
+    inp: MeterInput, first: int, count: int, k: int, tz: ZoneInfo
 ) -> tuple[list[int], list[int], list[int], list[int]]:
     """Values, blindings, attribute values and attribute blindings (``k`` per interval) for
     intervals ``first .. first+count-1`` from the openings batches."""
@@ -81,7 +82,8 @@ def _collect(
     missing = [n for n, v in enumerate(values) if v is None]
     if missing:
         raise OpeningError(
-            f"no opening for {len(missing)} interval(s) of meter {mid!r}, first at index {first + missing[0]}",
+            f"no opening for {len(missing)} interval(s) of meter {mid!r}, the first at "
+            f"{interval_time(first + missing[0], inp.sealed.certificate.interval_s, tz)}",
             obj="openings",
             field="values",
         )
@@ -164,11 +166,13 @@ def prove_bill(
                 field="runs",
             )
         k_attr = len(cert.attributes)
-        coverage.check_runs(runs, cert.meter_id, cert.interval_s, first, count, path, k_attr)
+        coverage.check_runs(
+            runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, body.tz
+        )
         for k, run in enumerate(runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
             run.check_commitments(f"{path}.runs[{k}]")
-        values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr)
+        values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
         commitments = b"".join(r.commitments for r in runs)
         try:
             points = group.decode_points_on_curve(commitments, count)
@@ -176,10 +180,10 @@ def prove_bill(
             raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
         bad = check_openings(points, values, blindings)
         if bad is not None:
-            when = datetime.fromtimestamp((first + bad) * cert.interval_s, body.tz).isoformat()
+            when = interval_time(first + bad, cert.interval_s, body.tz)
             raise OpeningError(
-                f"opening of meter {cert.meter_id!r} at {when} (interval {first + bad}) "
-                "does not match its sealed commitment",
+                f"opening of meter {cert.meter_id!r} at {when} does not match its sealed "
+                "commitment",
                 obj="openings",
                 field="values",
             )
@@ -194,8 +198,9 @@ def prove_bill(
             if bad is not None:
                 i, j = divmod(bad, k_attr)
                 raise OpeningError(
-                    f"attribute {cert.attributes[j]!r} of meter {cert.meter_id!r} at interval "
-                    f"{first + i} does not match its sealed commitment",
+                    f"attribute {cert.attributes[j]!r} of meter {cert.meter_id!r} at "
+                    f"{interval_time(first + i, cert.interval_s, body.tz)} does not match its "
+                    "sealed commitment",
                     obj="openings",
                     field="attribute_values",
                 )

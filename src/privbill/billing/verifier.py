@@ -112,7 +112,12 @@ def verify_bill(
             f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
         )
     if period is not None and msg.period != period:
-        raise CoverageError("bill is for another billing period", obj=OBJ, field="period")
+        tz = tariff.body.tz
+        raise CoverageError(
+            f"bill is for another billing period: {msg.period.label(tz)}, not {period.label(tz)}",
+            obj=OBJ,
+            field="period",
+        )
     body = tariff.body
     body.check_period(msg.period)
 
@@ -147,7 +152,7 @@ def verify_bill(
             raise CoverageError(exc.detail, obj=OBJ, field="period") from None
         k_attr = len(cert.attributes)
         coverage.check_runs(
-            section.runs, cert.meter_id, cert.interval_s, first, count, path, k_attr
+            section.runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, tariff.body.tz
         )
         for k, run in enumerate(section.runs):
             run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")

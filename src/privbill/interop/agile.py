@@ -92,7 +92,8 @@ def agile_to_description(
             if not allow_rounding:
                 raise _err(
                     f"slot {t.isoformat()}",
-                    f"{gbp} GBP/kWh needs more than 9 decimals (import with rounding to accept {q})",
+                    f"{gbp} GBP/kWh needs more than 9 decimals (--round-prices, or "
+                    f"allow_rounding=True, rounds it to {q} and reports it)",
                 )
             rounded.append(f"{t.isoformat()}: {gbp} -> {q}")
         prices.append(format(q.normalize(), "f"))

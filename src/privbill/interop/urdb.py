@@ -119,7 +119,7 @@ def _price_text(v: Decimal, where: str, report: ImportReport, allow_rounding: bo
             raise _err(
                 where,
                 f"{v} needs more than 9 decimals per kWh/kW; privbill prices are exact to 10⁻⁹ "
-                f"(import with --round-prices to accept {q}; each rounding is reported)",
+                f"(--round-prices, or allow_rounding=True, rounds it to {q} and reports it)",
             )
         report.rounded.append(f"{where}: {v} -> {q}")
     return format(q.normalize(), "f")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from privbill.crypto.hashing import DIGEST_BYTES
@@ -154,8 +155,15 @@ class MeterCertificate:
 
     def check_covers(self, start: int, end: int, path: str = "") -> None:
         if start < self.valid_from or end > self.valid_until:
+            which = "valid_from" if start < self.valid_from else "valid_until"
+
+            def utc(ts: int) -> str:
+                return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
             raise CertificateError(
-                "certificate is not valid for the whole billing period",
+                f"certificate is not valid for the whole billing period: it is valid from "
+                f"{utc(self.valid_from)} until {utc(self.valid_until)}, the period runs from "
+                f"{utc(start)} until {utc(end)}",
                 obj=OBJ,
-                field=f"{path}.valid_until" if path else "valid_until",
+                field=f"{path}.{which}" if path else which,
             )

@@ -56,7 +56,13 @@ from privbill.errors import (
 from privbill.model import codec, money
 from privbill.model.certificates import MeterCertificate
 from privbill.model.ids import is_identifier
-from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S, BillingPeriod, zone
+from privbill.model.periods import (
+    MAX_INTERVAL_S,
+    MIN_INTERVAL_S,
+    BillingPeriod,
+    interval_time,
+    zone,
+)
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import SignedTariff, TimeOfUse
 
@@ -573,7 +579,11 @@ def _check_request(req: DisclosureRequest) -> None:
                 if i <= prev:
                     raise err(f"{path}.indices[{j}]", "indices must be increasing and distinct")
                 if not lo <= i < hi:
-                    raise err(f"{path}.indices[{j}]", f"interval {i} is outside the period")
+                    raise err(
+                        f"{path}.indices[{j}]",
+                        f"the reading at {interval_time(i, step, req.tz)} is outside the period "
+                        f"{describe_span(per.start, per.end, req.tz)}",
+                    )
                 prev = i
             continue
         sel = s.select

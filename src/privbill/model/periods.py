@@ -36,6 +36,18 @@ def zone(name: str) -> ZoneInfo:
         ) from None
 
 
+def local_time(ts: int, tz: ZoneInfo) -> str:
+    """UTC second ``ts`` as local date and time in ``tz``, for messages: ``2026-01-05 14:00 MST``."""
+    moment = datetime.fromtimestamp(ts, tz)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
+
+
+def interval_time(index: int, interval_s: int, tz: ZoneInfo) -> str:
+    """Where interval ``index`` starts, in local time, with the index as a detail:
+    ``2026-01-05 14:00 MST (interval 1964192)``."""
+    return f"{local_time(index * interval_s, tz)} (interval {index})"
+
+
 def check_interval_length(seconds: int) -> int:
     if not MIN_INTERVAL_S <= seconds <= MAX_INTERVAL_S or MAX_INTERVAL_S % seconds:
         raise UsageError(

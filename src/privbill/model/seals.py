@@ -2,7 +2,9 @@
 
 A seal body names the meter, its sequence number, the run (first interval index, count, interval
 length), the hash of the run's commitments and the hash of the previous seal body, which chains
-the seals of one meter. In a payment message each seal travels with its commitments
+the seals of one meter. A run the meter recorded while it had no supply carries ``outage: true``:
+its commitments are to 0 Wh, and the meter's signature certifies the outage, so a customer can
+neither claim one nor hide one. In a payment message each seal travels with its commitments
 (:class:`SealedRun`), ``count × 48`` bytes of compressed points.
 """
 
@@ -66,6 +68,7 @@ class Seal:
     signature: bytes
     attributes: int = 0  # private attribute commitments per interval
     attributes_hash: bytes = b""
+    outage: bool = False  # the meter had no supply: every commitment of the run is to 0
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -81,6 +84,8 @@ class Seal:
         if self.attributes:
             body["attributes"] = self.attributes
             body["attributes_hash"] = self.attributes_hash
+        if self.outage:
+            body["outage"] = True
         return body
 
     def body_bytes(self) -> bytes:
@@ -111,6 +116,7 @@ class Seal:
         prev: bytes,
         attributes: int = 0,
         attribute_commitments: bytes = b"",
+        outage: bool = False,
     ) -> Seal:
         count = len(commitments) // group.POINT_BYTES
         h = commitments_hash(meter_id, first, count, commitments)
@@ -119,13 +125,17 @@ class Seal:
             if attributes
             else b""
         )
-        unsigned = cls(meter_id, seq, first, count, interval_s, h, prev, b"", attributes, ah)
+        unsigned = cls(
+            meter_id, seq, first, count, interval_s, h, prev, b"", attributes, ah, outage
+        )
         sig = key.sign(PURPOSE, unsigned.body_bytes())
-        return cls(meter_id, seq, first, count, interval_s, h, prev, sig, attributes, ah)
+        return cls(meter_id, seq, first, count, interval_s, h, prev, sig, attributes, ah, outage)
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> Seal:
-        f = codec.Fields(value, OBJ, _FIELDS, {"attributes", "attributes_hash"}, path=path)
+        f = codec.Fields(
+            value, OBJ, _FIELDS, {"attributes", "attributes_hash", "outage"}, path=path
+        )
         if f.raw("format") != FORMAT:
             raise f.error("format", f"expected {FORMAT!r}")
         interval = f.integer("interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
@@ -137,6 +147,8 @@ class Seal:
                 raise f.error("attributes_hash", "missing field")
             attributes = f.integer("attributes", 1, MAX_ATTRIBUTES)
             ah = f.octets("attributes_hash", DIGEST_BYTES)
+        if f.has("outage") and f.raw("outage") is not True:
+            raise f.error("outage", "expected true (a run without outage has no outage field)")
         return cls(
             meter_id=f.text("meter_id", 64, is_identifier),
             seq=f.integer("seq", 0),
@@ -148,6 +160,7 @@ class Seal:
             signature=f.octets("signature", SIGNATURE_BYTES),
             attributes=attributes,
             attributes_hash=ah,
+            outage=f.has("outage"),
         )
 
     def verify_signature(self, key: VerifyingKey, path: str = "") -> None:

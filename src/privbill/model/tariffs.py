@@ -239,8 +239,32 @@ class TariffBody:
 
     def check_period(self, period: BillingPeriod) -> None:
         if period.start < self.valid_from or period.end > self.valid_until:
+            tz = self.tz
+
+            def day(ts: int) -> str:
+                return datetime.fromtimestamp(ts, tz).date().isoformat()
+
+            if period.start < self.valid_from:
+                which, detail = (
+                    "valid_from",
+                    (
+                        f"the billing period starts {day(period.start)}, before the tariff's "
+                        f"valid_from {day(self.valid_from)}"
+                    ),
+                )
+            else:
+                which, detail = (
+                    "valid_until",
+                    (
+                        f"the billing period ends {day(period.end)} (exclusive), after the tariff's "
+                        f"valid_until {day(self.valid_until)}"
+                    ),
+                )
             raise TariffMismatchError(
-                "tariff is not valid for the whole billing period", obj=OBJ, field="valid_until"
+                f"tariff is not valid for the whole billing period: {detail} (the tariff is "
+                f"valid from {day(self.valid_from)} until {day(self.valid_until)}, exclusive)",
+                obj=OBJ,
+                field=which,
             )
         try:
             period.local_days(self.tz)

@@ -30,19 +30,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from privbill.cli.common import (
+    Subparsers,
+    View,
+    add_force,
+    add_json,
+    add_progress,
+    decode_as,
+    error_view,
+    load_certificate,
+    load_meter_dir,
+    load_opening_key,
+    load_signing_key,
+    load_tariff,
+    load_verifying_key,
+    refuse_existing,
+    report,
+    report_failure,
+    step,
+    write_output,
+)
 from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, record_bill, verify
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
-from privbill.files import read_bytes, write_atomic
-from privbill.model import money
+from privbill.files import read_bytes
+from privbill.model import disclosures, money
 from privbill.model.bills import PaymentMessage
-from privbill.model.certificates import MeterCertificate
 from privbill.model.disclosures import (
     DEFAULT_LIFETIME_S,
     DEFAULT_MIN_WINDOW_S,
@@ -50,6 +70,7 @@ from privbill.model.disclosures import (
     Consent,
     DisclosurePolicyError,
     DisclosureRequest,
+    DisclosureResponse,
     MeterRef,
     OpenReadings,
     Register,
@@ -237,15 +258,10 @@ def _open_indices(item: Mapping[str, Any], k: int, step: int, tz: ZoneInfo) -> l
 # --- commands --------------------------------------------------------------------------------
 
 
-# The file loaders live in privbill.cli, which imports this module to register the commands:
-# import them when a command runs, not at import time.
-
-
 def cmd_request(args: argparse.Namespace) -> int:
-    from privbill.cli import load_signing_key, load_tariff
-
+    refuse_existing([args.out], args.force)
     key = load_signing_key(args.key, "provider key")
-    certs = [MeterCertificate.decode(read_bytes(p, "meter certificate")) for p in args.cert]
+    certs = [load_certificate(p) for p in args.cert]
     for c in certs:
         c.verify(key.public_key())
     accounts = {c.account for c in certs}
@@ -271,12 +287,20 @@ def cmd_request(args: argparse.Namespace) -> int:
         statements=statements,
         lifetime_s=args.valid_days * 86400,
     )
-    write_atomic(args.out, req.encode())
-    print(
+    write_output(args.out, req.encode(), force=args.force)
+    view = {
+        "file": args.out,
+        "statements": len(statements),
+        "account": account,
+        "request_id": req.request_id.hex(),
+        "hash": req.hash().hex(),
+        "timezone": tzname,
+    }
+    line = (
         f"{args.out}  {len(statements)} statement(s) for account {account}  "
         f"request {req.request_id.hex()}  hash {req.hash().hex()[:16]}"
     )
-    return 0
+    return report(args.json, view, [line])
 
 
 def _consented(text: str | None, count: int) -> list[int]:
@@ -315,29 +339,45 @@ def default_ledger(readings: list[str]) -> Path:
 
 
 def cmd_record_bill(args: argparse.Namespace) -> int:
-    from privbill.cli import load_tariff
-
     tariff = load_tariff(args.tariff)
     ledger = DisclosureLedger.load(args.ledger)
     entries = record_bill(ledger, read_bytes(args.bill, "payment message"), tariff)
     ledger.save(args.ledger)
-    print(
-        f"{args.ledger}  {len(entries)} figure(s) of the bill recorded, {len(ledger.entries)} in all"
-    )
-    return 0
+    view: View = {
+        "ledger": str(args.ledger),
+        "recorded": len(entries),
+        "entries": len(ledger.entries),
+    }
+    line = f"{args.ledger}  {len(entries)} figure(s) of the bill recorded, {len(ledger.entries)} in all"
+    return report(args.json, view, [line])
+
+
+def check_tariffs_given(
+    req: DisclosureRequest, chosen: Sequence[int], tariffs: Sequence[SignedTariff]
+) -> None:
+    """Every register statement names its tariff by hash: it must be among ``--tariff``."""
+    have = {t.hash() for t in tariffs}
+    for k in chosen:
+        sel = getattr(req.statements[k], "select", None)
+        if isinstance(sel, Register) and sel.tariff_hash not in have:
+            raise UsageError(
+                f"statement {k + 1} is about a period of the tariff "
+                f"{sel.tariff_hash.hex()[:16]}…: give that signed tariff with --tariff FILE",
+                obj="tariff",
+            )
 
 
 def cmd_answer(args: argparse.Namespace) -> int:
-    from privbill.cli import (
-        load_meter_dir,
-        load_opening_key,
-        load_signing_key,
-        load_tariff,
-        load_verifying_key,
-    )
-
+    refuse_existing([args.out], args.force)
     provider = load_verifying_key(args.provider, "provider key")
-    req = DisclosureRequest.decode(read_bytes(args.request, "disclosure request"))
+    req_bytes = read_bytes(args.request, "disclosure request")
+    req = decode_as(
+        req_bytes,
+        args.request,
+        "disclosure request",
+        disclosures.REQUEST_FORMAT,
+        DisclosureRequest.decode,
+    )
     req.verify(provider)  # only an authentic, current request is shown to the customer
     req.check_time(int(time.time()))
     policy = DisclosurePolicy(parse_duration(args.min_window), args.allow_open)
@@ -345,46 +385,72 @@ def cmd_answer(args: argparse.Namespace) -> int:
     ledger = DisclosureLedger.load(ledger_path)
     tariffs = [load_tariff(p) for p in args.tariff]
     chosen = _consented(args.only, len(req.statements))
+    check_tariffs_given(req, chosen, tariffs)
     okey = load_opening_key(args.opening_key)
     inputs = [load_meter_dir(d, okey) for d in args.readings]
     bill = read_bytes(args.bill, "payment message") if args.bill else None
-    customer = load_signing_key(args.customer_key, "customer key") if args.customer_key else None
-    print(describe(req, tariffs, policy.min_window_s))
-    print()
+    customer = (
+        load_signing_key(args.customer_key, "customer key", "--customer-key")
+        if args.customer_key
+        else None
+    )
+    shown = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the result only
+    print(describe(req, tariffs, policy.min_window_s), file=shown)
+    print(file=shown)
     numbers = ", ".join(str(k + 1) for k in chosen)
     if len(chosen) < len(req.statements):
-        print(f"You are about to disclose statement(s) {numbers} only.")
+        print(f"You are about to disclose statement(s) {numbers} only.", file=shown)
     if not args.yes:
+        prompt = f"Disclose {numbers} to {req.requester}? [y/N] "
         try:
-            reply = input(f"Disclose {numbers} to {req.requester}? [y/N] ")
+            if args.json:
+                print(prompt, end="", file=shown, flush=True)
+                reply = input("")
+            else:
+                reply = input(prompt)
         except EOFError:
             reply = ""
         if reply.strip().lower() not in ("y", "yes"):
-            print("Declined: nothing was disclosed.")
-            return 1
+            declined: View = {"declined": True, "file": None, "statements": []}
+            return report(args.json, declined, ["Declined: nothing was disclosed."], 1)
     consent = Consent.create(req, chosen, key=customer)
     try:
-        resp = answer(
-            req,
-            consent,
-            [i.sealed for i in inputs],
-            [o for i in inputs for o in i.openings],
-            provider=provider,
-            ledger=ledger,
-            policy=policy,
-            opening_key=okey,
-            tariffs=tariffs,
-            bill=bill,
-        )
+        with step(args, f"answering {len(chosen)} statement(s)"):
+            resp = answer(
+                req,
+                consent,
+                [i.sealed for i in inputs],
+                [o for i in inputs for o in i.openings],
+                provider=provider,
+                ledger=ledger,
+                policy=policy,
+                opening_key=okey,
+                tariffs=tariffs,
+                bill=bill,
+            )
     except DisclosurePolicyError as exc:
-        print(f"REFUSED  {exc.detail}")
-        print("Nothing was disclosed.")
-        return 1
+        refused: View = {
+            "declined": False,
+            "refused": exc.detail,
+            "file": None,
+            "statements": [],
+        }
+        return report(args.json, refused, [f"REFUSED  {exc.detail}", "Nothing was disclosed."], 1)
+    except VerificationError as exc:
+        # The customer's own readings cannot answer: bad input to the answer, not a bad object.
+        raise UsageError(f"cannot answer: {exc}") from None
     data = resp.encode()
     ledger.save(ledger_path)  # recorded before the answer leaves the device
-    write_atomic(args.out, data)
-    print(f"{args.out}  {len(chosen)} statement(s) answered for {req.requester}  {len(data)} bytes")
-    return 0
+    write_output(args.out, data, force=args.force)
+    view: View = {
+        "declined": False,
+        "file": args.out,
+        "statements": [k + 1 for k in chosen],
+        "requester": req.requester,
+        "bytes": len(data),
+    }
+    line = f"{args.out}  {len(chosen)} statement(s) answered for {req.requester}  {len(data)} bytes"
+    return report(args.json, view, [line])
 
 
 def _result_line(r: StatementResult, req: DisclosureRequest) -> str:
@@ -406,11 +472,13 @@ def _result_line(r: StatementResult, req: DisclosureRequest) -> str:
     return f"{head}: {shown}"
 
 
-def _verify_json(v: VerifiedDisclosure | None, error: PrivbillError | None) -> dict[str, Any]:
+def disclosure_view(
+    v: VerifiedDisclosure | None, error: PrivbillError | None = None
+) -> dict[str, Any]:
+    """The JSON result of ``disclose verify``."""
     return {
         "valid": v is not None,
-        "error": str(error) if error else None,
-        "error_type": type(error).__name__ if error else None,
+        **(error_view(error) if error else {"error": None, "error_type": None}),
         "request_id": v.request_id.hex() if v else None,
         "requester": v.requester if v else None,
         "account": v.account if v else None,
@@ -437,8 +505,6 @@ def _verify_json(v: VerifiedDisclosure | None, error: PrivbillError | None) -> d
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from privbill.cli import load_tariff, load_verifying_key
-
     data = read_bytes(args.response, "disclosure response")
     req_bytes = read_bytes(args.request, "disclosure request")
     provider = load_verifying_key(args.provider, "provider key")
@@ -457,52 +523,72 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError("--at needs a UTC offset")
         now = int(moment.timestamp())
     try:
-        req = DisclosureRequest.decode(req_bytes)
-        v = verify(
-            data,
-            req,
-            provider,
-            tariffs=tariffs,
-            bill=bill,
-            customer_key=customer,
-            now=now,
-            check_subgroup=args.strict_points,
+        req = decode_as(
+            req_bytes,
+            args.request,
+            "disclosure request",
+            disclosures.REQUEST_FORMAT,
+            DisclosureRequest.decode,
         )
-    except VerificationError as exc:
-        if args.json:
-            print(json.dumps(_verify_json(None, exc)))
-        else:
-            print(f"INVALID  {exc}")
-        return 1
-    except DecodeError as exc:
-        if args.json:
-            print(json.dumps(_verify_json(None, exc)))
-            return 2
-        raise
-    if args.json:
-        print(json.dumps(_verify_json(v, None)))
-        return 0
+        resp = decode_as(
+            data,
+            args.response,
+            "disclosure response",
+            disclosures.RESPONSE_FORMAT,
+            DisclosureResponse.decode,
+        )
+        if resp.bill_hash is not None and bill is None:
+            raise UsageError(
+                "the response is attached to a payment message: give the bill with --bill FILE",
+                obj="disclosure response",
+            )
+        if resp.request_hash == req.hash():
+            check_tariffs_given(req, list(resp.consent.statements), tariffs)
+        with step(args, "verifying the disclosure"):
+            v = verify(
+                data,
+                req,
+                provider,
+                tariffs=tariffs,
+                bill=bill,
+                customer_key=customer,
+                now=now,
+                check_subgroup=args.strict_points,
+            )
+    except (VerificationError, DecodeError) as exc:
+        return report_failure(args.json, exc, lambda e: disclosure_view(None, e))
     total = len(req.statements)
-    print(
+    lines = [
         f"VALID  disclosure to {v.requester}  account {v.account}  "
-        f"{len(v.results)} of {total} statement(s)  (verified in {v.seconds:.2f} s)"
-    )
-    for r in v.results:
-        print(_result_line(r, req))
+        f"{len(v.results)} of {total} statement(s)  (verified in {v.seconds:.2f} s)",
+        *(_result_line(r, req) for r in v.results),
+    ]
     if v.declined:
-        print(f"  declined: {', '.join(str(k + 1) for k in v.declined)}")
-    return 0
+        lines.append(f"  declined: {', '.join(str(k + 1) for k in v.declined)}")
+    return report(args.json, disclosure_view(v), lines)
 
 
 # --- parser ----------------------------------------------------------------------------------
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add ``disclose request|answer|verify`` to the ``privbill`` command's subparsers."""
-    d = subparsers.add_parser("disclose", help="selective disclosure: request, answer, verify")
+    d = subparsers.add_parser(
+        "disclose",
+        help="selective disclosure: request, answer, verify",
+        description="Consented disclosure of certified figures (docs/disclosure.md): the "
+        "provider signs a request, the customer sees it in plain words and answers what they "
+        "agree to, anyone verifies the answer.",
+    )
     dsub = d.add_subparsers(dest="disclose_command", required=True, metavar="ACTION")
 
-    r = dsub.add_parser("request", help="sign a disclosure request (provider)")
+    r = dsub.add_parser(
+        "request",
+        help="sign a disclosure request (provider)",
+        epilog="example:\n  privbill disclose request statements.json --key keys/provider.pem "
+        '--cert keys/meter-0001.cert \\\n      --period 2026-01 --requester "Example Power" '
+        '--purpose "billing reconciliation" --out request.pbq',
+    )
     r.add_argument("statements", help="JSON list of statements (docs/disclosure.md)")
     r.add_argument("--key", required=True, help="provider private key (PEM)")
     r.add_argument(
@@ -520,15 +606,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     r.add_argument(
         "--tariff", action="append", default=[], help="signed tariff for register statements"
     )
-    r.add_argument("--valid-days", type=int, default=DEFAULT_LIFETIME_S // 86400, help="default 14")
-    r.add_argument("--out", required=True)
+    r.add_argument(
+        "--valid-days",
+        type=int,
+        default=DEFAULT_LIFETIME_S // 86400,
+        help="days the customer may answer",
+    )
+    r.add_argument("--out", required=True, help="request to write (.pbq)")
+    add_force(r)
+    add_json(r)
     r.set_defaults(func=cmd_request)
 
-    a = dsub.add_parser("answer", help="show a request, consent and answer it (customer)")
-    a.add_argument("request")
+    a = dsub.add_parser(
+        "answer",
+        help="show a request, consent and answer it (customer)",
+        description="Show a request in plain words, ask for consent (or --yes) and write the "
+        "answer. Exit status 1 when the customer declines.",
+        epilog="example:\n  privbill disclose answer request.pbq --provider keys/provider.pub "
+        "--readings sealed/ \\\n      --opening-key keys/meter-0001.okey --out response.pbd",
+    )
+    a.add_argument("request", help="disclosure request (.pbq)")
     a.add_argument("--provider", required=True, help="provider public key (PEM)")
     a.add_argument(
-        "--readings", action="append", required=True, help="a meter's directory (repeatable)"
+        "--readings", action="append", required=True, help="a meter directory (repeatable)"
     )
     a.add_argument("--opening-key", help="shared opening key, if the meter derives blindings")
     a.add_argument("--only", help="consent to these statements only, e.g. 1,3 (default: all)")
@@ -549,17 +649,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"(default {describe_duration(DEFAULT_MIN_WINDOW_S)})",
     )
     a.add_argument("--allow-open", action="store_true", help="allow open statements")
-    a.add_argument("--out", required=True)
-    a.set_defaults(func=cmd_answer)
+    a.add_argument("--out", required=True, help="response to write (.pbd)")
+    add_force(a)
+    add_progress(a)
+    add_json(a)
+    a.set_defaults(func=cmd_answer, verifies=True)  # a request that fails its checks: 1
 
-    b = dsub.add_parser("record-bill", help="record what a submitted bill discloses (customer)")
-    b.add_argument("bill", help="the payment message")
-    b.add_argument("--tariff", required=True, help="the bill's signed tariff")
-    b.add_argument("--ledger", required=True, help="the customer's disclosure ledger")
+    b = dsub.add_parser(
+        "record-bill",
+        help="record what a submitted bill discloses (customer)",
+        epilog="example:\n  privbill disclose record-bill bill.pbm --tariff tariff.pbt "
+        "--ledger disclosure-ledger.pbl",
+    )
+    b.add_argument("bill", help="the payment message (.pbm)")
+    b.add_argument("--tariff", required=True, help="the bill's signed tariff (.pbt)")
+    b.add_argument("--ledger", required=True, help="the customer's disclosure ledger (.pbl)")
+    add_json(b)
     b.set_defaults(func=cmd_record_bill)
 
-    v = dsub.add_parser("verify", help="verify a disclosure response")
-    v.add_argument("response")
+    v = dsub.add_parser(
+        "verify",
+        help="verify a disclosure response",
+        description="Exit status 0 for a valid response, 1 for one that fails, 2 for "
+        "unreadable input or bad usage.",
+        epilog="example:\n  privbill disclose verify response.pbd --request request.pbq "
+        "--provider keys/provider.pub",
+    )
+    v.add_argument("response", help="disclosure response (.pbd)")
     v.add_argument("--request", required=True, help="the request it answers")
     v.add_argument("--provider", required=True, help="provider public key (PEM)")
     v.add_argument(
@@ -573,5 +689,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="also check subgroup membership of sealed commitments",
     )
-    v.add_argument("--json", action="store_true")
-    v.set_defaults(func=cmd_verify)
+    add_progress(v)
+    add_json(v)
+    v.set_defaults(func=cmd_verify, verifies=True, json_error=lambda e: disclosure_view(None, e))
