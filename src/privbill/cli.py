@@ -31,6 +31,7 @@ from privbill.model.receipts import Receipt
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody, describe
 from privbill.provider import DEFAULT_VALID_FROM, DEFAULT_VALID_UNTIL, Provider
+from privbill.service import cli as service_cli
 
 SEAL_CHOICES = {"per-reading": "reading", "daily": "day", "monthly": "month"}
 ALG_CHOICES: dict[str, Algorithm] = {"ecdsa-p256": "ecdsa-p256-sha256", "ed25519": "ed25519"}
@@ -515,6 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     cli_disclose.register(sub)
+    service_cli.register(sub)
     return p
 
 
