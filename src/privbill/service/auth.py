@@ -66,6 +66,8 @@ class Principal:
     name: str | None = None
 
     def require_scope(self, scope: str) -> None:
+        if self.kind == "anonymous":
+            raise AuthenticationError("credentials required")
         if self.kind != "operator":
             raise ForbiddenError(f"needs an operator token with scope {scope!r}")
         if scope not in self.scopes:

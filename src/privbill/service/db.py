@@ -224,9 +224,10 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            # Take the write lock at BEGIN so that read-then-write transactions never fail
-            # with "database is locked" half-way; SQLite serialises writers anyway.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writing transactions (:func:`transaction`) take the write lock at BEGIN, so that
+            # read-then-write never fails with "database is locked" half-way (SQLite serialises
+            # writers anyway); reads begin deferred and run beside the writer (WAL).
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
 
         # Let the "begin" event issue BEGIN itself.
         @event.listens_for(engine, "connect")
@@ -241,8 +242,14 @@ def make_engine(url: str, *, pool: bool = True) -> Engine:
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.begin() as conn:
-        yield conn
+    """One writing transaction: committed if the block ends normally, else rolled back."""
+    with engine.connect() as conn:
+        conn.info["immediate"] = True
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            conn.info.pop("immediate", None)
 
 
 def migrate(url: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing
 import os
 import secrets
 import threading
@@ -96,8 +97,11 @@ class LocalDispatcher:
         log.info("local queue started", extra={"workers": self.workers, "owner": self.owner})
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: a forked child would inherit the parent's open SQLite files and
+        # threads mid-transaction.
         return ProcessPoolExecutor(
             max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_process,
             initargs=(self.url, self.key_pem),
         )
