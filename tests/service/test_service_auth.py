@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from conftest import CBOR, Running
-from service_helpers import wait_final
 from privbill.crypto.signatures import SigningKey
 from privbill.service import auth
 from privbill.service.client import Client
+from service_helpers import wait_final
 
 PUBLIC = {
     ("GET", "/healthz"),
@@ -49,7 +49,7 @@ def cases(running: Running) -> list[Case]:
     with Client(running.url) as c:
         sub = c.submit(bill)
     wait_final(running.url, sub["bill_hash"], sub["token"])
-    statements = [{"kind": "threshold", "test": "each-at-most", "bound_wh": 5000}]
+    statements = [{"kind": "sum", "from": "2026-01-05", "to": "2026-01-06"}]
     spec = {"account": c0.account, "period": "2026-01", "statements": statements,
             "requester": "Test Power", "purpose": "testing access control",
             "timezone": "America/Denver"}  # fmt: skip
