@@ -35,9 +35,14 @@ _ENGINE: Engine | None = None
 _KEY: SigningKey | None = None
 
 
-def _init_process(url: str, key_pem: bytes) -> None:
+def _init_process(url: str, key_pem: bytes, log_level: int) -> None:
     global _ENGINE, _KEY
     import signal
+
+    from privbill.service import logs
+
+    if log_level:
+        logs.setup(logging.getLevelName(log_level))
 
     # The parent handles shutdown; a pool process finishes its job and exits with the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,6 +83,9 @@ class LocalDispatcher:
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        # Pool processes log like this one if it has set up JSON logs (0: leave them be).
+        root = logging.getLogger()
+        self.log_level = root.level if root.handlers else 0
         self.engine = db.make_engine(url)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -103,7 +111,7 @@ class LocalDispatcher:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_process,
-            initargs=(self.url, self.key_pem),
+            initargs=(self.url, self.key_pem, self.log_level),
         )
 
     def wake(self) -> None:
