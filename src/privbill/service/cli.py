@@ -176,6 +176,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
 # --- submit ---------------------------------------------------------------------------------------
 
 
+def _submit_when_up(c: Any, bill: bytes, query: dict[str, str], wait_s: float) -> Any:
+    """Submit; while the service is not listening yet (just started), retry for ``wait_s``."""
+    import httpx
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return _call(lambda: c.submit(bill, **query))
+        except UsageError as exc:
+            refused = isinstance(exc.__context__, httpx.ConnectError)
+            if not refused or time.monotonic() > deadline:
+                raise
+        time.sleep(0.25)
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from privbill.service.client import Client
 
@@ -193,7 +208,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
             raise UsageError("--supersedes and --reason come together")
         query = {"supersedes": args.supersedes, "reason": args.reason}
     with Client(args.to, customer=customer) as c:
-        sub = _call(lambda: c.submit(bill, **query))
+        sub = _submit_when_up(c, bill, query, args.connect_wait)
     h = sub["bill_hash"]
     word = "accepted" if sub["status"] == "pending" else sub["status"]
     print(f"{word}  bill {h[:16]}…  ({len(bill)} bytes)", file=sys.stderr)
@@ -457,7 +472,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sb.add_argument("bill")
     sb.add_argument("--to", default=os.environ.get("PRIVBILL_URL", DEFAULT_URL), help="service URL")
     sb.add_argument("--no-wait", dest="wait", action="store_false", help="return once accepted")
-    sb.add_argument("--timeout", type=float, default=300.0)
+    sb.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the result")
+    sb.add_argument(
+        "--connect-wait",
+        type=float,
+        default=15.0,
+        help="keep trying this long while the service is not listening yet",
+    )
     sb.add_argument("--receipt-out", help="write the receipt here")
     sb.add_argument("--key", help="customer key (PEM): sign the request as the account")
     sb.add_argument("--account", help="account to sign as (default: the bill's)")
