@@ -291,11 +291,17 @@ def pct(xs: list[float], q: float) -> float:
 # --- one-shot CLI ---------------------------------------------------------------------------------
 
 
-def one_shot(args: list[str], env: dict[str, str]) -> float:
+def one_shot(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one fresh ``privbill`` process."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "privbill.cli", *args], check=True, env=env,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def cli_cases(demand_dir: Path | None, tmp: Path, repeat: int, prove: bool) -> None:
@@ -321,16 +327,22 @@ def cli_cases(demand_dir: Path | None, tmp: Path, repeat: int, prove: bool) -> N
     cold = one_shot(verify, on)
     warm = [one_shot(verify, on) for _ in range(repeat)]
     none = [one_shot(verify, off) for _ in range(repeat)]
-    rows.append(("bill verify", statistics.median(none), cold, statistics.median(warm)))
+
+    def med(xs: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(x[i] for x in xs)
+
+    rows.append(("bill verify", med(none, 0), cold[0], med(warm, 0), med(none, 1), med(warm, 1)))
     if prove:
         p_off = one_shot(proof, off)
         p_warm = one_shot(proof, on)
-        rows.append(("bill prove", p_off, float("nan"), p_warm))
-    print("\none-shot CLI, commercial-demand bill (fresh process, wall seconds)")
-    print("| command | cache off | cold cache | warm cache | off/warm |")
-    print("|---|---:|---:|---:|---:|")
-    for name, a, b, c in rows:
-        print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {a / c:.1f}× |")
+        rows.append(("bill prove", p_off[0], float("nan"), p_warm[0], p_off[1], p_warm[1]))
+    print("\none-shot CLI, commercial-demand bill (fresh process; wall and CPU seconds)")
+    print("| command | wall, cache off | wall, cold cache | wall, warm cache | off/warm | "
+          "CPU, cache off | CPU, warm cache |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, a, b, c, d, e in rows:
+        print(f"| {name} | {a:.2f} | {b:.2f} | {c:.2f} | {a / c:.1f}× | {d:.2f} | {e:.2f} |")
+    print(f"load average during the run: {os.getloadavg()}")
 
 
 def main() -> None:

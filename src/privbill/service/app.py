@@ -219,13 +219,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             engine.dispose()
             log.info("service stopped")
 
-    collector = metrics.DatabaseCollector(engine)
-    metrics_registered = False
-    try:
-        metrics.REGISTRY.register(collector)
-        metrics_registered = True
-    except ValueError:  # a second app in one process (tests): keep the first collector
-        pass
+    collector = metrics.use_database(engine)
 
     app = FastAPI(
         title=API_TITLE,
@@ -239,7 +233,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     )
     app.state.engine = engine
     app.state.config = config
-    app.state.metrics_collector = collector if metrics_registered else None
+    app.state.metrics_collector = collector
 
     # -- errors and request logging --
 

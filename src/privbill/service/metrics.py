@@ -88,3 +88,17 @@ class DatabaseCollector(Collector):
             by_status.add_metric([status], counts.get(status, 0))
         yield depth
         yield by_status
+
+
+_DB_COLLECTOR: list[DatabaseCollector] = []
+
+
+def use_database(engine: Engine) -> DatabaseCollector:
+    """Read queue depth and bill counts from ``engine`` (the newest app in a process wins)."""
+    for old in _DB_COLLECTOR:
+        REGISTRY.unregister(old)
+    _DB_COLLECTOR.clear()
+    collector = DatabaseCollector(engine)
+    REGISTRY.register(collector)
+    _DB_COLLECTOR.append(collector)
+    return collector
