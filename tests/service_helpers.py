@@ -28,8 +28,11 @@ from privbill.model.readings import Openings
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
 from privbill.provider import Provider
+from privbill.service import auth, db
+from privbill.service.client import Client
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+CBOR = "application/cbor"
 
 
 @dataclass
@@ -78,9 +81,15 @@ def prove_again(c: Customer, tariff: SignedTariff, label: str) -> bytes:
     return prove_bill(tariff, [MeterInput(m.sealed, [m.openings])], label).encode()
 
 
-def build_world(n: int, months: tuple[str, ...] = ("2026-01", "2026-02"), seed: int = 1) -> World:
+def build_world(
+    n: int,
+    months: tuple[str, ...] = ("2026-01", "2026-02"),
+    seed: int = 1,
+    provider: Provider | None = None,
+    prefix: str = "",
+) -> World:
     rng = random.Random(seed)
-    provider = Provider.generate("ed25519")
+    provider = provider or Provider.generate("ed25519")
     desc = demo_description()
     tariff = provider.sign_tariff(TariffBody.from_description(desc))
     other = provider.sign_tariff(
@@ -89,8 +98,8 @@ def build_world(n: int, months: tuple[str, ...] = ("2026-01", "2026-02"), seed: 
     customers = []
     for k in range(n):
         meter_key = SigningKey.generate()
-        account = f"acct-{k:04d}"
-        meter_id = f"m{k:04d}"
+        account = f"{prefix}acct-{k:04d}"
+        meter_id = f"{prefix}m{k:04d}"
         cert = provider.certify_meter(meter_id, account, meter_key.public_key())
         meter = Meter(cert, meter_key, seal_span="day", timezone="America/Denver")
         c = Customer(account, meter_id, meter_key, cert, SigningKey.generate("ed25519"), meter)
@@ -264,3 +273,34 @@ def pg_database() -> Iterator[str]:
                 (name,),
             )
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+@dataclass
+class Running:
+    service: Service
+    url: str
+    world: World
+    admin: str  # token with every scope
+    tokens: dict[str, str]  # one token per single scope
+    engine: object
+    tmp: Path
+
+    def operator(self, scope: str | None = None) -> Client:
+        return Client(self.url, token=self.admin if scope is None else self.tokens[scope])
+
+    def customer(self, k: int) -> Client:
+        c = self.world.customers[k]
+        return Client(self.url, customer=(c.account, c.customer_key))
+
+
+def start_service(
+    db_url: str, world: World, tmp: Path, **kw: object
+) -> tuple[Service, str, dict[str, str], object]:
+    db.migrate(db_url)
+    engine = db.make_engine(db_url)
+    admin = auth.create_operator_token(engine, "admin", list(auth.SCOPES))
+    tokens = {s: auth.create_operator_token(engine, f"only-{s}", [s]) for s in auth.SCOPES}
+    key_path = write_key(tmp, world.provider.key, "provider.pem")
+    svc = Service(db_url, key_path, tmp, **kw)  # type: ignore[arg-type]
+    svc.start()
+    return svc, admin, tokens, engine

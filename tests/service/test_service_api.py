@@ -9,14 +9,13 @@ import random
 import httpx
 import pytest
 
-from conftest import CBOR, Running
 from privbill.billing.receipts import verify_receipt
 from privbill.meter import Meter
 from privbill.model import codec
 from privbill.model.bills import PaymentMessage
 from privbill.model.receipts import Receipt
 from privbill.service.client import Client, ServiceCallError
-from service_helpers import prove_again, record_month, wait_final
+from service_helpers import CBOR, Running, prove_again, record_month, wait_final
 
 
 def submit_and_wait(r: Running, bill: bytes, **query: str) -> tuple[dict[str, object], str]:

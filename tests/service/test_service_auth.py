@@ -11,11 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import CBOR, Running
 from privbill.crypto.signatures import SigningKey
 from privbill.service import auth
 from privbill.service.client import Client
-from service_helpers import wait_final
+from service_helpers import CBOR, Running, wait_final
 
 PUBLIC = {
     ("GET", "/healthz"),

@@ -16,9 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import CBOR, start_service
 from privbill.service import db
-from service_helpers import Service, World, build_world, pg_database
+from service_helpers import CBOR, Service, World, build_world, pg_database, start_service
 
 N = 10
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from conftest import Running, start_service
 from privbill.service.client import Client
-from service_helpers import World, wait_final
+from service_helpers import Running, World, start_service, wait_final
 
 
 def test_health_readiness_and_metrics(running: Running) -> None:

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from conftest import Running
+from service_helpers import Running
 
 ROOT = Path(__file__).resolve().parents[2]
 
