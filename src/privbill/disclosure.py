@@ -37,6 +37,7 @@ import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from privbill.billing import coverage, energy
@@ -144,6 +145,34 @@ class VerifiedDisclosure:
     response_hash: bytes
     bill_hash: bytes | None
     seconds: float = field(compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON view of a verified disclosure (hashes in hex; values as integers)."""
+        return {
+            "request_id": self.request_id.hex(),
+            "request_hash": self.request_hash.hex(),
+            "requester": self.requester,
+            "account": self.account,
+            "period": {"start": self.period.start, "end": self.period.end},
+            "consent_hash": self.consent_hash.hex(),
+            "consented_at": self.consented_at,
+            "customer_key_id": self.customer_key_id.hex() if self.customer_key_id else None,
+            "declined": list(self.declined),
+            "results": [
+                {
+                    "statement": r.index,
+                    "kind": r.kind,
+                    "meter": r.meter_id,
+                    "intervals": r.intervals,
+                    "value": r.value,
+                    "readings": [list(p) for p in r.readings] if r.readings is not None else None,
+                    "holds": r.holds,
+                }
+                for r in self.results
+            ],
+            "response_hash": self.response_hash.hex(),
+            "bill_hash": self.bill_hash.hex() if self.bill_hash else None,
+        }
 
 
 # --- shared by prover and verifier -----------------------------------------------------------

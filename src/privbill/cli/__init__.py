@@ -36,6 +36,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "privbill.cli.receipt",
     "privbill.cli.demo",
     "privbill.cli.disclose",
+    "privbill.service.cli",
 )
 
 EXAMPLE = """\

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from privbill.crypto import group, pedersen, transcript
+from privbill.crypto import generator_cache, group, pedersen, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.transcript import Transcript
 
@@ -81,20 +81,35 @@ def _index_messages(start: int, stop: int) -> list[bytes]:
     return [i.to_bytes(4, "big") for i in range(start, stop)]
 
 
+def _derive(start: int, stop: int) -> tuple[list[Point], list[Point]]:
+    msgs = _index_messages(start, stop)
+    return group.hash_to_points(G_PURPOSE, msgs), group.hash_to_points(H_PURPOSE, msgs)
+
+
 def precompute_generators(count: int) -> None:
     """Derive (and cache) the first ``count`` generators ``G_i`` and ``H_i`` now.
 
-    Each costs one hash to the curve (about 60 µs per point): ``n·m' = 65536`` needs about 8 s
-    once per process.
+    Each costs one hash to the curve (about 40 µs per point with blst): ``n·m' = 65536`` needs
+    several seconds. The first 65 536 come from the disk cache of
+    :mod:`privbill.crypto.generator_cache` when it holds them (checked against digests pinned in
+    code), and are written to it when it does not.
     """
     if count > 2**MAX_ROUNDS:
         raise RangeProofError("too many generators requested")
     with _GEN_LOCK:
         have = len(_GEN_G)
-        if count > have:
-            msgs = _index_messages(have, count)
-            _GEN_G.extend(group.hash_to_points(G_PURPOSE, msgs))
-            _GEN_H.extend(group.hash_to_points(H_PURPOSE, msgs))
+        directory = generator_cache.cache_dir() if count > have else None
+        while count > have:
+            index = have // generator_cache.CHUNK
+            if directory is not None and index < len(generator_cache.PINNED):
+                g, h = generator_cache.load_chunk(index, _derive, directory)
+                skip = have - index * generator_cache.CHUNK
+                g, h = g[skip:], h[skip:]
+            else:
+                g, h = _derive(have, count)
+            _GEN_G.extend(g)
+            _GEN_H.extend(h)
+            have = len(_GEN_G)
         if not _GEN_U:
             _GEN_U.append(group.hash_to_point(U_PURPOSE, b""))
 

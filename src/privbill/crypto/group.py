@@ -233,6 +233,28 @@ def decode_points_on_curve(data: bytes, count: int) -> list[Point]:
     return out
 
 
+def encode_points_xy(points: Sequence[Point]) -> bytes:
+    """Concatenated 96-byte uncompressed encodings (``x ‖ y``, big-endian) of ``points``."""
+    return b"".join(p.to_xy_bytes_be() for p in points)
+
+
+def decode_points_xy_trusted(data: bytes, count: int) -> list[Point]:
+    """Decode ``count`` concatenated 96-byte uncompressed points (``x ‖ y``, big-endian) with the
+    on-curve check only (about 1 µs each).
+
+    Only for bytes whose integrity is established otherwise: the Bulletproof generator cache
+    checks every chunk against a digest pinned in code before it decodes it
+    (:mod:`privbill.crypto.generator_cache`). Never use it for input from another party.
+    """
+    if len(data) != count * 96:
+        raise GroupError(f"expected {count} uncompressed points, got {len(data)} bytes")
+    load = _backend.G1Point.from_xy_bytes_unchecked_be
+    try:
+        return [load(data[off : off + 96]) for off in range(0, len(data), 96)]
+    except ValueError:
+        raise GroupError("not a point on the curve") from None
+
+
 def decode_points(data: bytes, count: int) -> list[Point]:
     """Like :func:`decode_points_on_curve` with the prime-order-subgroup check as well."""
     pts = decode_points_on_curve(data, count)
