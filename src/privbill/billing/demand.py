@@ -36,7 +36,7 @@ from privbill.errors import (
 from privbill.model.bills import MeterSection
 from privbill.model.certificates import MeterCertificate
 from privbill.model.component_proofs import OBJ, DemandProof, PartsProof, WindowProof
-from privbill.model.components import Demand
+from privbill.model.components import Demand, Tier
 from privbill.model.periods import BillingPeriod
 from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.registers import (
@@ -136,6 +136,10 @@ def _verify(
         )
     entries: tuple[object, ...] = proof.windows
     fee_commitments: list[Point] = []
+    # The windows' peak range proofs are checked together at the end (one MSM), before any
+    # fee commitment is returned.
+    peak_ranges: list[tuple[bulletproofs.RangeStatement, bytes, str]] = []
+    tiered: list[tuple[Sequence[Tier], Point, bytes, PartsProof, str]] = []
     for w, (idx, wp) in enumerate(zip(windows, entries, strict=True)):
         wpath = f"{path}.windows[{w}]"
         if not _charged(component, w, idx):
@@ -160,10 +164,13 @@ def _verify(
             except group.GroupError as exc:
                 raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
             diffs = [c_peak - points[k] for k in idx]
-            if not bulletproofs.verify(diffs, component.bits, wp.ranges, context=ctx):
-                raise ComponentProofError(
-                    "peak range proof does not verify", obj=OBJ, field=f"{wpath}.ranges"
+            peak_ranges.append(
+                (
+                    bulletproofs.values_statement(diffs, component.bits, context=ctx),
+                    wp.ranges,
+                    wpath,
                 )
+            )
             parts = wp.tiers
         else:
             raise DecodeError("missing proof for a window with intervals", obj=OBJ, field=wpath)
@@ -177,9 +184,31 @@ def _verify(
         else:
             if parts is None:
                 raise DecodeError("missing tier parts", obj=OBJ, field=f"{wpath}.tiers")
-            demand = group.mul(c_peak, f)
-            fee_commitments.append(tiers.verify(win.tiers, demand, 1, ctx, parts, f"{wpath}.tiers"))
+            tiered.append((win.tiers, group.mul(c_peak, f), ctx, parts, f"{wpath}.tiers"))
+    _check_peak_ranges(peak_ranges)
+    # Tier parts are checked once every peak is known to bound its window's load.
+    for win_tiers, demand, ctx, parts, tpath in tiered:
+        fee_commitments.append(tiers.verify(win_tiers, demand, 1, ctx, parts, tpath))
     return group.point_sum(fee_commitments)
+
+
+def _check_peak_ranges(pending: Sequence[tuple[bulletproofs.RangeStatement, bytes, str]]) -> None:
+    """Every window's ``peak - load_i ∈ [0, 2^bits)`` proof, verified as one batch (the windows
+    share the generators, so the batch costs one MSM the size of the largest window instead of
+    one per window). A failing batch is re-checked proof by proof to name the window."""
+    if not pending:
+        return
+    if len(pending) > 1 and bulletproofs.batch_verify((st, pr) for st, pr, _ in pending):
+        return
+    for statement, ranges, wpath in pending:
+        if not bulletproofs.verify_statement(statement, ranges):
+            raise ComponentProofError(
+                "peak range proof does not verify", obj=OBJ, field=f"{wpath}.ranges"
+            )
+    if len(pending) > 1:  # every proof verifies alone: the batch cannot have failed
+        raise ComponentProofError(
+            "peak range proofs do not verify together", obj=OBJ, field=f"{pending[0][2]}.ranges"
+        )
 
 
 # --- the register path -------------------------------------------------------------------------
