@@ -202,3 +202,41 @@ def test_issue_a_certificate_through_the_api(running: Running) -> None:
     cert = MeterCertificate.decode(bytes.fromhex(view["certificate_hex"]))
     cert.verify(running.world.provider.public_key)
     assert (cert.meter_id, cert.account, cert.public_key) == ("new-1", "acct-new", key.public_key())
+
+
+def test_a_bill_must_cover_every_meter_of_the_account(running: Running) -> None:
+    """An account with two meters cannot bill one and leave out the other (which would dodge
+    tiers, demand and minimum charges that are not additive across meters)."""
+    from privbill.billing.prover import MeterInput, prove_bill
+    from privbill.crypto.signatures import SigningKey
+    from privbill.model.certificates import MeterCertificate
+    from privbill.model.periods import BillingPeriod
+    from privbill.model.sealed import SealedReadings
+
+    w = running.world
+    inputs = []
+    rng = random.Random(17)
+    for meter_id in ("split-a", "split-b"):
+        key = SigningKey.generate()
+        spec = {
+            "meter_id": meter_id,
+            "account": "acct-split",
+            "public_key_pem": key.public_key().to_pem().decode(),
+        }
+        with running.operator("meters:write") as op:
+            view = op.json("POST", "/v1/meters", json_body=spec)
+        cert = MeterCertificate.decode(bytes.fromhex(view["certificate_hex"]))
+        period = BillingPeriod.parse("2026-01", w.tariff.body.tz)
+        first, count = period.intervals(cert.interval_s)
+        meter = Meter(cert, key, seal_span="day", timezone="America/Denver")
+        rec = meter.record([(first + i, rng.randrange(0, 900)) for i in range(count)])
+        inputs.append(MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings]))
+    alone = prove_bill(w.tariff, inputs[:1], "2026-01").encode()
+    status, _ = submit_and_wait(running, alone)
+    assert status["status"] == "invalid" and status["error_type"] == "CoverageError", status
+    assert "'split-b'" in str(status["error"]) and "every meter" in str(status["error"])
+    both = prove_bill(w.tariff, inputs, "2026-01").encode()
+    status, _ = submit_and_wait(running, both)
+    assert status["status"] == "valid", status
+    result = status["result"]
+    assert isinstance(result, dict) and result["readings"] == 2 * 2976

@@ -9,6 +9,8 @@ Checks beyond :func:`privbill.verify_bill`, all raising typed errors stored with
 
 * every meter certificate in the bill is one the provider registered and has not revoked
   (:class:`CertificateError`);
+* the bill covers every meter of the account: each meter with an unrevoked certificate for the
+  account that covers the whole period is in the bill (:class:`CoverageError`);
 * seal chains continue across consecutive bills of a meter: the first seal's ``prev`` equals the
   last seal's chain hash of the meter's accepted bill that ends where this one starts, and this
   bill's last chain hash equals the ``prev`` of an accepted bill that starts where it ends
@@ -31,7 +33,13 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from privbill.billing.receipts import issue_receipt
 from privbill.billing.verifier import VerifiedBill, verify_bill
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import CertificateError, PrivbillError, SealChainError, TariffMismatchError
+from privbill.errors import (
+    CertificateError,
+    CoverageError,
+    PrivbillError,
+    SealChainError,
+    TariffMismatchError,
+)
 from privbill.model.bills import PaymentMessage
 from privbill.model.tariffs import SignedTariff
 from privbill.service import core, db
@@ -81,6 +89,31 @@ def _check_certificates(conn: Connection, msg: PaymentMessage) -> None:
             )
         if row.revoked_at is not None:
             raise CertificateError("certificate is revoked", obj="payment message", field=field)
+
+
+def _check_account_meters(conn: Connection, v: VerifiedBill) -> None:
+    """A bill covers every meter of its account: each meter whose unrevoked certificate for this
+    account covers the whole period must be in it. Otherwise an account with two meters could
+    bill them separately (or bill one and never the other) and pay less where the tariff's
+    charges are not additive across meters (tiers, demand, minimum bill)."""
+    c = db.certificates
+    rows = conn.execute(
+        select(c.c.meter_id).where(
+            c.c.account == v.account,
+            c.c.revoked_at.is_(None),
+            c.c.valid_from <= v.period.start,
+            c.c.valid_until >= v.period.end,
+        )
+    ).all()
+    missing = sorted({r.meter_id for r in rows} - {s.meter_id for s in v.meters})
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise CoverageError(
+            f"the bill leaves out meter(s) {names} enrolled for account {v.account!r} over the "
+            "whole period: one bill must cover every meter of the account",
+            obj="payment message",
+            field="meters",
+        )
 
 
 def _check_chains(conn: Connection, bill_id: int, v: VerifiedBill) -> None:
@@ -161,6 +194,7 @@ def run_verification(engine: Engine, key: SigningKey, bill_id: int) -> Outcome:
                 _lock_meters(conn, [m.meter_id for m in verified.meters])
                 try:
                     _check_certificates(conn, msg)
+                    _check_account_meters(conn, verified)
                     _check_chains(conn, bill_id, verified)
                 except PrivbillError as exc:
                     error, verified = exc, None
