@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, overload
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from privbill.errors import (
 )
 from privbill.model import codec, money
 from privbill.model.bills import MeterSection, PaymentMessage
+from privbill.model.register_bills import RegisterBill
 from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod, interval_time
 from privbill.model.readings import Openings
@@ -113,19 +115,9 @@ def check_openings(
     raise AssertionError("batch opening check failed but every opening matches")
 
 
-def prove_bill(
-    tariff: SignedTariff,
-    meters: Sequence[MeterInput],
-    period: BillingPeriod | str,
-    *,
-    account: str | None = None,
-) -> PaymentMessage:
-    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``)."""
-    if not meters:
-        raise UsageError("a bill needs at least one meter")
-    body = tariff.body
-    per = BillingPeriod.parse(period, body.tz) if isinstance(period, str) else period
-    body.check_period(per)
+def account_of(meters: Sequence[MeterInput], account: str | None) -> str:
+    """The bill's account: ``account``, or the one account all meters belong to; no meter
+    given twice."""
     accounts = {m.sealed.certificate.account for m in meters}
     if account is None:
         if len(accounts) != 1:
@@ -138,6 +130,80 @@ def prove_bill(
     ids = [m.sealed.certificate.meter_id for m in meters]
     if len(set(ids)) != len(ids):
         raise UsageError("the same meter is given twice")
+    return account
+
+
+BillPath = Literal["readings", "registers", "auto"]
+PATHS: tuple[BillPath, ...] = ("auto", "registers", "readings")
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: Literal["readings"] = "readings",
+) -> PaymentMessage: ...
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: Literal["registers"],
+) -> RegisterBill: ...
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: BillPath,
+) -> PaymentMessage | RegisterBill: ...
+
+
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: BillPath = "readings",
+) -> PaymentMessage | RegisterBill:
+    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``).
+
+    ``path`` chooses the message: ``"readings"`` (the default) carries every sealed reading
+    (``privbill/bill/1``); ``"registers"`` carries the meters' time-of-use energy registers
+    instead (``privbill/register-bill/1``, :mod:`privbill.billing.register_bill`) and raises a
+    typed error if they cannot serve the bill; ``"auto"`` takes the registers when every meter
+    has a statement for the period under the tariff's calendar, else the readings.
+    """
+    if path not in PATHS:
+        raise UsageError(f"path must be one of {', '.join(PATHS)}, not {path!r}")
+    if path != "readings":
+        from privbill.billing import register_bill  # it builds on this module
+
+        per = (
+            BillingPeriod.parse(period, tariff.body.tz) if isinstance(period, str) else period
+        )
+        if path == "registers" or (
+            meters and register_bill.register_path_problem(tariff, meters, per) is None
+        ):
+            return register_bill.prove(tariff, meters, per, account=account)
+    if not meters:
+        raise UsageError("a bill needs at least one meter")
+    body = tariff.body
+    per = BillingPeriod.parse(period, body.tz) if isinstance(period, str) else period
+    body.check_period(per)
+    account = account_of(meters, account)
 
     sections: list[MeterSection] = []
     all_prices: list[int] = []

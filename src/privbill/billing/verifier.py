@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import cbor2
 
@@ -33,6 +33,7 @@ from privbill.errors import (
 )
 from privbill.model import money
 from privbill.model.bills import OBJ, PaymentMessage
+from privbill.model.register_bills import Bill, RegisterBill, decode_bill
 from privbill.model.components import Lookup
 from privbill.model.periods import BillingPeriod
 from privbill.model.tariffs import SignedTariff
@@ -76,6 +77,7 @@ class VerifiedBillJSON(TypedDict):
     fixed_fee: int
     readings: int
     meters: list[MeterSummaryJSON]
+    path: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,7 @@ class VerifiedBill:
     fixed_fee: int
     meters: tuple[MeterSummary, ...]
     seconds: float = field(compare=False)
+    path: Literal["readings", "registers"] = "readings"  # which payment message it was
 
     @property
     def amount(self) -> str:
@@ -130,11 +133,40 @@ class VerifiedBill:
                 }
                 for m in self.meters
             ],
+            "path": self.path,
         }
 
 
+def check_tariff(
+    msg: Bill,
+    tariff: SignedTariff,
+    provider: VerifyingKey,
+    account: str | None,
+    period: BillingPeriod | None,
+) -> None:
+    """Step 2 of verification, for either payment message: the tariff's signature, its hash in
+    the bill, the expected account and period, and the tariff's validity for the period."""
+    tariff.verify(provider)
+    if msg.tariff_hash != tariff.hash():
+        raise TariffMismatchError(
+            "bill was made under another tariff", obj=OBJ, field="tariff_hash"
+        )
+    if account is not None and msg.account != account:
+        raise CertificateError(
+            f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
+        )
+    if period is not None and msg.period != period:
+        tz = tariff.body.tz
+        raise CoverageError(
+            f"bill is for another billing period: {msg.period.label(tz)}, not {period.label(tz)}",
+            obj=OBJ,
+            field="period",
+        )
+    tariff.check_period(msg.period)
+
+
 def verify_bill(
-    message: bytes | PaymentMessage,
+    message: bytes | PaymentMessage | RegisterBill,
     tariff: SignedTariff,
     provider: VerifyingKey,
     *,
@@ -142,7 +174,9 @@ def verify_bill(
     period: BillingPeriod | None = None,
     check_subgroup: bool = False,
 ) -> VerifiedBill:
-    """Verify a payment message; return what it proves or raise a typed error.
+    """Verify a payment message — per reading (``privbill/bill/1``) or from energy registers
+    (``privbill/register-bill/1``, :mod:`privbill.billing.register_bill`) — and return what it
+    proves, or raise a typed error.
 
     ``account`` and ``period``, when given, must match the message (a provider checks that the
     bill is the one it asked for). ``check_subgroup`` adds the prime-order-subgroup check on every
@@ -160,26 +194,14 @@ def verify_bill(
             encoded = message.encode()
         except (ValueError, TypeError, OverflowError, cbor2.CBOREncodeError) as exc:
             raise DecodeError(f"not encodable: {exc}", obj=OBJ) from None
-    msg = PaymentMessage.decode(encoded)
+    decoded = decode_bill(encoded)
+    check_tariff(decoded, tariff, provider, account, period)
+    if isinstance(decoded, RegisterBill):
+        from privbill.billing import register_bill  # it builds on this module
 
-    tariff.verify(provider)
-    if msg.tariff_hash != tariff.hash():
-        raise TariffMismatchError(
-            "bill was made under another tariff", obj=OBJ, field="tariff_hash"
-        )
-    if account is not None and msg.account != account:
-        raise CertificateError(
-            f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
-        )
-    if period is not None and msg.period != period:
-        tz = tariff.body.tz
-        raise CoverageError(
-            f"bill is for another billing period: {msg.period.label(tz)}, not {period.label(tz)}",
-            obj=OBJ,
-            field="period",
-        )
+        return register_bill.verify(encoded, decoded, tariff, provider, check_subgroup, t0)
+    msg = decoded
     body = tariff.body
-    body.check_period(msg.period)
 
     seen: set[str] = set()
     all_points: list[Point] = []
@@ -254,7 +276,7 @@ def verify_bill(
             )
         )
 
-    fixed = body.fixed_charges(msg.period)
+    fixed = tariff.fixed_charges(msg.period)
     commitment = energy.fee_commitment(all_prices, all_points)
     if body.components:
         ids = [m.meter_id for m in summaries]

@@ -11,7 +11,7 @@ field (:func:`decode_bill`); neither changes the other's bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 from privbill.crypto import group
@@ -97,7 +97,7 @@ class RegisterBill:
     blinding: int  # opening of the total fee commitment
     components: tuple[ComponentProof, ...] = ()  # one per tariff component, in tariff order
 
-    kind: Literal["registers"] = "registers"
+    kind: Literal["registers"] = field(default="registers", init=False)
 
     def __repr__(self) -> str:
         return (
