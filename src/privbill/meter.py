@@ -475,11 +475,7 @@ class Meter:
         out: set[int] = set()
         cycles = [c.cycle for c in (self.state.energy_config, self.state.energy_pending) if c]
         while d <= end_day:
-            if (
-                self.seal_span == "day"
-                or d.day == 1
-                or any(c.first_day(d) == d for c in cycles)
-            ):
+            if self.seal_span == "day" or d.day == 1 or any(c.first_day(d) == d for c in cycles):
                 ts = local_midnight(d, tz)
                 if ts % length == 0:
                     out.add(ts // length)
@@ -653,8 +649,8 @@ class Meter:
                     )
                 if energy is not None and energy.usable:
                     k_tou = energy_periods[pos - energy_from]
-                    cur = energy.sums.get(k_tou)
-                    energy.sums[k_tou] = point if cur is None else cur + point
+                    running = energy.sums.get(k_tou)
+                    energy.sums[k_tou] = point if running is None else running + point
             values.append(wh)
             blindings.append(r)
             for j, v in enumerate(a):

@@ -236,9 +236,7 @@ def verify_all(
         path = f"components[{i}]"
         if isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
             if tiered_amount is not None:
-                fees.append(
-                    tiered.verify_amount(c, tiered_amount(c), days, contexts[i], p, path)
-                )
+                fees.append(tiered.verify_amount(c, tiered_amount(c), days, contexts[i], p, path))
             else:
                 idx = tiered_indices(body, c, first, count, interval_s)
                 fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, overload
 from datetime import datetime
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from privbill.billing import components, coverage, demand, energy
@@ -27,10 +27,10 @@ from privbill.errors import (
 )
 from privbill.model import codec, money
 from privbill.model.bills import MeterSection, PaymentMessage
-from privbill.model.register_bills import RegisterBill
 from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod, interval_time
 from privbill.model.readings import Openings
+from privbill.model.register_bills import RegisterBill
 from privbill.model.registers import RegisterOpenings
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff
@@ -191,9 +191,7 @@ def prove_bill(
     if path != "readings":
         from privbill.billing import register_bill  # it builds on this module
 
-        per = (
-            BillingPeriod.parse(period, tariff.body.tz) if isinstance(period, str) else period
-        )
+        per = BillingPeriod.parse(period, tariff.body.tz) if isinstance(period, str) else period
         if path == "registers" or (
             meters and register_bill.register_path_problem(tariff, meters, per) is None
         ):
@@ -212,7 +210,7 @@ def prove_bill(
     meter_data: list[components.MeterData] = []
     for m, inp in enumerate(meters):
         cert = inp.sealed.certificate
-        path = f"meters[{m}]"
+        where = f"meters[{m}]"
         if cert.account != account:
             raise CertificateError(
                 f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
@@ -233,11 +231,11 @@ def prove_bill(
             )
         k_attr = len(cert.attributes)
         coverage.check_runs(
-            runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, body.tz
+            runs, cert.meter_id, cert.interval_s, first, count, where, k_attr, body.tz
         )
         for k, run in enumerate(runs):
-            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
-            run.check_commitments(f"{path}.runs[{k}]")
+            run.seal.verify_signature(cert.public_key, f"{where}.runs[{k}].seal")
+            run.check_commitments(f"{where}.runs[{k}]")
         values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
         commitments = b"".join(r.commitments for r in runs)
         try:
@@ -272,7 +270,7 @@ def prove_bill(
                 )
         registers = tuple(r for r in inp.sealed.registers if r.month == per)
         for k, reg in enumerate(registers):
-            reg.check(cert, per, f"{path}.registers[{k}]")
+            reg.check(cert, per, f"{where}.registers[{k}]")
         all_prices.extend(body.prices(first, count, cert.interval_s))
         all_values.extend(values)
         all_blindings.extend(blindings)

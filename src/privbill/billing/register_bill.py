@@ -56,8 +56,8 @@ from privbill.model.component_proofs import ComponentProof, DemandProof, WindowP
 from privbill.model.components import Demand, Minimum, TieredEnergy
 from privbill.model.energy_registers import EnergyRegisters, calendar_hash_for, periods_in
 from privbill.model.periods import BillingPeriod, interval_time, local_time
-from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.register_bills import RegisterBill, RegisterSection
+from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import SignedTariff, TariffBody, TimeOfUse
 
@@ -126,9 +126,9 @@ def check_tiling(
     return partial
 
 
-def combine(meters: Sequence[components.MeterData], partial: Sequence[int]) -> list[
-    components.MeterData
-]:
+def combine(
+    meters: Sequence[components.MeterData], partial: Sequence[int]
+) -> list[components.MeterData]:
     """What components see: each meter certified for the whole period on its own, and the
     meters that replaced one another (``partial``, in time order) as one meter whose readings
     follow one another, at the position of the first of them in the bill."""
@@ -408,7 +408,10 @@ def prove(
         if len(prepared) == 1 and prepared[0].section.registers:
             s = prepared[0].section
             regs = MeterRegisters(
-                s.certificate, s.registers, tuple(meters[0].register_openings), meters[0].opening_key
+                s.certificate,
+                s.registers,
+                tuple(meters[0].register_openings),
+                meters[0].opening_key,
             )
         proofs, subtotal, blinding = components.prove_all(
             body,
@@ -612,7 +615,9 @@ def verify(
         )
     if needed is None and msg.carries_readings:
         raise DecodeError(
-            "the bill carries sealed readings that no component needs", obj=OBJ, field="meters[0].runs"
+            "the bill carries sealed readings that no component needs",
+            obj=OBJ,
+            field="meters[0].runs",
         )
 
     fixed = tariff.fixed_charges(per)

@@ -33,9 +33,9 @@ from privbill.errors import (
 )
 from privbill.model import money
 from privbill.model.bills import OBJ, PaymentMessage
-from privbill.model.register_bills import Bill, RegisterBill, decode_bill
 from privbill.model.components import Lookup
 from privbill.model.periods import BillingPeriod
+from privbill.model.register_bills import Bill, RegisterBill, decode_bill
 from privbill.model.tariffs import SignedTariff
 
 

@@ -446,7 +446,9 @@ class EnergyRegisters:
             )
         self.verify_signature(certificate.public_key, path, obj)
 
-    def points(self, *, check_subgroup: bool = False, path: str = "", obj: str = OBJ) -> list[Point]:
+    def points(
+        self, *, check_subgroup: bool = False, path: str = "", obj: str = OBJ
+    ) -> list[Point]:
         """The register commitments: canonical, on the curve, not the identity (and in the
         prime-order subgroup with ``check_subgroup``). Covered by the meter's signature like a
         seal's commitments (``docs/security.md`` §4)."""
@@ -513,8 +515,7 @@ def check_against_runs(
     for pos, k in enumerate(statement.periods):
         if group.encode_point(expected[k]) != statement.register(pos):
             raise CommitmentError(
-                f"the register of period {k} is not the sum of the sealed readings of that "
-                "period",
+                f"the register of period {k} is not the sum of the sealed readings of that period",
                 obj=OBJ,
                 field=f"{where}[{pos}]",
             )
@@ -524,9 +525,9 @@ __all__ = [
     "CALENDAR_PURPOSE",
     "FORMAT",
     "PURPOSE",
+    "ChainSpan",
     "EnergyRegisters",
     "RegisterConfig",
-    "ChainSpan",
     "TouCalendar",
     "calendar_hash_for",
     "calendar_of",
