@@ -473,3 +473,83 @@ def test_register_path_problem_names_the_reason(rec: Recorder, tou: SignedTariff
     assert register_bill.register_path_problem(tou, [rec.input()], JAN) is None
     reason = register_bill.register_path_problem(tou, [rec.input(statements=[])], JAN)
     assert reason is not None and "missed statement" in reason
+
+
+# --- every field of a register bill ---------------------------------------------------------------
+
+
+def _leaves(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in [(*path, k), *_leaves(v, (*path, k))]]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in [(*path, i), *_leaves(v, (*path, i))]]
+    return []
+
+
+def _mutations(obj: dict[str, Any], path: tuple[Any, ...]) -> list[tuple[str, dict[str, Any]]]:
+    import copy
+
+    out = []
+    parent_path, key = path[:-1], path[-1]
+
+    def at(o: Any) -> Any:
+        for k in parent_path:
+            o = o[k]
+        return o
+
+    value = at(obj)[key]
+    if isinstance(key, str):
+        dropped = copy.deepcopy(obj)
+        del at(dropped)[key]
+        out.append(("dropped", dropped))
+    else:
+        dropped = copy.deepcopy(obj)
+        del at(dropped)[key]
+        out.append(("removed", dropped))
+        doubled = copy.deepcopy(obj)
+        at(doubled).insert(key, copy.deepcopy(value))
+        out.append(("duplicated", doubled))
+    altered = copy.deepcopy(obj)
+    if isinstance(value, bool):
+        at(altered)[key] = not value
+    elif isinstance(value, int):
+        at(altered)[key] = value + 1
+    elif isinstance(value, bytes) and value:
+        at(altered)[key] = value[:-1] + bytes([value[-1] ^ 1])
+    elif isinstance(value, str):
+        at(altered)[key] = value + "x"
+    else:
+        return out
+    out.append(("altered", altered))
+    return out
+
+
+def test_every_field_altered_dropped_or_duplicated_is_refused(
+    rec: Recorder, tou: SignedTariff, provider: Provider
+) -> None:
+    """Tamper matrix: each field of a register bill (and of its statement and certificate)
+    altered, dropped, or — in lists — removed or duplicated; and a fallback bill's sections and
+    first run. Every variant is refused with a typed error."""
+    from privbill.errors import PrivbillError
+    from privbill.model import codec
+
+    lean = prove_bill(tou, [rec.input()], JAN, path="registers").to_obj()
+    tariff = sign(provider, tou_description(components=[WEEKEND_DEMAND]))
+    full = prove_bill(tariff, [rec.input()], JAN, path="registers").to_obj()
+    cases = [(lean, tou, p) for p in _leaves(lean)]
+    cases += [
+        (full, tariff, p)
+        for p in _leaves(full)
+        if len(p) < 4 or p[2] != "runs" or (p[3] == 0 and len(p) < 7)
+    ]
+    tried, accepted = 0, []
+    for obj, t, path in cases:
+        for how, changed in _mutations(obj, path):
+            try:
+                verify_bill(codec.encode(changed), t, provider.public_key)
+            except PrivbillError:
+                tried += 1
+            else:
+                accepted.append((how, path))
+    assert not accepted, accepted
+    assert tried > 150
