@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from privbill.billing import components, coverage, energy
 from privbill.billing.demand import MeterRegisters
 from privbill.billing.prover import MeterInput, _collect, account_of, check_openings
-from privbill.billing.verifier import MeterSummary, VerifiedBill
+from privbill.billing.verified import MeterSummary, VerifiedBill
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
