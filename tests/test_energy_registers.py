@@ -553,3 +553,104 @@ def test_every_field_altered_dropped_or_duplicated_is_refused(
                 accepted.append((how, path))
     assert not accepted, accepted
     assert tried > 150
+
+
+# --- disclosures and disputes work from the full sealed readings -----------------------------------
+
+
+def test_disclosure_attached_to_a_register_bill(
+    rec: Recorder, tou: SignedTariff, provider: Provider
+) -> None:
+    """A request for January's on-peak total, answered with the register bill at hand: the bill
+    has no seals to refer to, so the answer carries the sealed readings and stands on its own;
+    it verifies, and the disclosed total is what the meter's signed on-peak register holds."""
+    from privbill import disclosure
+    from privbill.model.disclosures import (
+        Consent,
+        DisclosureRequest,
+        MeterRef,
+        Register,
+        SealedEvidence,
+        Sum,
+    )
+    from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
+
+    bill = prove_bill(tou, [rec.input()], JAN, path="registers").encode()
+    issued = JAN.end + 3600
+    req = DisclosureRequest.create(
+        provider.key,
+        requester="Example Power",
+        purpose="billing reconciliation",
+        account="acct-1",
+        meters=[MeterRef("m-1", 3600)],
+        period=JAN,
+        timezone=TZ,
+        statements=[Sum("m-1", Register(tou.hash(), 2))],
+        issued_at=issued,
+    )
+    inp = rec.input()
+    resp = disclosure.answer(
+        req.encode(),
+        Consent.create(req, at=issued + 60),
+        [inp.sealed],
+        list(inp.openings),
+        provider=provider.public_key,
+        ledger=DisclosureLedger(),
+        policy=DisclosurePolicy(min_window_s=0, allow_open=True),
+        tariffs=[tou],
+        bill=bill,
+        now=issued + 60,
+    )
+    assert isinstance(resp.meters[0], SealedEvidence) and resp.bill_hash is None
+    v = disclosure.verify(
+        resp.encode(), req.encode(), provider.public_key, tariffs=[tou], now=issued + 60
+    )
+    (result,) = v.results
+    st = _jan(rec)
+    first, _ = JAN.intervals(3600)
+    on_peak = [
+        rec.values[k]
+        for k, p in zip(
+            range(first, st.end),
+            tou.body.energy.periods(zone(TZ), first, st.count, 3600),  # type: ignore[union-attr]
+            strict=True,
+        )
+        if p == 2
+    ]
+    assert result.value == sum(on_peak)
+
+
+def test_ledger_records_a_register_bill_like_a_per_reading_one(
+    rec: Recorder, tou: SignedTariff
+) -> None:
+    from privbill.disclosure import record_bill
+    from privbill.model.ledger import DisclosureLedger
+
+    a, b = DisclosureLedger(), DisclosureLedger()
+    reg = record_bill(a, prove_bill(tou, [rec.input()], JAN, path="registers"), tou, at=1)
+    per = record_bill(b, prove_bill(tou, [rec.input()], JAN), tou, at=1)
+    assert [(e.kind, e.terms, e.what) for e in reg] == [(e.kind, e.terms, e.what) for e in per]
+
+
+def test_dispute_bundle_and_the_registers_against_the_seals(
+    rec: Recorder, tou: SignedTariff, provider: Provider
+) -> None:
+    from privbill.billing.receipts import issue_receipt
+    from privbill.dispute import DisputeBundle, check_registers, verify_bundle
+
+    bill = prove_bill(tou, [rec.input()], JAN, path="registers")
+    data = bill.encode()
+    v = verify_bill(data, tou, provider.public_key)
+    bundle = DisputeBundle.assemble(
+        data, tou, (rec.cert,), provider.public_key, issue_receipt(provider.key, v)
+    )
+    assert verify_bundle(DisputeBundle.decode(bundle.encode()), provider.public_key) == v
+    # The household's sealed readings show each register is its period's sum.
+    assert check_registers(data, tou, [rec.sealed()]) == 3
+    # Seals from elsewhere do not pass for the meter's.
+    other = new_meter(provider, register_config_for(tou.body), meter_id="m-1")
+    other.record_days("2026-01-01", "2026-02-01", seed=99)
+    with pytest.raises(CoverageError, match="under the bill's certificate"):
+        check_registers(data, tou, [other.sealed()])
+    with pytest.raises(DecodeError, match="not a register bill"):
+        check_registers(prove_bill(tou, [rec.input()], JAN).encode(), tou, [rec.sealed()])

@@ -376,12 +376,6 @@ def _bill_runs(
     )
 
 
-def _bill_has_runs(bill: Bill, meter_id: str) -> bool:
-    """Whether the bill carries this meter's sealed runs (a register bill may carry none: an
-    answer attached to it then carries the sealed readings themselves)."""
-    return any(s.certificate.meter_id == meter_id and s.runs for s in bill.meters)
-
-
 def _decode_bill(bill: bytes | Bill) -> tuple[Bill, bytes]:
     if isinstance(bill, PaymentMessage | RegisterBill):
         return bill, bill.encode()
@@ -894,6 +888,10 @@ def answer(
     if bill is not None:
         paid, encoded = _decode_bill(bill)
         bill_hash = PaymentMessage.hash_of(encoded)
+        if isinstance(paid, RegisterBill) and not paid.carries_readings:
+            # A register bill has no seals to name: the answer carries the sealed readings and
+            # stands on its own.
+            paid, bill_hash = None, None
     by_meter = {s.certificate.meter_id: s for s in sealed}
     if len(by_meter) != len(sealed):
         raise UsageError("sealed readings of the same meter given twice", obj="sealed readings")
@@ -905,8 +903,7 @@ def answer(
         path = f"meters[{m}]"
         needed = sorted({i for k, s in chosen if s.meter == mid for i in intervals[k]})
         lo, hi = needed[0], needed[-1] + 1
-        referenced = paid is not None and _bill_has_runs(paid, mid)
-        if paid is not None and referenced:
+        if paid is not None:
             cert, all_runs = _bill_runs(paid, mid, "payment message", path)
         else:
             if mid not in by_meter:
@@ -929,7 +926,7 @@ def answer(
             dict(zip(needed, values, strict=True)),
             dict(zip(needed, blindings, strict=True)),
         )
-        if referenced:
+        if paid is not None:
             evidence.append(SealReferences(mid, tuple(r.seal.chain_hash() for r in runs)))
         else:
             evidence.append(SealedEvidence(cert, runs))

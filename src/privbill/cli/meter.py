@@ -282,6 +282,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         else (state.seal_span if state is not None and state.seal_span else "day")
     )
     tzname, tz_source = seal_timezone(args, state, span)
+    config = _register_config(args, tzname)
     tz = zone(tzname) if tzname else None
     shown_tz = tz or UTC
     length = cert.interval_s
@@ -306,7 +307,6 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         )
     parts = segments(items)
     refuse_existing([d.path / f"openings-{p[0].index}.pbo" for p in parts], force=False)
-    config = _register_config(args, tzname)
     meter = Meter(
         cert,
         key,
