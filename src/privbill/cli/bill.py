@@ -209,7 +209,7 @@ def cmd_bill_verify(args: argparse.Namespace) -> int:
     if receipt_key is not None:
         write_output(args.receipt_out, issue_receipt(receipt_key, v).encode(), force=args.force)
     ids = ", ".join(m.meter_id for m in v.meters)
-    took = f"{v.seconds * 1e3:.1f} ms" if v.seconds < 0.1 else f"{v.seconds:.2f} s"
+    took = f"{v.seconds * 1e3:.1f} ms" if v.seconds < 0.01 else f"{v.seconds:.2f} s"
     lines = [
         f"VALID  {v.period_label}  meter {ids}  {v.readings} readings  "
         f"total {v.currency} {v.amount}  (verified in {took})"
