@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from privbill.billing import register_bill
-from privbill.billing.prover import prove_bill
+from privbill.billing.cleartext import MeterReadings
+from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
 from privbill.crypto import group
+from privbill.crypto.signatures import SigningKey
 from privbill.errors import (
     CertificateError,
     CommitmentError,
@@ -355,8 +359,6 @@ def replaced(provider: Provider, tou: SignedTariff) -> tuple[Recorder, Recorder]
 
 
 def _joined(a: Recorder, b: Recorder, period: BillingPeriod) -> Any:
-    from privbill.billing.cleartext import MeterReadings
-
     first, count = period.intervals(3600)
     values = {**a.values, **b.values}
     return MeterReadings(3600, first, [values[k] for k in range(first, first + count)])
@@ -654,3 +656,81 @@ def test_dispute_bundle_and_the_registers_against_the_seals(
         check_registers(data, tou, [other.sealed()])
     with pytest.raises(DecodeError, match="not a register bill"):
         check_registers(prove_bill(tou, [rec.input()], JAN).encode(), tou, [rec.sealed()])
+
+
+# --- random tariffs ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_register_bill_equals_the_cleartext_bill_on_random_tariffs(
+    provider: Provider, seed: int
+) -> None:
+    """Random time-of-use calendars (1–8 periods; zero and negative prices; random weekday,
+    weekend and holiday tables; several timezones), random per-period tiers and fixed charges,
+    periods of one to five days in cycles of their length, hourly or quarter-hour meters: the
+    register bill verifies to the per-reading bill's total and to the cleartext bill."""
+    rng = random.Random(seed)
+    zone_name = rng.choice(["UTC", "America/Denver", "Europe/Berlin", "Australia/Sydney"])
+    k = rng.randrange(1, 9)
+    prices = [
+        "0" if rng.random() < 0.15 else f"{rng.randrange(-30, 80) / 100:.2f}" for _ in range(k)
+    ]
+    table = [[rng.randrange(k) for _ in range(24)] for _ in range(12)]
+    weekend = [[rng.randrange(k) for _ in range(24)] for _ in range(12)]
+    start = rng.choice(["2026-03-07", "2026-03-28", "2026-10-03", "2026-06-12", "2026-01-01"])
+    days = rng.randrange(1, 6)
+    components: list[dict[str, Any]] = []
+    if rng.random() < 0.5:
+        components.append(
+            {
+                "kind": "tiered",
+                "name": "tiers",
+                "periods": sorted(rng.sample(range(k), rng.randrange(1, k + 1))),
+                "unit": "day",
+                "tiers": [
+                    {"up_to_kwh": "3", "price": f"0.{rng.randrange(10, 40)}"},
+                    {"up_to_kwh": None, "price": f"0.{rng.randrange(1, 40):02d}"},
+                ],
+            }
+        )
+    desc = {
+        "name": f"random {seed}",
+        "currency": "EUR",
+        "timezone": zone_name,
+        "valid_from": "2026-01-01",
+        "valid_until": "2027-01-01",
+        "energy": {
+            "kind": "time-of-use",
+            "periods": [{"name": f"p{j}", "price": p} for j, p in enumerate(prices)],
+            "weekday_schedule": table,
+            "weekend_schedule": weekend,
+            "holidays": sorted({f"2026-{rng.randrange(1, 13):02d}-{rng.randrange(1, 29):02d}"
+                                for _ in range(3)}),
+        },
+        "fixed": {"per_day": f"0.{rng.randrange(0, 99):02d}"},
+        "components": components,
+        "billing_cycle": {"every_days": days, "starting": start},
+    }  # fmt: skip
+    tariff = sign(provider, desc)
+    tz = zone(zone_name)
+    first_day = date.fromisoformat(start)
+    period = BillingPeriod.for_dates(first_day, first_day + timedelta(days=days), tz)
+    interval = rng.choice([900, 3600])
+    key = SigningKey.generate()
+    cert = provider.certify_meter(f"r{seed}", "acct-r", key.public_key(), interval_s=interval)
+    meter = Meter(cert, key, "day", zone_name, energy_registers=register_config_for(tariff.body))
+    first, count = period.intervals(interval)
+    values = [rng.randrange(0, 3000) for _ in range(count)]
+    rec_ = meter.record([(first + i, v) for i, v in enumerate(values)])
+    sealed = SealedReadings(cert, tuple(rec_.runs), (), tuple(rec_.energy_registers))
+    inp = MeterInput(sealed, [rec_.openings])
+    rb = prove_bill(tariff, [inp], period, path="registers")
+    assert not rb.carries_readings
+    total = verify_bill(rb.encode(), tariff, provider.public_key).total_fee
+    per_reading = verify_bill(prove_bill(tariff, [inp], period).encode(), tariff,
+                              provider.public_key).total_fee  # fmt: skip
+    assert (
+        total
+        == per_reading
+        == cleartext_total(tariff, [MeterReadings(interval, first, values)], period)
+    )

@@ -110,7 +110,10 @@ def cmd_bill_prove(args: argparse.Namespace) -> int:
     except VerificationError as exc:
         # The inputs cannot make a valid bill: that is bad input to the prover, not a bad bill.
         hint = _open_run_hints(args.readings) if isinstance(exc, CoverageError) else ""
-        if args.path == "registers" and isinstance(exc, CoverageError | TariffMismatchError):
+        if args.path != "readings" and (
+            (args.path == "registers" and isinstance(exc, CoverageError | TariffMismatchError))
+            or (isinstance(exc, CommitmentError) and exc.obj == "energy registers")
+        ):
             hint += "; --path readings bills from the sealed readings instead"
         raise UsageError(f"cannot prove: {exc}{hint}") from None
     data = msg.encode()
