@@ -29,7 +29,7 @@ QUICK_DEMO = (
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[demo]' && .venv/bin/privbill demo"
 )
 QUICK_TESTS = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest -q"
-TIMING = re.compile(r"\(verified in [0-9.]+ s\)")
+TIMING = re.compile(r"\(verified in [0-9.]+ m?s\)")
 QUICK_SERVICE = (
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[demo,service]' && "
     ".venv/bin/privbill demo --out demo-out/ && (.venv/bin/privbill serve --db "

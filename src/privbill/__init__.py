@@ -18,6 +18,15 @@ Public API::
     bill = pb.prove_bill(tariff, [pb.MeterInput(sealed, [rec.openings])], "2026-01")
     result = pb.verify_bill(bill.encode(), tariff, provider.public_key)
     receipt = provider.receipt(result)
+
+A meter keeping time-of-use energy registers (a bill of about a kilobyte)::
+
+    meter = pb.Meter(cert, meter_key, "day", "Europe/Berlin",
+                     energy_registers=pb.register_config_for(tariff.body))
+    rec = meter.record(readings)          # rec.energy_registers: signed at each period's end
+    sealed = pb.SealedReadings(cert, tuple(rec.runs), (), tuple(rec.energy_registers))
+    bill = pb.prove_bill(tariff, [pb.MeterInput(sealed, [rec.openings])], "2026-01",
+                         path="registers")   # a pb.RegisterBill; verify_bill takes either
 """
 
 from privbill.billing.prover import MeterInput, prove_bill
@@ -44,9 +53,11 @@ from privbill.errors import (
 from privbill.meter import Meter, MeterState, Recording
 from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.certificates import MeterCertificate
+from privbill.model.energy_registers import EnergyRegisters, RegisterConfig, register_config_for
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings
 from privbill.model.receipts import Receipt
+from privbill.model.register_bills import RegisterBill, RegisterSection, decode_bill
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import Seal, SealedRun
 from privbill.model.tariffs import SignedTariff, TariffBody
@@ -60,6 +71,7 @@ __all__ = [
     "CommitmentError",
     "CoverageError",
     "DecodeError",
+    "EnergyRegisters",
     "FeeMismatchError",
     "Meter",
     "MeterCertificate",
@@ -76,6 +88,9 @@ __all__ = [
     "Receipt",
     "ReceiptError",
     "Recording",
+    "RegisterBill",
+    "RegisterConfig",
+    "RegisterSection",
     "Seal",
     "SealChainError",
     "SealedReadings",
@@ -91,8 +106,10 @@ __all__ = [
     "VerifiedBill",
     "VerifyingKey",
     "__version__",
+    "decode_bill",
     "issue_receipt",
     "prove_bill",
+    "register_config_for",
     "verify_bill",
     "verify_receipt",
 ]

@@ -35,7 +35,7 @@ import bisect
 import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,11 +97,13 @@ from privbill.model.ledger import (
     DisclosureLedger,
     DisclosurePolicy,
     LedgerEntry,
+    Run,
     Term,
     runs_of,
 )
 from privbill.model.periods import BillingPeriod, interval_time, local_time
 from privbill.model.readings import Openings, derive_blinding
+from privbill.model.register_bills import Bill, RegisterBill, RegisterSection, decode_bill
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import SignedTariff, TimeOfUse
@@ -358,20 +360,26 @@ def _check_evidence(
 
 
 def _bill_runs(
-    bill: PaymentMessage, meter_id: str, obj: str, path: str
+    bill: Bill, meter_id: str, obj: str, path: str
 ) -> tuple[MeterCertificate, tuple[SealedRun, ...]]:
     for section in bill.meters:
         if section.certificate.meter_id == meter_id:
+            if not section.runs:
+                raise BillReferenceError(
+                    f"the register bill carries no sealed readings of meter {meter_id!r}",
+                    obj=obj,
+                    field=path,
+                )
             return section.certificate, section.runs
     raise BillReferenceError(
         f"the payment message has no section for meter {meter_id!r}", obj=obj, field=path
     )
 
 
-def _decode_bill(bill: bytes | PaymentMessage) -> tuple[PaymentMessage, bytes]:
-    if isinstance(bill, PaymentMessage):
+def _decode_bill(bill: bytes | Bill) -> tuple[Bill, bytes]:
+    if isinstance(bill, PaymentMessage | RegisterBill):
         return bill, bill.encode()
-    return PaymentMessage.decode(bill), bytes(bill)
+    return decode_bill(bill), bytes(bill)
 
 
 def _check_consent(
@@ -704,7 +712,7 @@ def statement_entry(
 
 def record_bill(
     ledger: DisclosureLedger,
-    bill: bytes | PaymentMessage,
+    bill: bytes | Bill,
     tariff: SignedTariff,
     *,
     at: int | None = None,
@@ -730,6 +738,21 @@ def record_bill(
     shown = describe_span(period.start, period.end, body.tz)
     recipient = body.utility
     lengths = {m.certificate.meter_id: m.certificate.interval_s for m in paid.meters}
+    # Each meter's part of the period: the whole period, or for a register bill the intervals
+    # its registers cover (a meter replaced during the period has only part of it).
+    parts: dict[str, tuple[int, int]] = {}
+    for section in paid.meters:
+        mid = section.certificate.meter_id
+        if isinstance(section, RegisterSection):
+            parts[mid] = (section.statement.first, section.statement.end)
+        else:
+            a, n = period.intervals(section.certificate.interval_s)
+            parts[mid] = (a, a + n)
+
+    def mine(m: str, pairs: Iterable[tuple[int, int]]) -> tuple[Run, ...]:
+        lo, hi = parts[m]
+        return runs_of((i, w) for i, w in pairs if lo <= i < hi)
+
     entries: list[LedgerEntry] = []
 
     def entry(kind: str, terms: list[Term], what: str, position: int) -> None:
@@ -740,8 +763,8 @@ def record_bill(
 
     energy_terms = []
     for mid, step in lengths.items():
-        first, count = period.intervals(step)
-        runs = runs_of((first + k, p) for k, p in enumerate(body.prices(first, count, step)))
+        first, end = parts[mid]
+        runs = runs_of((first + k, p) for k, p in enumerate(body.prices(first, end - first, step)))
         if runs:
             energy_terms.append(Term(mid, runs))
     entry("value", energy_terms, f"the energy charge {shown}: every interval at its price", 0)
@@ -751,17 +774,17 @@ def record_bill(
         for j, c in enumerate(body.components):
             if isinstance(c, TieredEnergy):
                 idx = tiered_indices(body, c, first, count, step)
-                terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
                 entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
             elif isinstance(c, HoursUse):
                 idx = tiered_indices(body, c, first, count, step)
-                terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
                 entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
-                every = [Term(m, runs_of((first + k, 1) for k in range(count))) for m in lengths]
+                every = [Term(m, mine(m, ((first + k, 1) for k in range(count)))) for m in lengths]
                 entry("peak", every, f'the billing demand of "{c.name}" {shown}', j + 1)
             elif isinstance(c, Demand):
                 for w, idx in enumerate(demand_windows(body, c, first, count, step)):
-                    terms = [Term(m, runs_of((first + k, 1) for k in idx)) for m in lengths]
+                    terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
                     name = c.windows[w].name
                     entry(
                         "peak",
@@ -831,7 +854,7 @@ def answer(
     policy: DisclosurePolicy = DEFAULT_POLICY,
     opening_key: bytes | Mapping[str, bytes] | None = None,
     tariffs: Sequence[SignedTariff] = (),
-    bill: bytes | PaymentMessage | None = None,
+    bill: bytes | Bill | None = None,
     now: int | None = None,
 ) -> DisclosureResponse:
     """Answer the consented statements of ``request``.
@@ -860,11 +883,15 @@ def answer(
     entries = [statement_entry(req, k, s, intervals[k], tariffs, at=consent.at) for k, s in chosen]
     lengths = {m.meter_id: m.interval_s for m in req.meters}
     ledger.check(entries, lengths, policy, req.tz)
-    paid: PaymentMessage | None = None
+    paid: Bill | None = None
     bill_hash: bytes | None = None
     if bill is not None:
         paid, encoded = _decode_bill(bill)
         bill_hash = PaymentMessage.hash_of(encoded)
+        if isinstance(paid, RegisterBill) and not paid.carries_readings:
+            # A register bill has no seals to name: the answer carries the sealed readings and
+            # stands on its own.
+            paid, bill_hash = None, None
     by_meter = {s.certificate.meter_id: s for s in sealed}
     if len(by_meter) != len(sealed):
         raise UsageError("sealed readings of the same meter given twice", obj="sealed readings")
@@ -986,7 +1013,7 @@ def _check_scope(
 
 
 def _referenced_runs(
-    ref: SealReferences, bill: PaymentMessage, path: str
+    ref: SealReferences, bill: Bill, path: str
 ) -> tuple[MeterCertificate, tuple[SealedRun, ...]]:
     cert, runs = _bill_runs(bill, ref.meter_id, RESPONSE_OBJ, f"{path}.meter_id")
     by_hash = {r.seal.chain_hash(): r for r in runs}
@@ -1009,7 +1036,7 @@ def verify(
     provider: VerifyingKey,
     *,
     tariffs: Sequence[SignedTariff] = (),
-    bill: bytes | PaymentMessage | None = None,
+    bill: bytes | Bill | None = None,
     customer_key: VerifyingKey | None = None,
     now: int | None = None,
     check_subgroup: bool = False,
@@ -1040,7 +1067,7 @@ def verify(
         k: statement_intervals(req, s, tariffs, provider, f"statement {k}") for k, s in chosen
     }
 
-    paid: PaymentMessage | None = None
+    paid: Bill | None = None
     if resp.bill_hash is not None:
         if bill is None:
             raise UsageError(

@@ -19,21 +19,38 @@ service and no database:
 
 The bundle is only as trustworthy as the provider key it is checked under: without
 ``trusted_provider``, an arbiter compares the printed key id with the provider's published one.
+
+A register bill (``privbill/register-bill/1``) is verified the same way. When the dispute is
+about the registers themselves, :func:`check_registers` takes the household's full sealed
+readings and shows whether each register is the sum of the sealed commitments of its period —
+no opening needed — so that a meter whose signed registers contradict its own seals is exposed
+by its own signatures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from privbill.billing import coverage
+from privbill.billing.register_bill import check_chain
 from privbill.billing.verifier import VerifiedBill, verify_bill
 from privbill.crypto.signatures import KeyError_, VerifyingKey
-from privbill.errors import CertificateError, DecodeError, ReceiptError, SignatureError
+from privbill.errors import (
+    CertificateError,
+    CoverageError,
+    DecodeError,
+    ReceiptError,
+    SignatureError,
+    TariffMismatchError,
+)
 from privbill.model import codec
-from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
+from privbill.model.energy_registers import calendar_of, check_against_runs
 from privbill.model.receipts import Receipt
+from privbill.model.register_bills import RegisterBill, decode_bill
+from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff
 
 FORMAT: Final = "privbill/dispute-bundle/1"
@@ -121,7 +138,7 @@ def verify_bundle(
             "the bundle's provider key is not the trusted one", obj=OBJ, field="provider_key"
         )
     verified = verify_bill(b.bill, b.tariff, b.provider_key)
-    msg = PaymentMessage.decode(b.bill)
+    msg = decode_bill(b.bill)
     in_bill = {s.certificate.meter_id: s.certificate for s in msg.meters}
     covered: set[str] = set()
     for i, cert in enumerate(b.certificates):
@@ -154,3 +171,50 @@ def verify_bundle(
                 "receipt does not state what the bill proves", obj="receipt", field=name
             )
     return verified
+
+
+def check_registers(
+    bill: bytes | RegisterBill, tariff: SignedTariff, sealed: Sequence[SealedReadings]
+) -> int:
+    """Check a register bill's energy registers against the meters' full sealed readings (the
+    household's ``sealed.pbs``): for each meter, the sealed runs over the registers' intervals
+    must be signed by the meter and chain exactly from the statement's first seal to its last
+    (:class:`SignatureError`, :class:`CoverageError`, :class:`SealChainError`), and each
+    register must be the sum of its period's sealed commitments (:class:`CommitmentError`).
+    Returns the number of registers checked. Verify the bill itself with :func:`verify_bill`."""
+    msg = bill if isinstance(bill, RegisterBill) else decode_bill(bill)
+    if not isinstance(msg, RegisterBill):
+        raise DecodeError("not a register bill", obj="payment message", field="format")
+    calendar = calendar_of(tariff.body)
+    if calendar is None:
+        raise TariffMismatchError("the tariff has no time-of-use calendar", obj="tariff")
+    by_meter = {s.certificate.meter_id: s for s in sealed}
+    checked = 0
+    for m, section in enumerate(msg.meters):
+        cert, st = section.certificate, section.statement
+        path = f"meters[{m}]"
+        readings = by_meter.get(cert.meter_id)
+        if readings is None or readings.certificate != cert:
+            raise CoverageError(
+                f"no sealed readings of meter {cert.meter_id!r} under the bill's certificate",
+                obj="sealed readings",
+                field=path,
+            )
+        runs = tuple(r for r in readings.runs if r.seal.first < st.end and r.seal.end > st.first)
+        coverage.check_runs(
+            runs,
+            cert.meter_id,
+            cert.interval_s,
+            st.first,
+            st.count,
+            path,
+            len(cert.attributes),
+            tariff.body.tz,
+        )
+        for k, run in enumerate(runs):
+            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
+            run.check_commitments(f"{path}.runs[{k}]")
+        check_chain(st, runs, path)
+        check_against_runs(st, runs, calendar, tariff.body.timezone, f"{path}.energy_registers")
+        checked += len(st.periods)
+    return checked

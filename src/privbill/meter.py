@@ -14,6 +14,15 @@ of each window and where it occurred. After the month's last interval it signs a
 :class:`~privbill.model.registers.DemandRegister` with a commitment to each window's maximum and
 hands the openings to the customer's device. A month the meter did not record from its first
 interval gets no register.
+
+A meter configured with time-of-use energy registers (:class:`~privbill.model.energy_registers.
+RegisterConfig`: a tariff's calendar and billing cycle) adds each reading's commitment to the
+register of its time-of-use period, seals at every billing-period boundary, and after the
+period's last interval signs an :class:`~privbill.model.energy_registers.EnergyRegisters`
+statement (``docs/protocol.md`` §7). A new configuration given while a period is being recorded
+takes effect at the next billing-period boundary, like the passive calendar of a DLMS/COSEM
+activity calendar; :meth:`Meter.decommission` signs the registers of a period cut short by the
+meter's removal.
 """
 
 from __future__ import annotations
@@ -26,10 +35,12 @@ from datetime import date, datetime
 from typing import Final, Literal
 
 from privbill.crypto import group, pedersen
+from privbill.crypto.group import Point
 from privbill.crypto.signatures import SigningKey
 from privbill.errors import ReadingError, UsageError
 from privbill.model import money
 from privbill.model.certificates import MeterCertificate
+from privbill.model.energy_registers import ChainSpan, EnergyRegisters, RegisterConfig
 from privbill.model.periods import (
     BillingPeriod,
     interval_time,
@@ -126,6 +137,61 @@ class RegisterTracker:
 
 
 @dataclass(slots=True)
+class EnergyTracker:
+    """The running time-of-use energy registers of the billing period a meter is recording
+    (meter-internal): per period the sum of its readings' commitments so far, and where the
+    seal chain stood when the tracking began. ``usable`` is false when the tracking began
+    inside a run (the meter was configured mid-run) or the period is not aligned to the meter's
+    intervals: such a period gets no statement."""
+
+    start: int  # the billing period, UTC seconds [start, end)
+    end: int
+    first: int  # first interval tracked
+    calendar_hash: bytes
+    first_seq: int
+    chain_start: bytes
+    usable: bool
+    sums: dict[int, Point] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the running sums are the customer's data
+        return f"EnergyTracker(start={self.start}, first={self.first}, <secret>)"
+
+    def to_obj(self) -> dict[str, object]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "first": self.first,
+            "calendar_hash": self.calendar_hash.hex(),
+            "first_seq": self.first_seq,
+            "chain_start": self.chain_start.hex(),
+            "usable": self.usable,
+            "sums": {str(k): group.encode_point(p).hex() for k, p in sorted(self.sums.items())},
+        }
+
+    @classmethod
+    def from_obj(cls, d: dict[str, object]) -> EnergyTracker:
+        """Raises ``ValueError`` (or ``KeyError``/``TypeError``) on anything malformed."""
+        ints = [d["start"], d["end"], d["first"], d["first_seq"]]
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ints):
+            raise ValueError
+        start, end, first, first_seq = (int(v) for v in ints)  # type: ignore[call-overload]
+        usable, raw_sums = d["usable"], d["sums"]
+        if not isinstance(usable, bool) or not isinstance(raw_sums, dict) or end <= start:
+            raise ValueError
+        calendar_hash = bytes.fromhex(str(d["calendar_hash"]))
+        chain_start = bytes.fromhex(str(d["chain_start"]))
+        if len(calendar_hash) != 32 or len(chain_start) != 32:
+            raise ValueError
+        sums: dict[int, Point] = {}
+        for k, v in raw_sums.items():
+            try:
+                sums[int(k)] = group.decode_point(bytes.fromhex(str(v)))
+            except group.GroupError:
+                raise ValueError from None
+        return cls(start, end, first, calendar_hash, first_seq, chain_start, usable, sums)
+
+
+@dataclass(slots=True)
 class MeterState:
     """What a meter remembers between recordings: its chain position, the next interval it
     expects, the commitments of a run it has not sealed yet and, with demand registers, the
@@ -140,6 +206,9 @@ class MeterState:
     pending_outage: bool = False  # the unsealed run is an outage run
     timezone: str | None = None  # the local time the chain's runs were sealed in
     seal_span: SealSpan | None = None
+    energy_config: RegisterConfig | None = None  # time-of-use energy registers in use
+    energy_pending: RegisterConfig | None = None  # in use from the next billing period
+    energy: EnergyTracker | None = None  # the running registers of the current period
 
     @property
     def pending_first(self) -> int | None:
@@ -160,6 +229,17 @@ class MeterState:
                 "pending_outage": self.pending_outage,
                 "timezone": self.timezone,
                 "seal_span": self.seal_span,
+                **(
+                    {
+                        "energy_registers": {
+                            "config": _config_obj(self.energy_config),
+                            "pending": _config_obj(self.energy_pending),
+                            "tracker": None if self.energy is None else self.energy.to_obj(),
+                        }
+                    }
+                    if self.energy_config or self.energy_pending or self.energy
+                    else {}
+                ),
             }
         )
 
@@ -176,6 +256,15 @@ class MeterState:
             pending_outage = d.get("pending_outage", False)
             tzname = d.get("timezone")
             span = d.get("seal_span")
+            energy = d.get("energy_registers")
+            config = pending_config = tracker_e = None
+            if energy is not None:
+                if not isinstance(energy, dict):
+                    raise ValueError
+                config = _config_from(energy["config"])
+                pending_config = _config_from(energy["pending"])
+                raw_tracker = energy["tracker"]
+                tracker_e = None if raw_tracker is None else EnergyTracker.from_obj(raw_tracker)
             if (
                 not isinstance(pending_outage, bool)
                 or not (tzname is None or isinstance(tzname, str))
@@ -192,20 +281,47 @@ class MeterState:
                 or len(pending_attrs) % group.POINT_BYTES
             ):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
-        return cls(seq, prev, nxt, pending, pending_attrs, registers, pending_outage, tzname, span)
+        return cls(
+            seq,
+            prev,
+            nxt,
+            pending,
+            pending_attrs,
+            registers,
+            pending_outage,
+            tzname,
+            span,
+            config,
+            pending_config,
+            tracker_e,
+        )
+
+
+def _config_obj(config: RegisterConfig | None) -> dict[str, object] | None:
+    return None if config is None else config.to_obj()
+
+
+def _config_from(value: object) -> RegisterConfig | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError
+    return RegisterConfig.from_obj(value)
 
 
 @dataclass(slots=True)
 class Recording:
-    """The result of :meth:`Meter.record`: public sealed runs and the private openings, and the
-    demand registers of the months completed by the recording (public) with their openings."""
+    """The result of :meth:`Meter.record`: public sealed runs and the private openings, the
+    demand registers of the months completed by the recording (public) with their openings, and
+    the energy-register statements of the billing periods it completed (public)."""
 
     runs: list[SealedRun]
     openings: Openings
     registers: list[DemandRegister] = field(default_factory=list)
     register_openings: list[RegisterOpenings] = field(default_factory=list)
+    energy_registers: list[EnergyRegisters] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -217,6 +333,7 @@ class Meter:
     opening_key: bytes | None = None
     state: MeterState = field(default_factory=MeterState)
     register_schedules: Sequence[RegisterSchedule] = ()
+    energy_registers: RegisterConfig | None = None
     _register_hashes: tuple[bytes, ...] = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -237,7 +354,87 @@ class Meter:
         if len(set(self._register_hashes)) != len(self._register_hashes):
             raise UsageError("a demand-register schedule is configured twice")
         self._check_register_state()
+        if self.energy_registers is not None:
+            self.configure_energy_registers(self.energy_registers)
         pedersen.precompute()
+
+    def configure_energy_registers(self, config: RegisterConfig) -> bool:
+        """Load a time-of-use calendar and billing cycle for energy registers. Returns ``True``
+        if it is in use at once, ``False`` if it waits for the next billing-period boundary
+        (a period is being recorded under another configuration; it completes under that one).
+        The configuration persists in the meter state."""
+        if self.interval_s > 3600:
+            raise UsageError("energy registers need a meter interval of at most an hour")
+        st = self.state
+        if st.energy_config == config:
+            st.energy_pending = None
+            return True
+        if st.energy is not None and st.energy_config is not None:
+            st.energy_pending = config
+            return False
+        st.energy_config, st.energy_pending = config, None
+        return True
+
+    def _start_energy(self, index: int, run_first: int) -> EnergyTracker | None:
+        """The tracker of the billing period that interval ``index`` starts (or begins the
+        meter's tracking in), after a pending configuration has taken over."""
+        st = self.state
+        if st.energy_pending is not None:
+            st.energy_config, st.energy_pending = st.energy_pending, None
+        cfg = st.energy_config
+        if cfg is None:
+            return None
+        tz = zone(self.timezone)
+        length = self.interval_s
+        day = datetime.fromtimestamp(index * length, tz).date()
+        per = cfg.cycle.period_of(day, tz)
+        usable = per.start % length == 0 and per.end % length == 0 and run_first == index
+        return EnergyTracker(
+            per.start,
+            per.end,
+            index,
+            cfg.calendar.hash(self.timezone),
+            st.seq,
+            st.prev,
+            usable,
+        )
+
+    def _energy_statement(self, tracker: EnergyTracker, end: int) -> EnergyRegisters:
+        """Sign the registers of intervals ``[tracker.first, end)``; the runs covering them are
+        sealed already."""
+        periods = sorted(tracker.sums)
+        return EnergyRegisters.make(
+            self.key,
+            meter_id=self.meter_id,
+            period=BillingPeriod(tracker.start, tracker.end),
+            interval_s=self.interval_s,
+            first=tracker.first,
+            count=end - tracker.first,
+            calendar_hash=tracker.calendar_hash,
+            periods=periods,
+            registers=b"".join(group.encode_point(tracker.sums[k]) for k in periods),
+            seals=ChainSpan(
+                tracker.first_seq, self.state.seq - 1, tracker.chain_start, self.state.prev
+            ),
+        )
+
+    def decommission(self) -> tuple[list[SealedRun], EnergyRegisters | None]:
+        """The meter is being removed: seal the open run, if any, and sign the energy registers
+        of the billing period so far (``None`` without usable registers). A replacement meter
+        continues the period; the certificate of this one should end where its readings end
+        (``docs/protocol.md`` §7)."""
+        st = self.state
+        runs: list[SealedRun] = []
+        first = st.pending_first
+        if first is not None:
+            runs.append(self._seal(first, st.pending, st.pending_attributes, st.pending_outage))
+            st.pending, st.pending_attributes, st.pending_outage = b"", b"", False
+        statement = None
+        t = st.energy
+        if t is not None and t.usable and st.next_index is not None and st.next_index > t.first:
+            statement = self._energy_statement(t, st.next_index)
+        st.energy = None
+        return runs, statement
 
     def _check_register_state(self) -> None:
         tracker = self.state.registers
@@ -276,8 +473,9 @@ class Meter:
         d = datetime.fromtimestamp(first * length, tz).date()
         end_day = datetime.fromtimestamp((last + 1) * length, tz).date()
         out: set[int] = set()
+        cycles = [c.cycle for c in (self.state.energy_config, self.state.energy_pending) if c]
         while d <= end_day:
-            if self.seal_span == "day" or d.day == 1:
+            if self.seal_span == "day" or d.day == 1 or any(c.first_day(d) == d for c in cycles):
                 ts = local_midnight(d, tz)
                 if ts % length == 0:
                     out.add(ts // length)
@@ -394,7 +592,18 @@ class Meter:
         month = (0, 0)
         registers: list[DemandRegister] = []
         register_openings: list[RegisterOpenings] = []
-        for (index, wh, *_), a in zip(items, attrs, strict=True):
+        energy = self.state.energy
+        energy_on = energy is not None or self.state.energy_config is not None
+        energy_periods: list[int] = []  # time-of-use period of items[energy_from:]
+        energy_from = 0
+        if energy is not None and energy.usable and self.state.energy_config is not None:
+            energy_periods = self.state.energy_config.calendar.periods_of(
+                self.timezone, first, min(len(items), energy.end // length - first), length
+            )
+        statements: list[EnergyRegisters] = []
+        commit = pedersen.commit
+        encode = group.encode_point
+        for pos, ((index, wh, *_), a) in enumerate(zip(items, attrs, strict=True)):
             if schedules:
                 ts = index * length
                 if not month[0] <= ts < month[1]:
@@ -420,7 +629,28 @@ class Meter:
                         register_openings.append(reg_open)
                     tracker = None
             r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
-            pending += commit_bytes(wh, r)
+            point = commit(wh, r)
+            pending += encode(point)
+            if energy_on:
+                ts = index * length
+                if energy is None or not energy.start <= ts < energy.end:
+                    energy = self._start_energy(index, run_first)
+                    energy_from = pos
+                    cfg = self.state.energy_config
+                    energy_periods = (
+                        cfg.calendar.periods_of(
+                            self.timezone,
+                            index,
+                            min(len(items) - pos, energy.end // length - index),
+                            length,
+                        )
+                        if energy is not None and energy.usable and cfg is not None
+                        else []
+                    )
+                if energy is not None and energy.usable:
+                    k_tou = energy_periods[pos - energy_from]
+                    running = energy.sums.get(k_tou)
+                    energy.sums[k_tou] = point if running is None else running + point
             values.append(wh)
             blindings.append(r)
             for j, v in enumerate(a):
@@ -437,10 +667,16 @@ class Meter:
                 pending.clear()
                 pending_attrs.clear()
                 run_first = index + 1
+            if energy is not None and (index + 1) * length >= energy.end:
+                # The period's last interval: its run is sealed (a period end is a boundary).
+                if energy.usable:
+                    statements.append(self._energy_statement(energy, index + 1))
+                energy = None
         self.state.next_index = last + 1
         self.state.pending = bytes(pending)
         self.state.pending_attributes = bytes(pending_attrs)
         self.state.registers = tracker
+        self.state.energy = energy
         self.state.pending_outage = outage and bool(pending)
         self.state.timezone = self.timezone
         self.state.seal_span = self.seal_span
@@ -455,7 +691,7 @@ class Meter:
             avalues,
             None if derived or not k else ablindings,
         )
-        return Recording(runs, openings, registers, register_openings)
+        return Recording(runs, openings, registers, register_openings, statements)
 
     def _register(self, tracker: RegisterTracker) -> tuple[DemandRegister, RegisterOpenings]:
         """Commit to a finished month's maxima and sign the register."""

@@ -9,7 +9,7 @@ the component's position.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from privbill.billing import (
@@ -206,9 +206,14 @@ def verify_all(
     total_fee: int,
     blinding: int,
     registers: demand.MeterRegisters | None = None,
+    tiered_amount: Callable[[TieredEnergy], Point] | None = None,
 ) -> None:
     """Check every component proof and the billed total; ``subtotal`` commits to energy and
-    fixed charges. Raises a typed error naming what fails."""
+    fixed charges. Raises a typed error naming what fails.
+
+    ``tiered_amount``, when given, commits to a tiered component's counted consumption in place
+    of the sum of the readings' commitments (a register bill: the sum of energy registers); the
+    readings are then looked at only by components that need them."""
     if len(proofs) != len(body.components):
         raise DecodeError(
             f"expected {len(body.components)} component proofs, got {len(proofs)}",
@@ -216,7 +221,12 @@ def verify_all(
             field="components",
         )
     days = len(period.local_days(body.tz))
-    if _needs_load(body):
+    needs_load = any(
+        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
+        or (isinstance(c, TieredEnergy) and tiered_amount is None)
+        for c in body.components
+    )
+    if needs_load:
         interval_s = common_interval([m.interval_s for m in meters])
         first, count = period.intervals(interval_s)
         points = _load_points(meters)
@@ -225,8 +235,11 @@ def verify_all(
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
         path = f"components[{i}]"
         if isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
-            idx = tiered_indices(body, c, first, count, interval_s)
-            fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
+            if tiered_amount is not None:
+                fees.append(tiered.verify_amount(c, tiered_amount(c), days, contexts[i], p, path))
+            else:
+                idx = tiered_indices(body, c, first, count, interval_s)
+                fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
         elif isinstance(c, HoursUse) and isinstance(p, HoursUseProof):
             idx = tiered_indices(body, c, first, count, interval_s)
             fees.append(hours_use.verify(c, points, idx, interval_s, contexts[i], p, path))

@@ -50,4 +50,4 @@ def fee_commitment(prices: Sequence[int], points: Sequence[Point]) -> Point:
 
 def verify(fee: int, blinding: int, commitment: Point) -> bool:
     """Does ``commitment`` open to ``(fee, blinding)``?"""
-    return pedersen.commit(fee, blinding) == commitment
+    return pedersen.commit_public(fee, blinding) == commitment

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from privbill.billing import components, coverage, demand, energy
@@ -29,6 +30,7 @@ from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.component_proofs import ComponentProof
 from privbill.model.periods import BillingPeriod, interval_time
 from privbill.model.readings import Openings
+from privbill.model.register_bills import RegisterBill
 from privbill.model.registers import RegisterOpenings
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff
@@ -113,19 +115,9 @@ def check_openings(
     raise AssertionError("batch opening check failed but every opening matches")
 
 
-def prove_bill(
-    tariff: SignedTariff,
-    meters: Sequence[MeterInput],
-    period: BillingPeriod | str,
-    *,
-    account: str | None = None,
-) -> PaymentMessage:
-    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``)."""
-    if not meters:
-        raise UsageError("a bill needs at least one meter")
-    body = tariff.body
-    per = BillingPeriod.parse(period, body.tz) if isinstance(period, str) else period
-    body.check_period(per)
+def account_of(meters: Sequence[MeterInput], account: str | None) -> str:
+    """The bill's account: ``account``, or the one account all meters belong to; no meter
+    given twice."""
     accounts = {m.sealed.certificate.account for m in meters}
     if account is None:
         if len(accounts) != 1:
@@ -138,6 +130,78 @@ def prove_bill(
     ids = [m.sealed.certificate.meter_id for m in meters]
     if len(set(ids)) != len(ids):
         raise UsageError("the same meter is given twice")
+    return account
+
+
+BillPath = Literal["readings", "registers", "auto"]
+PATHS: tuple[BillPath, ...] = ("auto", "registers", "readings")
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: Literal["readings"] = "readings",
+) -> PaymentMessage: ...
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: Literal["registers"],
+) -> RegisterBill: ...
+
+
+@overload
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: BillPath,
+) -> PaymentMessage | RegisterBill: ...
+
+
+def prove_bill(
+    tariff: SignedTariff,
+    meters: Sequence[MeterInput],
+    period: BillingPeriod | str,
+    *,
+    account: str | None = None,
+    path: BillPath = "readings",
+) -> PaymentMessage | RegisterBill:
+    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``).
+
+    ``path`` chooses the message: ``"readings"`` (the default) carries every sealed reading
+    (``privbill/bill/1``); ``"registers"`` carries the meters' time-of-use energy registers
+    instead (``privbill/register-bill/1``, :mod:`privbill.billing.register_bill`) and raises a
+    typed error if they cannot serve the bill; ``"auto"`` takes the registers when every meter
+    has a statement for the period under the tariff's calendar, else the readings.
+    """
+    if path not in PATHS:
+        raise UsageError(f"path must be one of {', '.join(PATHS)}, not {path!r}")
+    if path != "readings":
+        from privbill.billing import register_bill  # it builds on this module
+
+        per = BillingPeriod.parse(period, tariff.body.tz) if isinstance(period, str) else period
+        if path == "registers" or (
+            meters and register_bill.register_path_problem(tariff, meters, per) is None
+        ):
+            return register_bill.prove(tariff, meters, per, account=account)
+    if not meters:
+        raise UsageError("a bill needs at least one meter")
+    body = tariff.body
+    per = BillingPeriod.parse(period, body.tz) if isinstance(period, str) else period
+    body.check_period(per)
+    account = account_of(meters, account)
 
     sections: list[MeterSection] = []
     all_prices: list[int] = []
@@ -146,7 +210,7 @@ def prove_bill(
     meter_data: list[components.MeterData] = []
     for m, inp in enumerate(meters):
         cert = inp.sealed.certificate
-        path = f"meters[{m}]"
+        where = f"meters[{m}]"
         if cert.account != account:
             raise CertificateError(
                 f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
@@ -167,11 +231,11 @@ def prove_bill(
             )
         k_attr = len(cert.attributes)
         coverage.check_runs(
-            runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, body.tz
+            runs, cert.meter_id, cert.interval_s, first, count, where, k_attr, body.tz
         )
         for k, run in enumerate(runs):
-            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
-            run.check_commitments(f"{path}.runs[{k}]")
+            run.seal.verify_signature(cert.public_key, f"{where}.runs[{k}].seal")
+            run.check_commitments(f"{where}.runs[{k}]")
         values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
         commitments = b"".join(r.commitments for r in runs)
         try:
@@ -206,7 +270,7 @@ def prove_bill(
                 )
         registers = tuple(r for r in inp.sealed.registers if r.month == per)
         for k, reg in enumerate(registers):
-            reg.check(cert, per, f"{path}.registers[{k}]")
+            reg.check(cert, per, f"{where}.registers[{k}]")
         all_prices.extend(body.prices(first, count, cert.interval_s))
         all_values.extend(values)
         all_blindings.extend(blindings)

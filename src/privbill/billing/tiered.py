@@ -46,6 +46,20 @@ def verify(
 ) -> Point:
     """The fee commitment, or a typed error."""
     amount = group.point_sum([points[k] for k in indices])
+    return verify_amount(component, amount, days, context, proof, path)
+
+
+def verify_amount(
+    component: TieredEnergy,
+    amount: Point,
+    days: int,
+    context: bytes,
+    proof: TieredProof,
+    path: str,
+) -> Point:
+    """:func:`verify` given the commitment to the counted consumption (``Σ C_i`` over the
+    counted intervals, or the sum of the energy registers of the counted periods: the same
+    point)."""
     return tiers.verify(
         component.tiers, amount, component.scale(days), context, proof.parts, f"{path}.tiers"
     )

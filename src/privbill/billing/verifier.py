@@ -13,12 +13,17 @@ Order of checks (``docs/protocol.md`` §Verification follows it):
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from typing import TypedDict
 
 import cbor2
 
-from privbill.billing import components, coverage, demand, energy
+from privbill.billing import components, coverage, demand, energy, register_bill
+from privbill.billing.verified import (
+    MeterSummary,
+    MeterSummaryJSON,
+    PeriodJSON,
+    VerifiedBill,
+    VerifiedBillJSON,
+)
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
@@ -31,110 +36,43 @@ from privbill.errors import (
     TariffMismatchError,
     UsageError,
 )
-from privbill.model import money
 from privbill.model.bills import OBJ, PaymentMessage
 from privbill.model.components import Lookup
 from privbill.model.periods import BillingPeriod
+from privbill.model.register_bills import Bill, RegisterBill, decode_bill
 from privbill.model.tariffs import SignedTariff
 
 
-@dataclass(frozen=True, slots=True)
-class MeterSummary:
-    meter_id: str
-    readings: int
-    seals: int
-    first_seq: int
-    last_seq: int
-    chain_start: bytes  # ``prev`` of the first seal: links to the previous bill
-    chain_end: bytes  # chain hash of the last seal: the next bill's first ``prev``
-
-
-class MeterSummaryJSON(TypedDict):
-    meter_id: str
-    readings: int
-    seals: int
-    first_seq: int
-    last_seq: int
-    chain_start: str
-    chain_end: str
-
-
-class PeriodJSON(TypedDict):
-    start: int
-    end: int
-    label: str
-
-
-class VerifiedBillJSON(TypedDict):
-    account: str
-    period: PeriodJSON
-    tariff_hash: str
-    bill_hash: str
-    currency: str
-    total_fee: int
-    amount: str
-    fixed_fee: int
-    readings: int
-    meters: list[MeterSummaryJSON]
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedBill:
-    """What a verifier learns from a valid payment message."""
-
-    account: str
-    period: BillingPeriod
-    period_label: str
-    tariff_hash: bytes
-    bill_hash: bytes
-    currency: str
-    minor_unit: int
-    total_fee: int
-    fixed_fee: int
-    meters: tuple[MeterSummary, ...]
-    seconds: float = field(compare=False)
-
-    @property
-    def amount(self) -> str:
-        return money.format_amount(self.total_fee, self.minor_unit)
-
-    @property
-    def readings(self) -> int:
-        return sum(m.readings for m in self.meters)
-
-    def to_json(self) -> VerifiedBillJSON:
-        """The one JSON view of a verified bill (hashes in hex, money as integers and text)."""
-        return {
-            "account": self.account,
-            "period": {
-                "start": self.period.start,
-                "end": self.period.end,
-                "label": self.period_label,
-            },
-            "tariff_hash": self.tariff_hash.hex(),
-            "bill_hash": self.bill_hash.hex(),
-            "currency": self.currency,
-            "total_fee": self.total_fee,
-            "amount": self.amount,
-            "fixed_fee": self.fixed_fee,
-            "readings": self.readings,
-            "meters": [
-                {
-                    "meter_id": m.meter_id,
-                    "readings": m.readings,
-                    "seals": m.seals,
-                    "first_seq": m.first_seq,
-                    "last_seq": m.last_seq,
-                    "chain_start": m.chain_start.hex(),
-                    "chain_end": m.chain_end.hex(),
-                }
-                for m in self.meters
-            ],
-        }
+def check_tariff(
+    msg: Bill,
+    tariff: SignedTariff,
+    provider: VerifyingKey,
+    account: str | None,
+    period: BillingPeriod | None,
+) -> None:
+    """Step 2 of verification, for either payment message: the tariff's signature, its hash in
+    the bill, the expected account and period, and the tariff's validity for the period."""
+    tariff.verify(provider)
+    if msg.tariff_hash != tariff.hash():
+        raise TariffMismatchError(
+            "bill was made under another tariff", obj=OBJ, field="tariff_hash"
+        )
+    if account is not None and msg.account != account:
+        raise CertificateError(
+            f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
+        )
+    if period is not None and msg.period != period:
+        tz = tariff.body.tz
+        raise CoverageError(
+            f"bill is for another billing period: {msg.period.label(tz)}, not {period.label(tz)}",
+            obj=OBJ,
+            field="period",
+        )
+    tariff.check_period(msg.period)
 
 
 def verify_bill(
-    message: bytes | PaymentMessage,
+    message: bytes | PaymentMessage | RegisterBill,
     tariff: SignedTariff,
     provider: VerifyingKey,
     *,
@@ -142,7 +80,9 @@ def verify_bill(
     period: BillingPeriod | None = None,
     check_subgroup: bool = False,
 ) -> VerifiedBill:
-    """Verify a payment message; return what it proves or raise a typed error.
+    """Verify a payment message — per reading (``privbill/bill/1``) or from energy registers
+    (``privbill/register-bill/1``, :mod:`privbill.billing.register_bill`) — and return what it
+    proves, or raise a typed error.
 
     ``account`` and ``period``, when given, must match the message (a provider checks that the
     bill is the one it asked for). ``check_subgroup`` adds the prime-order-subgroup check on every
@@ -160,26 +100,12 @@ def verify_bill(
             encoded = message.encode()
         except (ValueError, TypeError, OverflowError, cbor2.CBOREncodeError) as exc:
             raise DecodeError(f"not encodable: {exc}", obj=OBJ) from None
-    msg = PaymentMessage.decode(encoded)
-
-    tariff.verify(provider)
-    if msg.tariff_hash != tariff.hash():
-        raise TariffMismatchError(
-            "bill was made under another tariff", obj=OBJ, field="tariff_hash"
-        )
-    if account is not None and msg.account != account:
-        raise CertificateError(
-            f"bill is for account {msg.account!r}, not {account!r}", obj=OBJ, field="account"
-        )
-    if period is not None and msg.period != period:
-        tz = tariff.body.tz
-        raise CoverageError(
-            f"bill is for another billing period: {msg.period.label(tz)}, not {period.label(tz)}",
-            obj=OBJ,
-            field="period",
-        )
+    decoded = decode_bill(encoded)
+    check_tariff(decoded, tariff, provider, account, period)
+    if isinstance(decoded, RegisterBill):
+        return register_bill.verify(encoded, decoded, tariff, provider, check_subgroup, t0)
+    msg = decoded
     body = tariff.body
-    body.check_period(msg.period)
 
     seen: set[str] = set()
     all_points: list[Point] = []
@@ -254,7 +180,7 @@ def verify_bill(
             )
         )
 
-    fixed = body.fixed_charges(msg.period)
+    fixed = tariff.fixed_charges(msg.period)
     commitment = energy.fee_commitment(all_prices, all_points)
     if body.components:
         ids = [m.meter_id for m in summaries]
@@ -295,3 +221,14 @@ def verify_bill(
         meters=tuple(summaries),
         seconds=time.perf_counter() - t0,
     )
+
+
+__all__ = [
+    "MeterSummary",
+    "MeterSummaryJSON",
+    "PeriodJSON",
+    "VerifiedBill",
+    "VerifiedBillJSON",
+    "check_tariff",
+    "verify_bill",
+]

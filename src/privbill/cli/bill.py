@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from privbill.billing import coverage
+from privbill.billing import coverage, register_bill
 from privbill.billing.cleartext import MeterReadings
-from privbill.billing.prover import MeterInput, check_openings, prove_bill
+from privbill.billing.prover import PATHS, MeterInput, check_openings, prove_bill
 from privbill.billing.receipts import issue_receipt
 from privbill.billing.verifier import VerifiedBill, verify_bill
 from privbill.cli.common import (
@@ -33,6 +33,7 @@ from privbill.cli.common import (
     refuse_existing,
     report,
     report_failure,
+    sniff,
     step,
     warn,
     write_output,
@@ -44,14 +45,15 @@ from privbill.errors import (
     CoverageError,
     DecodeError,
     OpeningError,
+    TariffMismatchError,
     UsageError,
     VerificationError,
 )
 from privbill.files import read_bytes
-from privbill.model import bills, money
-from privbill.model.bills import PaymentMessage
+from privbill.model import bills, money, register_bills
 from privbill.model.periods import BillingPeriod, interval_time
-from privbill.model.tariffs import SignedTariff
+from privbill.model.register_bills import RegisterBill, decode_bill
+from privbill.model.tariffs import SignedTariff, TimeOfUse
 
 PERIOD_HELP = "YYYY-MM (a calendar month) or YYYY-MM-DD/YYYY-MM-DD (end date exclusive)"
 
@@ -98,17 +100,27 @@ def cmd_bill_prove(args: argparse.Namespace) -> int:
     if mismatch:
         raise UsageError(mismatch, obj="tariff", field="issuer")
     n = len(tariff.body.components)
+    period = BillingPeriod.parse(args.period, tariff.body.tz)
+    why_not = (
+        register_bill.register_path_problem(tariff, inputs, period) if args.path == "auto" else None
+    )
     try:
         with step(args, f"proving the bill ({n} component(s) beyond energy)"):
-            msg = prove_bill(tariff, inputs, args.period, account=args.account)
+            msg = prove_bill(tariff, inputs, period, account=args.account, path=args.path)
     except VerificationError as exc:
         # The inputs cannot make a valid bill: that is bad input to the prover, not a bad bill.
         hint = _open_run_hints(args.readings) if isinstance(exc, CoverageError) else ""
+        if args.path != "readings" and (
+            (args.path == "registers" and isinstance(exc, CoverageError | TariffMismatchError))
+            or (isinstance(exc, CommitmentError) and exc.obj == "energy registers")
+        ):
+            hint += "; --path readings bills from the sealed readings instead"
         raise UsageError(f"cannot prove: {exc}{hint}") from None
     data = msg.encode()
     write_output(args.out, data, force=args.force)
     amount = money.format_amount(msg.total_fee, tariff.body.minor_unit)
     readings = sum(m.readings for m in msg.meters)
+    path = "registers" if isinstance(msg, RegisterBill) else "readings"
     view = {
         "file": args.out,
         "readings": readings,
@@ -116,11 +128,22 @@ def cmd_bill_prove(args: argparse.Namespace) -> int:
         "currency": tariff.body.currency,
         "amount": amount,
         "bytes": len(data),
+        "path": path,
+        "registers_not_used": why_not,
     }
-    line = (
-        f"{args.out}  {readings} readings  total {tariff.body.currency} {amount}  {len(data)} bytes"
+    how = (
+        "from the meters' time-of-use registers"
+        if path == "registers"
+        else "from every sealed reading"
     )
-    return report(args.json, view, [line])
+    line = (
+        f"{args.out}  {readings} readings  total {tariff.body.currency} {amount}  "
+        f"{len(data)} bytes  ({how})"
+    )
+    lines = [line]
+    if why_not is not None and isinstance(tariff.body.energy, TimeOfUse):
+        lines.append(f"  registers not used: {why_not}")
+    return report(args.json, view, lines)
 
 
 # --- verify --------------------------------------------------------------------------------------
@@ -140,15 +163,18 @@ def bill_view(v: VerifiedBill | None, error: BaseException | None = None) -> Vie
         "readings": v.readings if v else None,
         "bill_hash": v.bill_hash.hex() if v else None,
         "seconds": round(v.seconds, 4) if v else None,
+        "path": v.path if v else None,
     }
 
 
 def outage_intervals(data: bytes) -> int:
-    """Intervals of a (verified) payment message in runs its meters sealed as outages."""
+    """Intervals of a (verified) payment message in runs its meters sealed as outages (a
+    register bill that carries no runs shows none: its registers include the outages' zeros)."""
     if b"outage" not in data:  # the seal field's name: absent, no outage run
         return 0
-    msg = PaymentMessage.decode(data)
-    return sum(r.seal.count for m in msg.meters for r in m.runs if r.seal.outage)
+    msg = decode_bill(data)
+    runs = [r for m in msg.meters for r in m.runs]
+    return sum(r.seal.count for r in runs if r.seal.outage)
 
 
 def cmd_bill_verify(args: argparse.Namespace) -> int:
@@ -180,15 +206,19 @@ def cmd_bill_verify(args: argparse.Namespace) -> int:
                 check_subgroup=args.strict_points,
             )
     except (VerificationError, DecodeError) as exc:
-        error = clearer(exc, data, args.bill, "payment message", bills.FORMAT)
+        fmt = register_bills.FORMAT if sniff(data) == register_bills.FORMAT else bills.FORMAT
+        error = clearer(exc, data, args.bill, "payment message", fmt)
         return report_failure(args.json, error, lambda e: bill_view(None, e))
     if receipt_key is not None:
         write_output(args.receipt_out, issue_receipt(receipt_key, v).encode(), force=args.force)
     ids = ", ".join(m.meter_id for m in v.meters)
+    took = f"{v.seconds * 1e3:.1f} ms" if v.seconds < 0.01 else f"{v.seconds:.2f} s"
     lines = [
         f"VALID  {v.period_label}  meter {ids}  {v.readings} readings  "
-        f"total {v.currency} {v.amount}  (verified in {v.seconds:.2f} s)"
+        f"total {v.currency} {v.amount}  (verified in {took})"
     ]
+    if v.path == "registers":
+        lines.append("  from the meters' time-of-use registers (one signature per meter)")
     outages = outage_intervals(data)
     if outages:
         lines.append(f"  outage: {outages} interval(s) the meter sealed as outages (0 Wh)")
@@ -323,6 +353,14 @@ def register(sub: Subparsers) -> None:
     bp.add_argument("--account", help="account (default: the meters' account)")
     bp.add_argument(
         "--opening-key", help="shared opening key, if the meter derives blinding factors"
+    )
+    bp.add_argument(
+        "--path",
+        choices=PATHS,
+        default="auto",
+        help="registers: bill from the meters' signed time-of-use energy registers (a bill of "
+        "about a kilobyte); readings: from every sealed reading; auto: registers when every "
+        "meter has them for the period under the tariff's calendar",
     )
     bp.add_argument("--out", required=True, help="payment message to write (.pbm)")
     add_force(bp)

@@ -70,6 +70,8 @@ KINDS = {
     "tariff": "a signed tariff",
     "tariff-description": "a tariff description",
     "bill": "a payment message (bill)",
+    "register-bill": "a payment message (bill) from energy registers",
+    "energy-registers": "energy registers",
     "receipt": "a receipt",
     "sealed-readings": "sealed readings",
     "openings": "openings (private readings)",

@@ -21,7 +21,8 @@ def register(sub: Subparsers) -> None:
         "prove the bill, verify it and issue a receipt; print what the customer sees and what "
         "the provider learns. The seed is printed: --seed repeats the same readings.",
         epilog="examples:\n  privbill demo\n  privbill demo --days 7 --interval 30 --seed 7 "
-        "--out demo-week/\n  privbill demo --scenario commercial-demand --start 2026-07-01",
+        "--out demo-week/\n  privbill demo --scenario commercial-demand --start 2026-07-01\n"
+        "  privbill demo --registers",
     )
     d.add_argument(
         "--scenario",
@@ -35,6 +36,12 @@ def register(sub: Subparsers) -> None:
     d.add_argument("--seal", choices=SEAL_CHOICES, default="daily", help="seal span")
     d.add_argument(
         "--seed", type=int, help="seed of the simulated readings (default: a random one, printed)"
+    )
+    d.add_argument(
+        "--registers",
+        action="store_true",
+        help="the meter keeps time-of-use energy registers; the bill is proven from them "
+        "(about a kilobyte, verified in milliseconds)",
     )
     d.add_argument(
         "--out",

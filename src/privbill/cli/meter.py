@@ -44,6 +44,7 @@ from privbill.interop import csv_readings
 from privbill.interop.csv_readings import Row
 from privbill.meter import Meter, MeterState, Recording
 from privbill.model.certificates import MeterCertificate
+from privbill.model.energy_registers import EnergyRegisters, RegisterConfig, register_config_for
 from privbill.model.periods import interval_time, local_midnight, local_time, zone
 from privbill.model.registers import DemandRegister
 from privbill.model.sealed import SealedReadings
@@ -66,6 +67,7 @@ class Chain:
     state: MeterState | None
     runs: tuple[SealedRun, ...] = ()
     registers: tuple[DemandRegister, ...] = ()
+    energy: tuple[EnergyRegisters, ...] = ()
 
 
 def _span_text(runs: tuple[SealedRun, ...], tz: ZoneInfo) -> str:
@@ -127,7 +129,7 @@ def continue_chain(d: MeterDir, cert: MeterCertificate, tz: ZoneInfo | None = No
             f"expects number {state.seq} next; restore both files from the same backup",
             obj="meter state",
         )
-    return Chain(state, sealed.runs, sealed.registers)
+    return Chain(state, sealed.runs, sealed.registers, sealed.energy_registers)
 
 
 def check_certificate(cert: MeterCertificate, args: argparse.Namespace) -> str:
@@ -171,9 +173,10 @@ def seal_timezone(
         return args.timezone, "--timezone"
     if state is not None and state.timezone:
         return state.timezone, f"the directory's {STATE_FILE}"
-    if args.tariff:
-        tzname: str = load_tariff(args.tariff).body.timezone
-        return tzname, f"the tariff {args.tariff}"
+    source = args.tariff or getattr(args, "registers", None)
+    if source:
+        tzname: str = load_tariff(source).body.timezone
+        return tzname, f"the tariff {source}"
     if span == "reading":
         return None, ""
     raise UsageError(
@@ -279,6 +282,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         else (state.seal_span if state is not None and state.seal_span else "day")
     )
     tzname, tz_source = seal_timezone(args, state, span)
+    config = _register_config(args, tzname)
     tz = zone(tzname) if tzname else None
     shown_tz = tz or UTC
     length = cert.interval_s
@@ -311,6 +315,9 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         load_opening_key(args.opening_key),
         state if state is not None else MeterState(),
     )
+    config_now = True
+    if config is not None:
+        config_now = meter.configure_energy_registers(config)
     recordings: list[Recording] = []
     with step(args, f"committing to and sealing {len(items)} readings"):
         for j, part in enumerate(parts):
@@ -327,6 +334,7 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         new_state.timezone = None  # per-reading seals: no local time was chosen
     runs = tuple(r for rec in recordings for r in rec.runs)
     registers = tuple(g for rec in recordings for g in rec.registers)
+    energy = tuple(g for rec in recordings for g in rec.energy_registers)
     for rec in recordings:
         write_output(
             d.path / f"openings-{rec.openings.first}.pbo",
@@ -336,7 +344,9 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         )
     all_runs = (*chain.runs, *runs)
     if all_runs:
-        sealed = SealedReadings(cert, all_runs, (*chain.registers, *registers))
+        sealed = SealedReadings(
+            cert, all_runs, (*chain.registers, *registers), (*chain.energy, *energy)
+        )
         write_atomic(d.sealed_path, sealed.encode())
     write_atomic(d.state_path, new_state.to_json().encode(), private=True)
 
@@ -357,6 +367,17 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         lines.append(
             f"  {open_n} reading(s) in an open run (--keep-open): the next recording continues it"
         )
+    if config is not None and not config_now:
+        lines.append(
+            "  energy registers: the new calendar takes over at the next billing period; the "
+            "current one completes under the calendar it started with"
+        )
+    shown_tz_name = tzname or "UTC"
+    for st in energy:
+        lines.append(
+            f"  energy registers signed for {st.period.label(zone(shown_tz_name))}: "
+            f"{len(st.periods)} time-of-use register(s) over {st.count} intervals"
+        )
     view: View = {
         "directory": str(d.path),
         "meter_id": cert.meter_id,
@@ -372,8 +393,29 @@ def cmd_meter_record(args: argparse.Namespace) -> int:
         "outage_intervals": outage_n,
         "open_run_readings": open_n,
         "provider_key": provider_source,
+        "energy_registers_signed": [st.period.label(zone(shown_tz_name)) for st in energy],
+        "energy_registers_pending": config is not None and not config_now,
     }
     return report(args.json, view, lines)
+
+
+def _register_config(args: argparse.Namespace, tzname: str | None) -> RegisterConfig | None:
+    """The energy-register configuration ``--registers TARIFF`` asks for (``None`` without)."""
+    if not args.registers:
+        return None
+    tariff = load_tariff(args.registers)
+    if tzname is None or tzname != tariff.body.timezone:
+        raise UsageError(
+            f"--registers: the tariff's calendar is in {tariff.body.timezone}, the meter seals "
+            f"in {tzname or 'no local time (per-reading seals without --timezone)'}; its "
+            f"registers would never match the tariff: record with --timezone "
+            f"{tariff.body.timezone}",
+            obj="meter",
+        )
+    try:
+        return register_config_for(tariff.body)
+    except UsageError as exc:
+        raise UsageError(f"--registers {args.registers}: {exc.detail}", obj="tariff") from None
 
 
 # --- status ----------------------------------------------------------------------------------------
@@ -454,6 +496,20 @@ def cmd_meter_status(args: argparse.Namespace) -> int:
         lines.append(f"  open run: {note}")
     if sealed.registers:
         lines.append(f"  demand registers: {len(sealed.registers)} month(s)")
+    if state is not None and state.energy_config is not None:
+        cal = state.energy_config.calendar.hash(state.timezone or "UTC").hex()[:16]
+        lines.append(
+            f"  energy registers: calendar {cal}… ({state.energy_config.calendar.periods} "
+            f"periods, billing {state.energy_config.cycle.describe()})"
+            + ("; a new calendar waits for the next period" if state.energy_pending else "")
+        )
+    if sealed.energy_registers:
+        labels = [st.period.label(tz) for st in sealed.energy_registers]
+        lines.append(
+            f"  energy-register statements: {len(labels)} ({', '.join(labels[-3:])}"
+            + (", …" if len(labels) > 3 else "")
+            + ")"
+        )
     lines += [f"  PROBLEM: {p}" for p in problems]
     view = {
         "directory": str(d.path),
@@ -475,6 +531,7 @@ def cmd_meter_status(args: argparse.Namespace) -> int:
         "outage_intervals": outage_n,
         "outages": [[a, b] for a, b in outages],
         "open_run_readings": len(state.pending) // 48 if state else 0,
+        "energy_register_statements": [st.period.label(tz) for st in sealed.energy_registers],
         "openings_files": len(openings),
         "missing_openings": len(missing),
         "problems": problems,
@@ -525,6 +582,13 @@ def register(sub: Subparsers) -> None:
     )
     mr.add_argument("--tariff", help="take the seal timezone from this signed tariff")
     mr.add_argument("--opening-key", help="derive blinding factors from this shared key")
+    mr.add_argument(
+        "--registers",
+        metavar="TARIFF",
+        help="keep time-of-use energy registers with this signed tariff's calendar and billing "
+        "cycle and sign them at the end of each billing period (remembered in the meter state; "
+        "a new calendar takes over at the next billing period)",
+    )
     mr.add_argument(
         "--outage", nargs=2, action="append", metavar=("FROM", "UNTIL"), help=OUTAGE_HELP
     )

@@ -52,6 +52,25 @@ def commit(value: int, blinding: int) -> Point:
     return _table_g().mul(value % group.ORDER) + _table_h().mul(blinding % group.ORDER)
 
 
+#: One-off checks of public openings before the tables pay for themselves (see commit_public).
+_PUBLIC_BEFORE_TABLES: Final = 16
+_public_calls = 0
+
+
+def commit_public(value: int, blinding: int) -> Point:
+    """:func:`commit` for a public check (a verifier's ``F·G + R·H``): with the fixed-base
+    tables once they exist, and until then by two variable-base multiplications (about 0.2 ms)
+    rather than building the tables (about 10 ms) for a process that checks one bill. The
+    tables are built at the 17th call: a verifier of many bills gets them."""
+    global _public_calls
+    if _table_g.cache_info().currsize and _table_h.cache_info().currsize:
+        return commit(value, blinding)
+    _public_calls += 1
+    if _public_calls > _PUBLIC_BEFORE_TABLES:
+        return commit(value, blinding)
+    return group.mul(generator_g(), value) + group.mul(generator_h(), blinding)
+
+
 def commit_ct(value: int, blinding: int) -> Point:
     """:func:`commit` through the constant-time path (for secrets on shared machines)."""
     return group.ct_linear_combination([generator_g(), generator_h()], [value, blinding])

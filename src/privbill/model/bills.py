@@ -94,8 +94,13 @@ class PaymentMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> PaymentMessage:
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+
+    @classmethod
+    def from_obj(cls, value: object) -> PaymentMessage:
+        """The message from its decoded canonical map (format already checked)."""
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            value,
             OBJ,
             {
                 "format",

@@ -7,6 +7,8 @@ from typing import Any, Final
 
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
+from privbill.model.energy_registers import EnergyRegisters
+from privbill.model.periods import BillingPeriod
 from privbill.model.registers import DemandRegister
 from privbill.model.seals import SealedRun
 
@@ -19,6 +21,7 @@ class SealedReadings:
     certificate: MeterCertificate
     runs: tuple[SealedRun, ...]
     registers: tuple[DemandRegister, ...] = ()  # the meter's demand registers, month by month
+    energy_registers: tuple[EnergyRegisters, ...] = ()  # energy registers, period by period
 
     def to_obj(self) -> dict[str, Any]:
         obj: dict[str, Any] = {
@@ -28,6 +31,8 @@ class SealedReadings:
         }
         if self.registers:
             obj["registers"] = [r.to_obj() for r in self.registers]
+        if self.energy_registers:
+            obj["energy_registers"] = [r.to_obj() for r in self.energy_registers]
         return obj
 
     def encode(self) -> bytes:
@@ -36,7 +41,10 @@ class SealedReadings:
     @classmethod
     def decode(cls, data: bytes) -> SealedReadings:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT), OBJ, {"format", "certificate", "runs"}, {"registers"}
+            codec.decode(data, OBJ, FORMAT),
+            OBJ,
+            {"format", "certificate", "runs"},
+            {"registers", "energy_registers"},
         )
         cert = MeterCertificate.from_obj(f.raw("certificate"), "certificate")
         runs = f.each("runs", SealedRun.from_obj, 1)
@@ -45,4 +53,13 @@ class SealedReadings:
             if f.has("registers")
             else []
         )
-        return cls(cert, tuple(runs), tuple(registers))
+        energy = (
+            f.each("energy_registers", lambda v, p: EnergyRegisters.from_obj(v, p, OBJ), 1)
+            if f.has("energy_registers")
+            else []
+        )
+        return cls(cert, tuple(runs), tuple(registers), tuple(energy))
+
+    def energy_registers_for(self, period: BillingPeriod) -> tuple[EnergyRegisters, ...]:
+        """The meter's energy-register statements for billing period ``period``."""
+        return tuple(r for r in self.energy_registers if r.period == period)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
 from privbill.crypto.hashing import DIGEST_BYTES, digest
@@ -331,13 +331,44 @@ class SignedTariff:
     body: TariffBody
     issuer: bytes
     signature: bytes
+    # Values derived from this immutable tariff, computed once: a provider verifies a month's
+    # bills of every customer on a tariff against the same object.
+    _memo: dict[object, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def body_bytes(self) -> bytes:
-        return codec.encode(self.body.to_obj(self.issuer))
+        cached = self._memo.get("body")
+        if cached is None:
+            cached = self._memo["body"] = codec.encode(self.body.to_obj(self.issuer))
+        return cast(bytes, cached)
 
     def hash(self) -> bytes:
         """The tariff hash bound into bills: a domain-separated hash of the signed body."""
-        return digest("tariff-hash", self.body_bytes())
+        cached = self._memo.get("hash")
+        if cached is None:
+            cached = self._memo["hash"] = digest("tariff-hash", self.body_bytes())
+        return cast(bytes, cached)
+
+    def check_period(self, period: BillingPeriod) -> None:
+        """:meth:`TariffBody.check_period`, remembered for periods that passed."""
+        key = ("period", period)
+        if key not in self._memo:
+            self.body.check_period(period)
+            self._remember(key, True)
+
+    def fixed_charges(self, period: BillingPeriod) -> int:
+        """:meth:`TariffBody.fixed_charges`, remembered per period."""
+        key = ("fixed", period)
+        cached = self._memo.get(key)
+        if cached is None:
+            cached = self.body.fixed_charges(period)
+            self._remember(key, cached)
+        return cast(int, cached)
+
+    def _remember(self, key: object, value: object) -> None:
+        if len(self._memo) < 4096:
+            self._memo[key] = value
 
     def encode(self) -> bytes:
         return codec.encode({**self.body.to_obj(self.issuer), "signature": self.signature})
@@ -381,8 +412,12 @@ class SignedTariff:
     def verify(self, provider: VerifyingKey) -> None:
         if self.issuer != provider.key_id:
             raise SignatureError("tariff signed by another provider key", obj=OBJ, field="issuer")
+        key = ("verified", provider.key_id)
+        if key in self._memo:  # a signature that verified once verifies again
+            return
         if not provider.verify(PURPOSE, self.body_bytes(), self.signature):
             raise SignatureError("provider signature does not verify", obj=OBJ, field="signature")
+        self._remember(key, True)
 
 
 def _cycle_from_obj(f: codec.Fields) -> BillingCycle:

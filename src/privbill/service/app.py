@@ -26,8 +26,8 @@ from privbill import __version__
 from privbill.crypto.signatures import SigningKey
 from privbill.dispute import DisputeBundle
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
-from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
+from privbill.model.register_bills import decode_bill
 from privbill.service import auth, core, db, disclosures, metrics
 from privbill.service.errors import (
     AuthenticationError,
@@ -524,7 +524,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             if who.kind == "operator":
                 who.require_scope("bills:supersede")
             elif who.kind == "customer":
-                account = PaymentMessage.decode(data).account
+                account = decode_bill(data).account
                 if who.account != account:
                     raise ForbiddenError("only the bill's account may supersede its bill")
             else:
@@ -610,7 +610,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         authorise_bill(who, row, "disputes:read")
         receipt = core.receipt_of(engine, row.id)
         tariff = core.get_tariff(engine, row.tariff_hash)
-        msg = PaymentMessage.decode(row.message)
+        msg = decode_bill(row.message)
         bundle = DisputeBundle.assemble(
             row.message,
             tariff,

@@ -195,9 +195,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     customer = None
     if args.key:
         if not args.account:
-            from privbill.model.bills import PaymentMessage
+            from privbill.model.register_bills import decode_bill
 
-            args.account = PaymentMessage.decode(bill).account
+            args.account = decode_bill(bill).account
         customer = (args.account, load_signing_key(args.key, "customer key", "--key"))
     query: dict[str, str] = {}
     if args.supersedes or args.reason:

@@ -23,6 +23,7 @@ from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
 from privbill.model.ids import is_identifier
 from privbill.model.receipts import Receipt
+from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff, describe
 from privbill.service import auth, db
 from privbill.service.errors import ConflictError, NotFoundError, UnprocessableError
@@ -286,7 +287,7 @@ def submit_bill(
     (:class:`ConflictError`) unless ``supersedes`` names that bill and ``reason`` says why (the
     caller has checked that it may supersede).
     """
-    msg = PaymentMessage.decode(message)
+    msg = decode_bill(message)
     bill_hash = PaymentMessage.hash_of(message).hex()
     token = auth.bill_token(message)
     if (supersedes is None) != (reason is None):

@@ -25,9 +25,9 @@ from starlette.concurrency import run_in_threadpool
 from privbill.crypto.signatures import VerifyingKey
 from privbill.disclosure import verify
 from privbill.errors import PrivbillError, UsageError
-from privbill.model.bills import PaymentMessage
 from privbill.model.disclosures import DisclosureRequest, DisclosureResponse, MeterRef, describe
 from privbill.model.periods import BillingPeriod, zone
+from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff
 from privbill.service import core, db
 from privbill.service.errors import NotFoundError, UnprocessableError
@@ -134,7 +134,7 @@ def answer_request(engine: Engine, provider: VerifyingKey, row: Any, data: bytes
                 field="bill_hash",
             ) from None
         bill = bill_row.message
-        if PaymentMessage.decode(bill).account != req.account:
+        if decode_bill(bill).account != req.account:
             raise UnprocessableError(
                 "the referenced bill is another account's", obj="disclosure response"
             )

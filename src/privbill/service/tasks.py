@@ -40,7 +40,7 @@ from privbill.errors import (
     SealChainError,
     TariffMismatchError,
 )
-from privbill.model.bills import PaymentMessage
+from privbill.model.register_bills import Bill, decode_bill
 from privbill.model.tariffs import SignedTariff
 from privbill.service import core, db
 
@@ -76,9 +76,10 @@ def _tariff(engine: Engine, tariff_hash: str) -> SignedTariff | None:
     return t
 
 
-def _check_certificates(conn: Connection, msg: PaymentMessage) -> None:
-    for m, section in enumerate(msg.meters):
-        h = core.cert_hash(section.certificate)
+def _check_certificates(conn: Connection, msg: Bill) -> None:
+    certificates = [section.certificate for section in msg.meters]
+    for m, certificate in enumerate(certificates):
+        h = core.cert_hash(certificate)
         row = conn.execute(
             select(db.certificates.c.revoked_at).where(db.certificates.c.cert_hash == h)
         ).first()
@@ -177,7 +178,7 @@ def run_verification(engine: Engine, key: SigningKey, bill_id: int) -> Outcome:
     t0 = time.perf_counter()
     verified: VerifiedBill | None = None
     error: PrivbillError | None = None
-    msg = PaymentMessage.decode(row.message)  # stored only after a strict decode
+    msg = decode_bill(row.message)  # stored only after a strict decode
     tariff = _tariff(engine, row.tariff_hash)
     try:
         if tariff is None:
