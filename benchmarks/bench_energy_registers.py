@@ -134,7 +134,9 @@ def cold_verify(workdir: Path, name: str, runs: int) -> float:
     return statistics.median(out)
 
 
-def cpu_per_bill(bills: list[bytes], tariff: SignedTariff, provider: Provider, rounds: int) -> float:
+def cpu_per_bill(
+    bills: list[bytes], tariff: SignedTariff, provider: Provider, rounds: int
+) -> float:
     """Process CPU seconds per bill over ``rounds`` passes of the batch (verification and the
     receipt, as a provider's worker does), median of the passes."""
     per: list[float] = []
@@ -171,17 +173,16 @@ def main() -> None:
     reg_bytes = [b.encode() for b in register_bills]
     read_bytes = [b.encode() for b in reading_bills]
 
-    prove_reg = median_time(lambda: prove_bill(tariff, inputs[0], period, path="registers"), repeats)
+    prove_reg = median_time(
+        lambda: prove_bill(tariff, inputs[0], period, path="registers"), repeats
+    )
     prove_read = median_time(lambda: prove_bill(tariff, inputs[0], period), repeats)
 
     # Warm verification: one process, distinct customers' bills under one tariff.
     for b in reg_bytes[:3] + read_bytes[:3]:
         verify_bill(b, tariff, provider.public_key)
     verify_reg = statistics.median(
-        min(
-            verify_bill(b, tariff, provider.public_key).seconds
-            for _ in range(3)
-        )
+        min(verify_bill(b, tariff, provider.public_key).seconds for _ in range(3))
         for b in reg_bytes
     )
     verify_read = statistics.median(
