@@ -31,7 +31,7 @@ from privbill.cli.explain import Explanation, explain, kwh
 from privbill.crypto import pedersen
 from privbill.crypto.signatures import SigningKey
 from privbill.errors import TariffMismatchError, UsageError
-from privbill.interop import csv_readings
+from privbill.interop import csv_readings, roads
 from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
@@ -82,6 +82,15 @@ SCENARIOS: dict[str, Scenario] = {
         ("road_class",),
         "km",
         "no trip, no distance, no road class, no time of driving",
+    ),
+    "road-tolling": Scenario(
+        "one car, road tolling by road class, zone and time band",
+        "demo-road-tolling.json",
+        "tolling",
+        "demo-vehicle-0001",
+        ("toll_cell",),
+        "km",
+        "no trip, no distance, no road class or zone, no time of driving",
     ),
 }
 
@@ -160,6 +169,10 @@ def run_demo(args: argparse.Namespace) -> int:
         trips = drive_metres(period.start, count, interval_s, tz, seed=seed)
         values = [m for m, _ in trips]
         attrs = [(road,) for _, road in trips]
+    elif scenario.profile == "tolling":
+        car = roads.drive(first * interval_s, count, interval_s, tz, seed=seed)
+        values = [m for m, _ in car.readings]
+        attrs = [(cell,) for _, cell in car.readings]
     else:
         values = synthetic_wh(
             period.start, count, interval_s, tz, profile=scenario.profile, seed=seed
@@ -227,7 +240,7 @@ def run_demo(args: argparse.Namespace) -> int:
         hidden += ", no monthly consumption, no peak demand"
     console.print(
         f"\n[bold]Provider learns[/]: account {account}, {label}, total "
-        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻⁹ {cur}) — {hidden}."
+        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻¹² {cur}) — {hidden}."
     )
     console.print(
         f"  payment message {len(encoded):,} bytes ({len(encoded) / count:.1f} bytes per reading)"

@@ -25,7 +25,13 @@ def register(sub: Subparsers) -> None:
     )
     d.add_argument(
         "--scenario",
-        choices=("residential-tou", "residential-tiered", "commercial-demand", "pay-as-you-drive"),
+        choices=(
+            "residential-tou",
+            "residential-tiered",
+            "commercial-demand",
+            "pay-as-you-drive",
+            "road-tolling",
+        ),
         default="residential-tou",
         help="customer and tariff",
     )
