@@ -222,6 +222,7 @@ def prove_bill(
                 blindings,
                 avalues,
                 ablindings,
+                cert.channel,
             )
         )
 

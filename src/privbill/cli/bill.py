@@ -253,7 +253,10 @@ def certified_readings(
         )
     outage = sum(r.seal.count for r in runs if r.seal.outage)
     named = {a: [attrs[a][i] for i in order] for a in cert.attributes}
-    return MeterReadings(cert.interval_s, first, [values[i] for i in order], named), outage
+    readings = MeterReadings(
+        cert.interval_s, first, [values[i] for i in order], named, cert.channel
+    )
+    return readings, outage
 
 
 def cmd_bill_explain(args: argparse.Namespace) -> int:
@@ -279,7 +282,12 @@ def cmd_bill_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot explain: {exc}{hint}") from None
     accounts = sorted({i.sealed.certificate.account for i in inputs})
     # A meter that commits private attributes counts something else than Wh (metres driven).
-    unit = "1000 units" if any(i.sealed.certificate.attributes for i in inputs) else "kWh"
+    # So does a meter certified for a channel (a licensed feature's uses).
+    unit = (
+        "1000 units"
+        if any(i.sealed.certificate.attributes or i.sealed.certificate.channel for i in inputs)
+        else "kWh"
+    )
     lines = [
         f"{body.name}: account {', '.join(accounts)}, {period.label(tz)} "
         "(from your readings, on this device; the provider learns only the total)"

@@ -17,6 +17,7 @@ from privbill.billing.cleartext import (
     Breakdown,
     MeterReadings,
     aggregate,
+    channel_readings,
     cleartext_bill,
     demand_windows,
     tiered_indices,
@@ -144,19 +145,17 @@ def explain(
     comps: list[ComponentRow] = []
     fees = iter(breakdown.components)
     load = (
-        aggregate(meters, period)
-        if any(isinstance(c, TieredEnergy | Demand) for c in body.components)
-        else None
+        aggregate(meters, period) if any(isinstance(c, Demand) for c in body.components) else None
     )
     days = len(period.local_days(tz))
     for c in body.components:
         if isinstance(c, Minimum):
             continue
         if isinstance(c, TieredEnergy):
-            assert load is not None
-            idx = tiered_indices(body, c, load.first, len(load.values), load.interval_s)
+            counted = aggregate(channel_readings(meters, c.channel), period)
+            idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
             label, fee = next(fees)
-            detail, data = _tier_detail(c, sum(load.values[k] for k in idx), days)
+            detail, data = _tier_detail(c, sum(counted.values[k] for k in idx), days)
             comps.append(ComponentRow(label, c.kind, fee, detail, data))
         elif isinstance(c, Demand):
             assert load is not None

@@ -114,15 +114,14 @@ class Network:
         self.adjacency[a].append(len(self.links) - 1)
         self.adjacency[b].append(len(self.links) - 1)
 
-    def nearest(self, x: float, y: float, among: Sequence[int]) -> int:
-        return min(among, key=lambda n: math.hypot(self.nodes[n][0] - x, self.nodes[n][1] - y))
+    def distance(self, n: int, x: float, y: float) -> float:
+        """Kilometres from node ``n`` to the point ``(x, y)``, as the crow flies."""
+        return math.hypot(self.nodes[n][0] - x, self.nodes[n][1] - y)
 
     def place(self, name: str, x: float, y: float, access: Sequence[int]) -> int:
         """A place joined by local streets to its two nearest nodes of ``access``."""
         n = self.node(x, y)
-        near = sorted(
-            access, key=lambda m: math.hypot(self.nodes[m][0] - x, self.nodes[m][1] - y)
-        )[:2]
+        near = sorted(access, key=lambda m: self.distance(m, x, y))[:2]
         for m in near:
             self.link(n, m, LOCAL, detour=1.3)
         self.places[name] = n
@@ -310,14 +309,23 @@ def _plan(h: Household, day: datetime, rng: random.Random) -> list[tuple[float, 
             out.append((_at(day, back), h.home))
         elif rng.random() < 0.4:
             t = rng.uniform(9.5, 15.0)
-            out += [(_at(day, t), rng.choice(h.shops)), (_at(day, t + rng.uniform(0.5, 1.5)), h.home)]
+            out += [
+                (_at(day, t), rng.choice(h.shops)),
+                (_at(day, t + rng.uniform(0.5, 1.5)), h.home),
+            ]
         if rng.random() < 0.22:
             t = rng.uniform(18.8, 20.5)
-            out += [(_at(day, t), rng.choice(h.outings)), (_at(day, t + rng.uniform(1.5, 3.5)), h.home)]
+            out += [
+                (_at(day, t), rng.choice(h.outings)),
+                (_at(day, t + rng.uniform(1.5, 3.5)), h.home),
+            ]
     else:
         if wd == 5 and rng.random() < 0.75:
             t = rng.uniform(9.3, 11.8)
-            out += [(_at(day, t), rng.choice(h.shops[:2])), (_at(day, t + rng.uniform(0.8, 2.0)), h.home)]
+            out += [
+                (_at(day, t), rng.choice(h.shops[:2])),
+                (_at(day, t + rng.uniform(0.8, 2.0)), h.home),
+            ]
         if rng.random() < (0.45 if wd == 5 else 0.55):
             t = rng.uniform(12.5, 15.0) if wd == 5 else rng.uniform(10.0, 14.0)
             out += [
@@ -326,7 +334,10 @@ def _plan(h: Household, day: datetime, rng: random.Random) -> list[tuple[float, 
             ]
         elif rng.random() < 0.3:
             t = rng.uniform(18.5, 20.0)
-            out += [(_at(day, t), rng.choice(h.outings)), (_at(day, t + rng.uniform(2.0, 4.5)), h.home)]
+            out += [
+                (_at(day, t), rng.choice(h.outings)),
+                (_at(day, t + rng.uniform(2.0, 4.5)), h.home),
+            ]
     return out
 
 
