@@ -105,12 +105,14 @@ def kwh(wh: int) -> str:
     return f"{sign}{q:,}.{r:03d}"
 
 
-def _tier_detail(c: TieredEnergy, consumption: int, days: int) -> tuple[str, dict[str, Any]]:
+def _tier_detail(
+    c: TieredEnergy, consumption: int, days: int, unit: str = "kWh"
+) -> tuple[str, dict[str, Any]]:
     scale = c.scale(days)
     parts = tier_parts(c.tiers, consumption, scale)
     reached = max((j for j, p in enumerate(parts) if p), default=0)
-    shown = ", ".join(f"tier {j + 1}: {kwh(p)} kWh" for j, p in enumerate(parts) if p or j == 0)
-    detail = f"{kwh(consumption)} kWh; {shown} (tier {reached + 1} of {len(c.tiers)} reached)"
+    shown = ", ".join(f"tier {j + 1}: {kwh(p)} {unit}" for j, p in enumerate(parts) if p or j == 0)
+    detail = f"{kwh(consumption)} {unit}; {shown} (tier {reached + 1} of {len(c.tiers)} reached)"
     return detail, {"consumption_wh": consumption, "tier_wh": parts, "tier_reached": reached + 1}
 
 
@@ -119,8 +121,10 @@ def explain(
     meters: Sequence[MeterReadings],
     period: BillingPeriod,
     meter_ids: Sequence[str] = (),
+    unit: str = "kWh",
 ) -> Explanation:
-    """The explanation of the bill for ``meters`` over ``period`` (readings cover it)."""
+    """The explanation of the bill for ``meters`` over ``period`` (readings cover it);
+    ``unit`` names a thousand of the meters' unit (kWh of Wh, km of metres)."""
     breakdown = cleartext_bill(body, meters, period)
     tz = body.tz
     energy = body.energy
@@ -155,7 +159,7 @@ def explain(
             counted = aggregate(channel_readings(meters, c.channel), period)
             idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
             label, fee = next(fees)
-            detail, data = _tier_detail(c, sum(counted.values[k] for k in idx), days)
+            detail, data = _tier_detail(c, sum(counted.values[k] for k in idx), days, unit)
             comps.append(ComponentRow(label, c.kind, fee, detail, data))
         elif isinstance(c, Demand):
             assert load is not None
