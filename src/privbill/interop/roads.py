@@ -347,7 +347,8 @@ def _rush(ts: float, tz: ZoneInfo) -> bool:
 
 
 def trips(h: Household, start: int, end: int, tz: ZoneInfo, seed: int | None) -> list[Segment]:
-    """Every link driven between UTC seconds ``start`` and ``end`` (segments cut at the ends)."""
+    """Every link driven between UTC seconds ``start`` and ``end`` (segments that overlap
+    them), from a day before ``start``: the car may be away from home when ``start`` comes."""
     rng = random.Random(seed)
     net = network()
     first_day = datetime.fromtimestamp(start, tz).date() - timedelta(days=1)
