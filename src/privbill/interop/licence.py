@@ -77,6 +77,16 @@ def _poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
+def _last_working_days(year: int, month: int, n: int) -> set[date]:
+    d = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    out: set[date] = set()
+    while len(out) < n:
+        if d.weekday() < 5:
+            out.add(d)
+        d -= timedelta(days=1)
+    return out
+
+
 def usage(
     start: int, count: int, interval_s: int, tz: ZoneInfo, *, seed: int | None = None
 ) -> dict[str, list[int]]:
@@ -87,20 +97,9 @@ def usage(
     rng = random.Random(seed)
     out: dict[str, list[int]] = {f: [0] * count for f in FEATURES}
     days = [datetime.fromtimestamp(start + k * 3600, tz) for k in range(count)]
-    last_working: set[date] = set()
-    by_month: dict[tuple[int, int], list[date]] = {}
-    for d in sorted({t.date() for t in days}):
-        if d.weekday() < 5:
-            by_month.setdefault((d.year, d.month), []).append(d)
-    # the month's last two working days, in the whole month (not only the period)
-    for y, m in by_month:
-        d, found = date(y, m, 28) + timedelta(days=4), []
-        d = d.replace(day=1) - timedelta(days=1)
-        while len(found) < 2:
-            if d.weekday() < 5:
-                found.append(d)
-            d -= timedelta(days=1)
-        last_working.update(found)
+    last_working: set[date] = set()  # the month-end rush, whatever part of it is billed
+    for y, m in sorted({(t.year, t.month) for t in days}):
+        last_working |= _last_working_days(y, m, 2)
     absent: dict[date, float] = {}
     bulk: dict[date, bool] = {}
     deadline: dict[date, bool] = {}
