@@ -1,6 +1,6 @@
 """Benchmark: road tolling and software-licence metering, a month of realistic use each.
 
-* road tolling: one car's March 2026 (seed 1 of ``privbill.interop.roads``: about 625 km) under
+* road tolling: one car's March 2026 (seed 1 of ``privbill.interop.roads``: 684 km) under
   the demo toll tariff — a lookup over 8 hidden cells (zone × road class) and 3 time bands, the
   night band flat; quarter-hour segments (2972 readings; ``--five-minutes`` adds the same month
   in 5-minute segments, 8916 readings);

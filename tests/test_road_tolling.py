@@ -111,7 +111,10 @@ def test_a_month_of_driving_is_deterministic_and_realistic() -> None:
             by_kind["rush"] += m
         else:
             by_kind["weekday other"] += m
-    assert by_kind["weekend"] > 0 and by_kind["rush"] > by_kind["weekday other"]
+    # (9 of 24 hours; a commuter drives most weekday kilometres in them)
+    assert roads.household(4).work is not None
+    assert by_kind["weekend"] > 0
+    assert by_kind["rush"] / (by_kind["rush"] + by_kind["weekday other"]) > 9 / 24
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

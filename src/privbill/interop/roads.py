@@ -1,6 +1,6 @@
 """Synthetic road tolling: a small road network, a household's trips, and an on-board unit.
 
-The network is a city of about 10 km radius with its region: eight radial main roads from the
+The network is a city of about 9 km radius with its region: eight radial main roads from the
 centre, an inner main-road ring, a motorway ring around the city, motorways to two neighbouring
 towns, and local streets to every place (homes, workplaces, shops, leisure). Every road link has
 a **road class** (1 motorway, 2 main road, 3 local road) and lies in one **zone** (1 the city
@@ -256,10 +256,10 @@ def household(seed: int | None) -> Household:
     places = network().places
 
     def some(prefix: str) -> list[str]:
-        return sorted(p for p in places if p.startswith(prefix))
+        """The places named ``prefix…`` (not their shops)."""
+        return sorted(p for p in places if p.startswith(prefix) and "-shop-" not in p)
 
     home = rng.choice(some("suburb-") if rng.random() < 0.7 else some("village-"))
-    home = home.replace("-shop", "")
     local_shop = home.replace("suburb-", "suburb-shop-").replace("village-", "village-shop-")
     work_kind = rng.random()
     work: str | None
@@ -271,7 +271,7 @@ def household(seed: int | None) -> Household:
         work = rng.choice(["town-east-0", "town-northwest-1"])
     else:
         work = None
-    friends = rng.sample([p for p in some("suburb-") + some("village-") if "shop" not in p], 3)
+    friends = rng.sample(some("suburb-") + some("village-"), 3)
     return Household(
         home=home,
         work=work,
