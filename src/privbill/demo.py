@@ -328,6 +328,17 @@ def run_demo(args: argparse.Namespace) -> int:
     if explanation.total != msg.total_fee:
         raise AssertionError("the customer's view differs from the proven total")
     _customer_view(console, explanation, scenario.unit, mixed=bool(scenario.channels))
+    if scenario.profile == "tolling":
+        by_cell: dict[int, int] = {}
+        for m in meters:
+            for v, a in zip(m.values, m.attrs, strict=True):
+                by_cell[a[0]] = by_cell.get(a[0], 0) + v
+        console.print(
+            "  by zone and road class: "
+            + "; ".join(
+                f"{roads.cell_name(c)} {kwh(v)} km" for c, v in sorted(by_cell.items()) if v
+            )
+        )
     if scenario.channels:
         console.print(
             "  by feature: "
