@@ -43,10 +43,10 @@ from privbill.meter import Meter
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
 from privbill.model.component_proofs import MinimumProof
-from privbill.model.components import Minimum, TieredEnergy
+from privbill.model.components import Minimum, TieredEnergy, component_from_description
 from privbill.model.periods import BillingPeriod
 from privbill.model.sealed import SealedReadings
-from privbill.model.tariffs import SignedTariff, TariffBody
+from privbill.model.tariffs import SignedTariff, TariffBody, describe
 from privbill.provider import Provider
 
 TZ = ZoneInfo("Europe/Berlin")
@@ -129,6 +129,10 @@ def test_tariff_channel_round_trip_and_errors(provider: Provider) -> None:
     signed = provider.sign_tariff(body)
     again = SignedTariff.decode(signed.encode())
     assert again.body == body and again.hash() == signed.hash()
+    # `tariff show`'s view names the channel and reads back as the same component
+    shown = describe(signed)["components"]
+    assert [c.get("channel") for c in shown] == ["api", "render", "export", None]
+    assert [component_from_description(c, "c") for c in shown[:3]] == tiers
     # tiers without a channel keep their canonical form (and every existing tariff its hash)
     assert "channel" not in TieredEnergy("t", None, False, tiers[0].tiers).to_obj()
     bad = copy.deepcopy(desc)
