@@ -58,7 +58,7 @@ _SPEED: Final = {
     (LOCAL, 2): 30.0,
     (LOCAL, 3): 45.0,
 }
-#: Rush-hour speed factors by zone (weekdays 07:00-09:00 and 16:00-18:59).
+#: Rush-hour speed factors by zone (weekdays 07:00-08:59 and 16:00-18:59).
 _RUSH: Final = {1: 0.55, 2: 0.7, 3: 0.9}
 
 
