@@ -750,8 +750,9 @@ class BillCase:
         interval = self.inputs[0].sealed.certificate.interval_s
         meters = []
         for inp, vals, attrs in zip(self.inputs, self.values, self.attributes, strict=True):
-            names = inp.sealed.certificate.attributes
-            meters.append(MeterReadings(interval, first, vals, {n: attrs for n in names}))
+            cert = inp.sealed.certificate
+            named = {n: attrs for n in cert.attributes}
+            meters.append(MeterReadings(interval, first, vals, named, cert.channel))
         return cleartext_bill(self.tariff.body, meters, self.period).total
 
     def refuse(
@@ -787,11 +788,13 @@ def bill_case(
     attribute: Callable[[int, int], int] = lambda k, m: 0,
     meter_ids: Sequence[str] | None = None,
     registers: bool = False,
+    channels: Sequence[str | None] | None = None,
 ) -> BillCase:
     """Sign ``desc``, record ``values(k, m)`` for interval ``k`` of meter ``m`` over ``period``
     (and ``attribute(k, m)`` for a meter committing to ``attributes``; with ``registers``, the
-    meter keeps the demand registers of the tariff) and prove the honest bill; the honest bill
-    must verify and equal the cleartext bill."""
+    meter keeps the demand registers of the tariff; with ``channels``, meter ``m`` is certified
+    for ``channels[m]``) and prove the honest bill; the honest bill must verify and equal the
+    cleartext bill."""
     tz = zone(desc["timezone"])
     per = BillingPeriod.parse(period, tz)
     if "billing_cycle" not in desc and not per.is_calendar_month(tz):
@@ -804,7 +807,12 @@ def bill_case(
         key = SigningKey.generate()
         mid = meter_ids[m] if meter_ids else f"m-{m}"
         cert = provider.certify_meter(
-            mid, "acct", key.public_key(), interval_s=interval, attributes=attributes
+            mid,
+            "acct",
+            key.public_key(),
+            interval_s=interval,
+            attributes=attributes,
+            channel=channels[m] if channels else None,
         )
         vals = [values(k, m) for k in range(count)]
         attrs = [attribute(k, m) for k in range(count)]

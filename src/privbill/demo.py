@@ -13,11 +13,12 @@ import argparse
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,10 +32,11 @@ from privbill.cli.explain import Explanation, explain, kwh
 from privbill.crypto import pedersen
 from privbill.crypto.signatures import SigningKey
 from privbill.errors import TariffMismatchError, UsageError
-from privbill.interop import csv_readings
+from privbill.interop import csv_readings, licence, roads
 from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
+from privbill.model.certificates import MeterCertificate
 from privbill.model.components import needs_calendar_month
 from privbill.model.energy_registers import EnergyRegisters, calendar_of, register_config_for
 from privbill.model.periods import BillingPeriod, check_interval_length
@@ -52,11 +54,13 @@ SEAL_SPANS = {"per-reading": "reading", "daily": "day", "monthly": "month"}
 class Scenario:
     title: str
     tariff_file: str
-    profile: str  # household, business, driving
+    profile: str  # household, business, driving, tolling, licence
     account: str
     attributes: tuple[str, ...] = ()
     unit: str = "kWh"
     hidden: str = "no reading, no daily profile, no period totals"
+    channels: tuple[str, ...] = ()  # one meter per channel (else one meter without a channel)
+    interval_min: int = 15  # the default --interval
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -84,6 +88,25 @@ SCENARIOS: dict[str, Scenario] = {
         "km",
         "no trip, no distance, no road class, no time of driving",
     ),
+    "road-tolling": Scenario(
+        "one car, road tolling by road class, zone and time band",
+        "demo-road-tolling.json",
+        "tolling",
+        "demo-vehicle-0001",
+        ("toll_cell",),
+        "km",
+        "no trip, no distance, no road class or zone, no time of driving",
+    ),
+    "licence": Scenario(
+        "a design office, metered software licence",
+        "demo-licence.json",
+        "licence",
+        "demo-licensee-0001",
+        unit="thousand uses",
+        hidden="no hourly count, no feature's monthly total, no time of use",
+        channels=licence.FEATURES,
+        interval_min=60,
+    ),
 }
 
 
@@ -98,26 +121,90 @@ def _files(out: Path, names: list[str]) -> list[Path]:
     return [out / n for n in names]
 
 
+@dataclass
+class _DemoMeter:
+    """One simulated meter of the demo (a licence's feature channel, or the only meter)."""
+
+    meter_id: str
+    channel: str | None
+    cert: MeterCertificate
+    values: list[int]
+    attrs: list[tuple[int, ...]]
+    meter: Meter | None = None
+    runs: list[SealedRun] = field(default_factory=list)
+    batches: list[Openings] = field(default_factory=list)
+    statements: list[EnergyRegisters] = field(default_factory=list)
+
+    @property
+    def suffix(self) -> str:
+        return "" if self.channel is None else f"-{self.channel}"
+
+
+def _meter_ids(scenario: Scenario) -> list[tuple[str, str | None]]:
+    if not scenario.channels:
+        return [(METER_ID, None)]
+    return [(f"{METER_ID}.{c}", c) for c in scenario.channels]
+
+
+def _out_files(scenario: Scenario) -> list[str]:
+    """The files ``--out`` writes besides the meter directories."""
+    names = ["provider.pem", "provider.pub", "tariff.json", "tariff.pbt", "bill.pbm"]
+    names += ["receipt.pbr", *(f"meter-{METER_ID}.{x}" for x in ("pem", "pub", "okey"))]
+    for mid, channel in _meter_ids(scenario):
+        names.append(f"meter-{mid}.cert")
+        names.append("readings.csv" if channel is None else f"readings-{channel}.csv")
+    return names
+
+
+def _sealed_dirs(scenario: Scenario) -> list[str]:
+    return ["sealed" if c is None else f"sealed-{c}" for _, c in _meter_ids(scenario)]
+
+
+def _simulate(
+    scenario: Scenario, start: int, count: int, interval_s: int, tz: ZoneInfo, seed: int
+) -> list[tuple[list[int], list[tuple[int, ...]]]]:
+    """Per meter of the scenario, the values and attribute values of ``count`` intervals."""
+    none: list[tuple[int, ...]] = [()] * count
+    if scenario.profile == "driving":
+        trips = drive_metres(start, count, interval_s, tz, seed=seed)
+        return [([m for m, _ in trips], [(road,) for _, road in trips])]
+    if scenario.profile == "tolling":
+        car = roads.drive(start, count, interval_s, tz, seed=seed)
+        return [([m for m, _ in car.readings], [(cell,) for _, cell in car.readings])]
+    if scenario.profile == "licence":
+        use = licence.usage(start, count, interval_s, tz, seed=seed)
+        return [(use[c], none) for c in scenario.channels]
+    return [(synthetic_wh(start, count, interval_s, tz, profile=scenario.profile, seed=seed), none)]
+
+
 def run_demo(args: argparse.Namespace) -> int:
     from privbill.cli.common import refuse_existing, report, step, write_output
 
     console = Console(highlight=False, quiet=args.json)
     scenario = SCENARIOS[args.scenario]
     account = scenario.account
-    interval_s = check_interval_length(args.interval * 60)
+    minutes = args.interval if args.interval is not None else scenario.interval_min
+    interval_s = check_interval_length(minutes * 60)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     out = Path(args.out) if args.out else None
     if out is not None:  # before any work: never replace files unless --force
-        refuse_existing([*_files(out, OUT_FILES), out / "sealed"], args.force)
+        refuse_existing(
+            [*_files(out, _out_files(scenario)), *_files(out, _sealed_dirs(scenario))],
+            args.force,
+        )
     provider = Provider.generate("ed25519")
     meter_key = SigningKey.generate("ecdsa-p256-sha256")
-    cert = provider.certify_meter(
-        METER_ID,
-        account,
-        meter_key.public_key(),
-        interval_s=interval_s,
-        attributes=scenario.attributes,
-    )
+    certs = [
+        provider.certify_meter(
+            mid,
+            account,
+            meter_key.public_key(),
+            interval_s=interval_s,
+            attributes=scenario.attributes,
+            channel=channel,
+        )
+        for mid, channel in _meter_ids(scenario)
+    ]
     desc = demo_tariff_description(args.scenario)
     try:
         first_day = date.fromisoformat(args.start)
@@ -146,43 +233,46 @@ def run_demo(args: argparse.Namespace) -> int:
         raise UsageError(f"--scenario {args.scenario}: {exc}; drop --days") from None
     first, count = period.intervals(interval_s)
     label = period.label(tz)
+    what = "readings" if len(certs) == 1 else f"readings per meter, {len(certs)} meters"
     console.print(
         f"[bold]privbill demo[/]: {scenario.title}, {label} "
-        f"({count} readings of {args.interval} min, seed {seed}: --seed {seed} repeats them)"
+        f"({count} {what} of {minutes} min, seed {seed}: --seed {seed} repeats them)"
     )
+    ids = ", ".join(c.meter_id for c in certs)
     console.print(
-        f"  keys      provider Ed25519, meter ECDSA P-256; certificate for meter {METER_ID}, "
-        f"account {account}"
+        f"  keys      provider Ed25519, meter ECDSA P-256; "
+        f"certificate{'s' if len(certs) > 1 else ''} for meter{'s' if len(certs) > 1 else ''} "
+        f"{ids}, account {account}"
     )
+    if scenario.channels:
+        console.print(
+            f"  channels  one metering module, a meter per licensed feature: "
+            f"{', '.join(scenario.channels)}"
+        )
     console.print(f"  tariff    {tariff.body.name}, hash {tariff.hash().hex()[:16]}…")
 
-    attrs: list[tuple[int, ...]] = [()] * count
-    if scenario.profile == "driving":
-        trips = drive_metres(period.start, count, interval_s, tz, seed=seed)
-        values = [m for m, _ in trips]
-        attrs = [(road,) for _, road in trips]
-    else:
-        values = synthetic_wh(
-            period.start, count, interval_s, tz, profile=scenario.profile, seed=seed
-        )
+    simulated = _simulate(scenario, first * interval_s, count, interval_s, tz, seed)
+    meters = [
+        _DemoMeter(cert.meter_id, cert.channel, cert, values, attrs)
+        for cert, (values, attrs) in zip(certs, simulated, strict=True)
+    ]
     pedersen.precompute()
     opening_key = Meter.new_opening_key()
     registers = getattr(args, "registers", False)
     if registers and calendar_of(tariff.body) is None:
         raise UsageError(f"--registers: the {args.scenario} tariff has no time-of-use calendar")
-    meter = Meter(
-        cert,
-        meter_key,
-        SEAL_SPANS[args.seal],  # type: ignore[arg-type]
-        tariff.body.timezone,
-        opening_key,
-        energy_registers=register_config_for(tariff.body) if registers else None,
-    )
+    for m in meters:
+        m.meter = Meter(
+            m.cert,
+            meter_key,
+            SEAL_SPANS[args.seal],  # type: ignore[arg-type]
+            tariff.body.timezone,
+            opening_key,
+            energy_registers=register_config_for(tariff.body) if registers else None,
+        )
 
-    runs: list[SealedRun] = []
-    batches: list[Openings] = []
-    statements: list[EnergyRegisters] = []
     per_day = 86400 // interval_s
+    total = count * len(meters)
     show = not args.no_progress and console.is_terminal
     meter_seconds = 0.0
     with (
@@ -195,33 +285,39 @@ def run_demo(args: argparse.Namespace) -> int:
             transient=True,
             disable=not show,
         ) as progress,
-        _null() if show else step(args, f"meter: committing to and sealing {count} readings"),
+        _null() if show else step(args, f"meter: committing to and sealing {total} readings"),
     ):
-        task = progress.add_task("meter", total=count)
-        for lo in range(0, count, per_day):
-            chunk = [(first + k, values[k], attrs[k]) for k in range(lo, min(lo + per_day, count))]
-            t0 = time.perf_counter()
-            rec = meter.record(chunk, close=lo + per_day >= count)
-            meter_seconds += time.perf_counter() - t0
-            runs.extend(rec.runs)
-            batches.append(rec.openings)
-            statements.extend(rec.energy_registers)
-            progress.advance(task, len(chunk))
+        task = progress.add_task("meter", total=total)
+        for m in meters:
+            assert m.meter is not None
+            for lo in range(0, count, per_day):
+                chunk = [
+                    (first + k, m.values[k], m.attrs[k])
+                    for k in range(lo, min(lo + per_day, count))
+                ]
+                t0 = time.perf_counter()
+                rec = m.meter.record(chunk, close=lo + per_day >= count)
+                meter_seconds += time.perf_counter() - t0
+                m.runs.extend(rec.runs)
+                m.batches.append(rec.openings)
+                m.statements.extend(rec.energy_registers)
+                progress.advance(task, len(chunk))
+    seals = sum(len(m.runs) for m in meters)
     console.print(
-        f"  meter     {count} readings committed, {len(runs)} {args.seal} seals: "
-        f"{meter_seconds / count * 1e3:.3f} ms per reading"
+        f"  meter     {total} readings committed, {seals} {args.seal} seals: "
+        f"{meter_seconds / total * 1e3:.3f} ms per reading"
     )
 
-    sealed = SealedReadings(cert, tuple(runs), (), tuple(statements))
+    sealed = [SealedReadings(m.cert, tuple(m.runs), (), tuple(m.statements)) for m in meters]
     if registers:
-        if not statements:
+        if not all(m.statements for m in meters):
             raise UsageError("--registers: the meter signed no energy registers for the period")
         console.print(
-            f"  registers the meter signed {len(statements[0].periods)} time-of-use energy "
-            "registers at the period's end (sums of its commitments, one per period)"
+            f"  registers the meter signed {len(meters[0].statements[0].periods)} time-of-use "
+            "energy registers at the period's end (sums of its commitments, one per period)"
         )
     path: BillPath = "registers" if registers else "readings"
-    inputs = [MeterInput(sealed, batches, opening_key)]
+    inputs = [MeterInput(sr, m.batches, opening_key) for sr, m in zip(sealed, meters, strict=True)]
     with console.status("  proving…", spinner="dots") if show else step(args, "proving the bill"):
         t0 = time.perf_counter()
         msg = prove_bill(tariff, inputs, period, path=path)
@@ -245,22 +341,49 @@ def run_demo(args: argparse.Namespace) -> int:
     verify_receipt(receipt, provider.public_key, encoded)
     console.print("  receipt   signed by the provider; checks against the bill")
 
-    named = {n: [a[j] for a in attrs] for j, n in enumerate(scenario.attributes)}
-    readings = MeterReadings(interval_s, first, values, named)
-    explanation = explain(tariff.body, [readings], period, [METER_ID])
+    readings = [
+        MeterReadings(
+            interval_s,
+            first,
+            m.values,
+            {n: [a[j] for a in m.attrs] for j, n in enumerate(scenario.attributes)},
+            m.channel,
+        )
+        for m in meters
+    ]
+    explanation = explain(
+        tariff.body, readings, period, [m.meter_id for m in meters], scenario.unit
+    )
     if explanation.total != msg.total_fee:
         raise AssertionError("the customer's view differs from the proven total")
-    _customer_view(console, explanation, scenario.unit)
+    _customer_view(console, explanation, scenario.unit, mixed=bool(scenario.channels))
+    if scenario.profile == "tolling":
+        by_cell: dict[int, int] = {}
+        for m in meters:
+            for v, a in zip(m.values, m.attrs, strict=True):
+                by_cell[a[0]] = by_cell.get(a[0], 0) + v
+        console.print(
+            "  by zone and road class: "
+            + "; ".join(
+                f"{roads.cell_name(c)} {kwh(v)} km" for c, v in sorted(by_cell.items()) if v
+            )
+        )
+    if scenario.channels:
+        console.print(
+            "  by feature: "
+            + ", ".join(f"{m.channel} {sum(m.values):,}" for m in meters)
+            + " uses this month"
+        )
     cur = tariff.body.currency
     hidden = scenario.hidden
-    if tariff.body.components and not scenario.attributes:
+    if tariff.body.components and scenario.profile in ("household", "business"):
         hidden += ", no monthly consumption, no peak demand"
     console.print(
         f"\n[bold]Provider learns[/]: account {account}, {label}, total "
-        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻⁹ {cur}) — {hidden}."
+        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻¹² {cur}) — {hidden}."
     )
     console.print(
-        f"  payment message {len(encoded):,} bytes ({len(encoded) / count:.1f} bytes per reading)"
+        f"  payment message {len(encoded):,} bytes ({len(encoded) / total:.1f} bytes per reading)"
     )
 
     if out is not None:
@@ -269,29 +392,31 @@ def run_demo(args: argparse.Namespace) -> int:
             "provider.pub": (provider.public_key.to_pem(), False),
             f"meter-{METER_ID}.pem": (meter_key.to_pem(), True),
             f"meter-{METER_ID}.pub": (meter_key.public_key().to_pem(), False),
-            f"meter-{METER_ID}.cert": (cert.encode(), False),
             f"meter-{METER_ID}.okey": ((opening_key.hex() + "\n").encode(), True),
             "tariff.json": (json.dumps(desc, indent=2).encode(), False),
             "tariff.pbt": (tariff.encode(), False),
-            "readings.csv": (  # the household's readings: private
-                csv_readings.format_rows(
-                    [(first + k, v, attrs[k]) for k, v in enumerate(values)],
-                    interval_s,
-                    tz,
-                    scenario.attributes,
-                    "quantity" if scenario.attributes else "wh",
-                ).encode(),
-                True,
-            ),
-            "sealed/sealed.pbs": (sealed.encode(), False),
-            "sealed/meter-state.json": (meter.state.to_json().encode(), True),
             "bill.pbm": (encoded, False),
             "receipt.pbr": (receipt.encode(), False),
         }
-        for b in batches:
-            files[f"sealed/openings-{b.first}.pbo"] = (b.encode(), True)
-        for stale in (out / "sealed").glob("openings-*.pbo"):  # --force: a new meter directory
-            stale.unlink()
+        for m, sr, sdir in zip(meters, sealed, _sealed_dirs(scenario), strict=True):
+            assert m.meter is not None
+            files[f"meter-{m.meter_id}.cert"] = (m.cert.encode(), False)
+            files[f"readings{m.suffix}.csv"] = (  # the customer's readings: private
+                csv_readings.format_rows(
+                    [(first + k, v, m.attrs[k]) for k, v in enumerate(m.values)],
+                    interval_s,
+                    tz,
+                    scenario.attributes,
+                    "wh" if scenario.profile in ("household", "business") else "quantity",
+                ).encode(),
+                True,
+            )
+            files[f"{sdir}/sealed.pbs"] = (sr.encode(), False)
+            files[f"{sdir}/meter-state.json"] = (m.meter.state.to_json().encode(), True)
+            for b in m.batches:
+                files[f"{sdir}/openings-{b.first}.pbo"] = (b.encode(), True)
+            for stale in (out / sdir).glob("openings-*.pbo"):  # --force: a new meter directory
+                stale.unlink()
         for name, (data, private) in files.items():
             write_output(out / name, data, force=args.force, private=private)
         console.print(f"  files     written to {out}/")
@@ -299,7 +424,7 @@ def run_demo(args: argparse.Namespace) -> int:
         "scenario": args.scenario,
         "seed": seed,
         "period": label,
-        "readings": count,
+        "readings": total,
         "total_fee": verified.total_fee,
         "currency": cur,
         "amount": verified.amount,
@@ -313,24 +438,10 @@ def run_demo(args: argparse.Namespace) -> int:
     return report(args.json, view, [])
 
 
-OUT_FILES = [
-    "provider.pem",
-    "provider.pub",
-    f"meter-{METER_ID}.pem",
-    f"meter-{METER_ID}.pub",
-    f"meter-{METER_ID}.cert",
-    f"meter-{METER_ID}.okey",
-    "tariff.json",
-    "tariff.pbt",
-    "readings.csv",
-    "bill.pbm",
-    "receipt.pbr",
-]
-
-
-def _customer_view(console: Console, e: Explanation, unit: str) -> None:
+def _customer_view(console: Console, e: Explanation, unit: str, *, mixed: bool = False) -> None:
     """The bill as the customer's device shows it (from the cleartext readings, never sent
-    anywhere): the shared explanation, as a table."""
+    anywhere): the shared explanation, as a table. ``mixed``: the meters count different things
+    (a licence's features), so quantities are shown per component, not added up."""
     cur = e.body.currency
     details = any(c.detail for c in e.components)
     table = Table(title="Customer's view (stays on the device)", title_justify="left")
@@ -340,14 +451,17 @@ def _customer_view(console: Console, e: Explanation, unit: str) -> None:
     if details:
         table.add_column("")
     rows: list[tuple[str, str, str, str]] = [
-        (r.name, kwh(r.quantity), e.amount(r.cost), "") for r in e.energy
+        (r.name, kwh(r.quantity), e.amount(r.cost), "")
+        for r in e.energy
+        if not (mixed and r.cost == 0)
     ]
     rows += [(c.label, "", e.amount(c.fee), c.detail) for c in e.components]
     rows.append(("fixed charges", "", e.amount(e.breakdown.fixed), ""))
     if e.breakdown.minimum_top_up:
         rows.append(("raised to the minimum", "", e.amount(e.breakdown.minimum_top_up), ""))
     total_q = sum(r.quantity for r in e.energy)
-    rows.append(("[bold]total[/]", kwh(total_q), f"[bold]{e.amount(e.total)}[/]", ""))
+    shown_q = "" if mixed else kwh(total_q)
+    rows.append(("[bold]total[/]", shown_q, f"[bold]{e.amount(e.total)}[/]", ""))
     for row in rows:
         table.add_row(*(row if details else row[:3]))
     console.print()

@@ -768,30 +768,37 @@ def record_bill(
         if runs:
             energy_terms.append(Term(mid, runs))
     entry("value", energy_terms, f"the energy charge {shown}: every interval at its price", 0)
-    if any(isinstance(c, TieredEnergy | HoursUse | Demand) for c in body.components):
-        step = common_interval(list(lengths.values()))
-        first, count = period.intervals(step)
-        for j, c in enumerate(body.components):
-            if isinstance(c, TieredEnergy):
-                idx = tiered_indices(body, c, first, count, step)
+    channels = {m.certificate.meter_id: m.certificate.channel for m in paid.meters}
+    for j, c in enumerate(body.components):
+        if isinstance(c, TieredEnergy):  # all meters, or those of the tiers' channel
+            counted = [m for m in lengths if c.channel is None or channels[m] == c.channel]
+            if not counted:  # such a bill does not verify
+                continue
+            step = common_interval([lengths[m] for m in counted])
+            first, count = period.intervals(step)
+            idx = tiered_indices(body, c, first, count, step)
+            terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in counted]
+            entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
+        elif isinstance(c, HoursUse):
+            step = common_interval(list(lengths.values()))
+            first, count = period.intervals(step)
+            idx = tiered_indices(body, c, first, count, step)
+            terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
+            entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
+            every = [Term(m, mine(m, ((first + k, 1) for k in range(count)))) for m in lengths]
+            entry("peak", every, f'the billing demand of "{c.name}" {shown}', j + 1)
+        elif isinstance(c, Demand):
+            step = common_interval(list(lengths.values()))
+            first, count = period.intervals(step)
+            for w, idx in enumerate(demand_windows(body, c, first, count, step)):
                 terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
-                entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
-            elif isinstance(c, HoursUse):
-                idx = tiered_indices(body, c, first, count, step)
-                terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
-                entry("value", terms, f'the consumption the tiers "{c.name}" count {shown}', j + 1)
-                every = [Term(m, mine(m, ((first + k, 1) for k in range(count)))) for m in lengths]
-                entry("peak", every, f'the billing demand of "{c.name}" {shown}', j + 1)
-            elif isinstance(c, Demand):
-                for w, idx in enumerate(demand_windows(body, c, first, count, step)):
-                    terms = [Term(m, mine(m, ((first + k, 1) for k in idx))) for m in lengths]
-                    name = c.windows[w].name
-                    entry(
-                        "peak",
-                        terms if idx else [],
-                        f'the largest demand in the window "{name}" of "{c.name}" {shown}',
-                        j + 1,
-                    )
+                name = c.windows[w].name
+                entry(
+                    "peak",
+                    terms if idx else [],
+                    f'the largest demand in the window "{name}" of "{c.name}" {shown}',
+                    j + 1,
+                )
     ledger.record(entries, lengths)
     return entries
 

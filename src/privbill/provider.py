@@ -38,6 +38,7 @@ class Provider:
         valid_from: int = DEFAULT_VALID_FROM,
         valid_until: int = DEFAULT_VALID_UNTIL,
         attributes: tuple[str, ...] = (),
+        channel: str | None = None,
     ) -> MeterCertificate:
         return MeterCertificate.issue(
             self.key,
@@ -48,6 +49,7 @@ class Provider:
             valid_from=valid_from,
             valid_until=valid_until,
             attributes=attributes,
+            channel=channel,
         )
 
     def sign_tariff(self, body: TariffBody) -> SignedTariff:

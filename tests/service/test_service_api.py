@@ -202,6 +202,13 @@ def test_issue_a_certificate_through_the_api(running: Running) -> None:
     cert = MeterCertificate.decode(bytes.fromhex(view["certificate_hex"]))
     cert.verify(running.world.provider.public_key)
     assert (cert.meter_id, cert.account, cert.public_key) == ("new-1", "acct-new", key.public_key())
+    assert cert.channel is None and view["channel"] is None
+    # a licensed feature's meter: certified for its channel
+    feature = {**spec, "meter_id": "new-1.api", "interval_s": 3600, "channel": "api"}
+    with running.operator("meters:write") as op:
+        view = op.json("POST", "/v1/meters", json_body=feature)
+    cert = MeterCertificate.decode(bytes.fromhex(view["certificate_hex"]))
+    assert cert.channel == view["channel"] == "api" and cert.interval_s == 3600
 
 
 def test_a_bill_must_cover_every_meter_of_the_account(running: Running) -> None:

@@ -19,12 +19,14 @@ from privbill.model.tariffs import TariffBody, TimeOfUse
 
 @dataclass(frozen=True, slots=True)
 class MeterReadings:
-    """One meter's consumption over the billing period: ``values[k]`` is interval ``first + k``."""
+    """One meter's consumption over the billing period: ``values[k]`` is interval ``first + k``;
+    ``channel``: the channel its certificate names, if any."""
 
     interval_s: int
     first: int
     values: Sequence[int]
     attributes: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    channel: str | None = None
 
 
 @dataclass(slots=True)
@@ -59,6 +61,20 @@ def aggregate(meters: Sequence[MeterReadings], period: BillingPeriod) -> MeterRe
         for k, v in enumerate(m.values):
             total[k] += v
     return MeterReadings(interval_s, first, total)
+
+
+def channel_readings(
+    meters: Sequence[MeterReadings], channel: str | None
+) -> Sequence[MeterReadings]:
+    """The meters a component counts: all, or those of ``channel`` (at least one)."""
+    if channel is None:
+        return meters
+    chosen = [m for m in meters if m.channel == channel]
+    if not chosen:
+        raise TariffMismatchError(
+            f"no meter is certified for the channel {channel!r}", obj="tariff", field="components"
+        )
+    return chosen
 
 
 def tiered_indices(
@@ -115,7 +131,8 @@ def cleartext_bill(
     if not body.components:
         return b
     needs_load = any(
-        isinstance(c, TieredEnergy | HoursUse | Demand | BlockCharge | PolynomialCharge)
+        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
+        or (isinstance(c, TieredEnergy) and c.channel is None)
         for c in body.components
     )
     load = aggregate(meters, period) if needs_load else meters[0]
@@ -124,8 +141,13 @@ def cleartext_bill(
     for c in body.components:
         n = len(load.values)
         if isinstance(c, TieredEnergy):
-            idx = tiered_indices(body, c, load.first, n, load.interval_s)
-            b.components.append((c.name, c.fee(sum(load.values[k] for k in idx), days)))
+            counted = (
+                load
+                if c.channel is None
+                else aggregate(channel_readings(meters, c.channel), period)
+            )
+            idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
+            b.components.append((c.name, c.fee(sum(counted.values[k] for k in idx), days)))
         elif isinstance(c, HoursUse):
             idx = tiered_indices(body, c, load.first, n, load.interval_s)
             amount = sum(load.values[k] for k in idx)

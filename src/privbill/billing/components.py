@@ -2,7 +2,8 @@
 
 Tiers, demand, block and polynomial charges see the account's load: per interval, the sum of the
 meters' commitments (and, for the prover, of their values and blinding factors), so all meters
-must share one interval length. Lookups see each meter on its own, with its private attribute commitments.
+must share one interval length; tiers restricted to a channel see only the load of the meters
+certified for it. Lookups see each meter on its own, with its private attribute commitments.
 Each component gets its own transcript context, binding the tariff, account, period, meters and
 the component's position.
 """
@@ -61,6 +62,7 @@ class MeterData:
     blindings: list[int] = field(default_factory=list)
     attribute_values: list[int] = field(default_factory=list)
     attribute_blindings: list[int] = field(default_factory=list)
+    channel: str | None = None  # from the certificate
 
     def column(self, name: str) -> slice:
         """Where attribute ``name`` sits in the interval-by-interval attribute lists."""
@@ -91,6 +93,20 @@ def common_interval(intervals: Sequence[int]) -> int:
     return intervals[0]
 
 
+def channel_meters(meters: Sequence[MeterData], channel: str | None, where: str) -> list[MeterData]:
+    """The meters a component counts: all of them, or those certified for ``channel``."""
+    if channel is None:
+        return list(meters)
+    chosen = [m for m in meters if m.channel == channel]
+    if not chosen:
+        raise TariffMismatchError(
+            f"no meter of the bill is certified for the channel {channel!r}",
+            obj="tariff",
+            field=f"{where}.channel",
+        )
+    return chosen
+
+
 def _load_points(meters: Sequence[MeterData]) -> list[Point]:
     if len(meters) == 1:
         return meters[0].points
@@ -117,8 +133,10 @@ def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> 
 
 
 def _needs_load(body: TariffBody) -> bool:
+    """Whether a component sees the load of every meter together."""
     return any(
-        isinstance(c, TieredEnergy | HoursUse | Demand | BlockCharge | PolynomialCharge)
+        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
+        or (isinstance(c, TieredEnergy) and c.channel is None)
         for c in body.components
     )
 
@@ -141,7 +159,14 @@ def prove_all(
     proofs: list[ComponentProof | None] = []
     total, blind = subtotal, subtotal_blinding
     for i, c in enumerate(body.components):
-        if isinstance(c, TieredEnergy):
+        if isinstance(c, TieredEnergy) and c.channel is not None:
+            chosen = channel_meters(meters, c.channel, f"components[{i}]")
+            step = common_interval([m.interval_s for m in chosen])
+            idx = tiered_indices(body, c, *period.intervals(step), step)
+            cv, cb = _load_openings(chosen)
+            tp, fee, fb = tiered.prove(c, cv, cb, idx, days, contexts[i])
+            proofs.append(tp)
+        elif isinstance(c, TieredEnergy):
             idx = tiered_indices(body, c, first, count, interval_s)
             tp, fee, fb = tiered.prove(c, values, blindings, idx, days, contexts[i])
             proofs.append(tp)
@@ -234,7 +259,19 @@ def verify_all(
     minimum_at: int | None = None
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
         path = f"components[{i}]"
-        if isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
+        if isinstance(c, TieredEnergy) and isinstance(p, TieredProof) and c.channel is not None:
+            if tiered_amount is not None:
+                raise DecodeError(
+                    "tiers that count one channel's meters need the readings: a register bill "
+                    "cannot prove them",
+                    obj=OBJ,
+                    field=path,
+                )
+            chosen = channel_meters(meters, c.channel, path)
+            step = common_interval([m.interval_s for m in chosen])
+            idx = tiered_indices(body, c, *period.intervals(step), step)
+            fees.append(tiered.verify(c, _load_points(chosen), idx, days, contexts[i], p, path))
+        elif isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
             if tiered_amount is not None:
                 fees.append(tiered.verify_amount(c, tiered_amount(c), days, contexts[i], p, path))
             else:

@@ -286,6 +286,7 @@ def prove_bill(
                 blindings,
                 avalues,
                 ablindings,
+                cert.channel,
             )
         )
 

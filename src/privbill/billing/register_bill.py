@@ -472,6 +472,8 @@ def register_path_problem(
     calendar_hash = calendar_hash_for(body)
     if calendar_hash is None:
         return "the tariff has dynamic prices, which have no time-of-use calendar"
+    if any(isinstance(c, TieredEnergy) and c.channel is not None for c in body.components):
+        return "the tariff has tiers that count one channel's meters, which need the readings"
     parts = []
     for m, inp in enumerate(meters):
         cert = inp.sealed.certificate

@@ -164,7 +164,14 @@ def verify_bill(
                     ) from None
         all_points.extend(points)
         meter_data.append(
-            components.MeterData(cert.meter_id, cert.interval_s, cert.attributes, points, apoints)
+            components.MeterData(
+                cert.meter_id,
+                cert.interval_s,
+                cert.attributes,
+                points,
+                apoints,
+                channel=cert.channel,
+            )
         )
         all_prices.extend(body.prices(first, count, cert.interval_s))
         runs = section.runs

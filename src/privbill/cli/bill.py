@@ -283,7 +283,10 @@ def certified_readings(
         )
     outage = sum(r.seal.count for r in runs if r.seal.outage)
     named = {a: [attrs[a][i] for i in order] for a in cert.attributes}
-    return MeterReadings(cert.interval_s, first, [values[i] for i in order], named), outage
+    readings = MeterReadings(
+        cert.interval_s, first, [values[i] for i in order], named, cert.channel
+    )
+    return readings, outage
 
 
 def cmd_bill_explain(args: argparse.Namespace) -> int:
@@ -297,19 +300,28 @@ def cmd_bill_explain(args: argparse.Namespace) -> int:
     mismatch = provider_mismatch(tariff, inputs)
     if mismatch:
         warn(mismatch, warnings)
+    # A meter that commits private attributes counts something else than Wh (metres driven).
+    # So does a meter certified for a channel (a licensed feature's uses).
+    unit = (
+        "thousand units"
+        if any(i.sealed.certificate.attributes or i.sealed.certificate.channel for i in inputs)
+        else "kWh"
+    )
     try:
         body.check_period(period)
         with step(args, "checking the sealed readings"):
             found = [certified_readings(inp, period, tz) for inp in inputs]
         e = explain(
-            body, [r for r, _ in found], period, [i.sealed.certificate.meter_id for i in inputs]
+            body,
+            [r for r, _ in found],
+            period,
+            [i.sealed.certificate.meter_id for i in inputs],
+            unit,
         )
     except VerificationError as exc:
         hint = _open_run_hints(args.readings) if isinstance(exc, CoverageError) else ""
         raise UsageError(f"cannot explain: {exc}{hint}") from None
     accounts = sorted({i.sealed.certificate.account for i in inputs})
-    # A meter that commits private attributes counts something else than Wh (metres driven).
-    unit = "1000 units" if any(i.sealed.certificate.attributes for i in inputs) else "kWh"
     lines = [
         f"{body.name}: account {', '.join(accounts)}, {period.label(tz)} "
         "(from your readings, on this device; the provider learns only the total)"

@@ -16,23 +16,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     d = sub.add_parser(
         "demo",
-        help="simulate a household, bill it privately, verify",
+        help="simulate a customer (household, business, car, licensee), bill it privately, verify",
         description="Make keys, sign a demo tariff, simulate a month of readings, seal them, "
         "prove the bill, verify it and issue a receipt; print what the customer sees and what "
         "the provider learns. The seed is printed: --seed repeats the same readings.",
         epilog="examples:\n  privbill demo\n  privbill demo --days 7 --interval 30 --seed 7 "
         "--out demo-week/\n  privbill demo --scenario commercial-demand --start 2026-07-01\n"
+        "  privbill demo --scenario road-tolling\n  privbill demo --scenario licence\n"
         "  privbill demo --registers",
     )
     d.add_argument(
         "--scenario",
-        choices=("residential-tou", "residential-tiered", "commercial-demand", "pay-as-you-drive"),
+        choices=(
+            "residential-tou",
+            "residential-tiered",
+            "commercial-demand",
+            "pay-as-you-drive",
+            "road-tolling",
+            "licence",
+        ),
         default="residential-tou",
         help="customer and tariff",
     )
     d.add_argument("--days", type=int, help="bill this many days instead of a calendar month")
     d.add_argument("--start", default="2026-01-01", help="first day, YYYY-MM-DD")
-    d.add_argument("--interval", type=int, default=15, help="meter interval in minutes")
+    d.add_argument(
+        "--interval",
+        type=int,
+        help="meter interval in minutes (default 15; 60 for the licence, which counts hours)",
+    )
     d.add_argument("--seal", choices=SEAL_CHOICES, default="daily", help="seal span")
     d.add_argument(
         "--seed", type=int, help="seed of the simulated readings (default: a random one, printed)"

@@ -17,6 +17,7 @@ from privbill.billing.cleartext import (
     Breakdown,
     MeterReadings,
     aggregate,
+    channel_readings,
     cleartext_bill,
     demand_windows,
     tiered_indices,
@@ -104,12 +105,14 @@ def kwh(wh: int) -> str:
     return f"{sign}{q:,}.{r:03d}"
 
 
-def _tier_detail(c: TieredEnergy, consumption: int, days: int) -> tuple[str, dict[str, Any]]:
+def _tier_detail(
+    c: TieredEnergy, consumption: int, days: int, unit: str = "kWh"
+) -> tuple[str, dict[str, Any]]:
     scale = c.scale(days)
     parts = tier_parts(c.tiers, consumption, scale)
     reached = max((j for j, p in enumerate(parts) if p), default=0)
-    shown = ", ".join(f"tier {j + 1}: {kwh(p)} kWh" for j, p in enumerate(parts) if p or j == 0)
-    detail = f"{kwh(consumption)} kWh; {shown} (tier {reached + 1} of {len(c.tiers)} reached)"
+    shown = ", ".join(f"tier {j + 1}: {kwh(p)} {unit}" for j, p in enumerate(parts) if p or j == 0)
+    detail = f"{kwh(consumption)} {unit}; {shown} (tier {reached + 1} of {len(c.tiers)} reached)"
     return detail, {"consumption_wh": consumption, "tier_wh": parts, "tier_reached": reached + 1}
 
 
@@ -118,8 +121,10 @@ def explain(
     meters: Sequence[MeterReadings],
     period: BillingPeriod,
     meter_ids: Sequence[str] = (),
+    unit: str = "kWh",
 ) -> Explanation:
-    """The explanation of the bill for ``meters`` over ``period`` (readings cover it)."""
+    """The explanation of the bill for ``meters`` over ``period`` (readings cover it);
+    ``unit`` names a thousand of the meters' unit (kWh of Wh, km of metres)."""
     breakdown = cleartext_bill(body, meters, period)
     tz = body.tz
     energy = body.energy
@@ -144,19 +149,17 @@ def explain(
     comps: list[ComponentRow] = []
     fees = iter(breakdown.components)
     load = (
-        aggregate(meters, period)
-        if any(isinstance(c, TieredEnergy | Demand) for c in body.components)
-        else None
+        aggregate(meters, period) if any(isinstance(c, Demand) for c in body.components) else None
     )
     days = len(period.local_days(tz))
     for c in body.components:
         if isinstance(c, Minimum):
             continue
         if isinstance(c, TieredEnergy):
-            assert load is not None
-            idx = tiered_indices(body, c, load.first, len(load.values), load.interval_s)
+            counted = aggregate(channel_readings(meters, c.channel), period)
+            idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
             label, fee = next(fees)
-            detail, data = _tier_detail(c, sum(load.values[k] for k in idx), days)
+            detail, data = _tier_detail(c, sum(counted.values[k] for k in idx), days, unit)
             comps.append(ComponentRow(label, c.kind, fee, detail, data))
         elif isinstance(c, Demand):
             assert load is not None

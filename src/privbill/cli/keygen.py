@@ -47,6 +47,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         valid_from=DEFAULT_VALID_FROM,
         valid_until=DEFAULT_VALID_UNTIL,
         attributes=tuple(a for a in (args.attributes or "").split(",") if a),
+        channel=args.channel,
     )
     stem = f"meter-{args.meter_id}"
     written += [
@@ -65,6 +66,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         "files": [str(p) for p, _, _ in written],
         "meter_id": cert.meter_id,
         "account": cert.account,
+        "channel": cert.channel,
         "interval_minutes": interval_s // 60,
         "provider_key_id": key_id(provider.public_key),
         "meter_key_id": key_id(meter_key.public_key()),
@@ -90,6 +92,11 @@ def register(sub: Subparsers) -> None:
     k.add_argument(
         "--attributes",
         help="comma-separated private attributes the meter commits per interval (e.g. road_class)",
+    )
+    k.add_argument(
+        "--channel",
+        help="what the meter counts, when the tariff prices it apart (e.g. a licensed feature: "
+        "tiers with this channel count only its meters)",
     )
     k.add_argument(
         "--provider-alg", choices=ALG_CHOICES, default="ed25519", help="provider key algorithm"

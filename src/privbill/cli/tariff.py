@@ -214,9 +214,13 @@ def component_lines(body: TariffBody) -> list[str]:
                 if c.periods is None
                 else "consumption in " + ", ".join(names[p] for p in c.periods)
             )
+            if c.channel is not None:
+                on += f" of the meters of channel {c.channel!r}"
             per = "per day (bounds times the days billed)" if c.per_day else "per calendar month"
             out.append(f"  {i}. tiers {c.name!r}: {on}, tiers {per}")
-            out += _tier_lines(c.tiers, "kWh", "kWh", cur, "       ")
+            # a channel's meter counts uses, minutes, calls: "kWh" reads "thousand"
+            unit = "kWh" if c.channel is None else "thousand"
+            out += _tier_lines(c.tiers, unit, unit, cur, "       ")
         elif isinstance(c, Demand):
             out.append(
                 f"  {i}. demand {c.name!r}: the month's largest interval demand in each window"

@@ -50,6 +50,15 @@ def _attributes_from(f: codec.Fields) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _check_channel(channel: str | None) -> None:
+    if channel is not None and not is_identifier(channel):
+        raise CertificateError(
+            "a channel name is an identifier (letters, digits, '.', '_', ':', '-')",
+            obj=OBJ,
+            field="channel",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class MeterCertificate:
     meter_id: str
@@ -61,6 +70,9 @@ class MeterCertificate:
     issuer: bytes  # key id of the provider key that signed it
     signature: bytes
     attributes: tuple[str, ...] = ()  # names of the private attributes committed per interval
+    #: What the meter counts, when the tariff prices it apart (a licensed feature, a register of
+    #: a multi-channel meter); ``None``: the account's ordinary load.
+    channel: str | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -75,6 +87,8 @@ class MeterCertificate:
         }
         if self.attributes:
             body["attributes"] = list(self.attributes)
+        if self.channel is not None:
+            body["channel"] = self.channel
         return body
 
     def to_obj(self) -> dict[str, Any]:
@@ -95,6 +109,7 @@ class MeterCertificate:
         valid_from: int,
         valid_until: int,
         attributes: tuple[str, ...] = (),
+        channel: str | None = None,
     ) -> MeterCertificate:
         if not is_identifier(meter_id):
             raise CertificateError(f"invalid meter id {meter_id!r}", obj=OBJ, field="meter_id")
@@ -103,15 +118,16 @@ class MeterCertificate:
         if valid_until <= valid_from:
             raise CertificateError("validity window is empty", obj=OBJ, field="valid_until")
         _check_attributes(list(attributes), "attributes")
+        _check_channel(channel)
         unsigned = cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                       provider.public_key().key_id, b"", tuple(attributes))  # fmt: skip
+                       provider.public_key().key_id, b"", tuple(attributes), channel)  # fmt: skip
         sig = provider.sign(PURPOSE, codec.encode(unsigned.body()))
         return cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                   unsigned.issuer, sig, tuple(attributes))  # fmt: skip
+                   unsigned.issuer, sig, tuple(attributes), channel)  # fmt: skip
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> MeterCertificate:
-        f = codec.Fields(value, OBJ, _FIELDS, {"attributes"}, path=path)
+        f = codec.Fields(value, OBJ, _FIELDS, {"attributes", "channel"}, path=path)
         if f.raw("format") != FORMAT:
             raise f.error("format", f"expected {FORMAT!r}")
         try:
@@ -135,6 +151,7 @@ class MeterCertificate:
             issuer=f.octets("issuer", DIGEST_BYTES),
             signature=f.octets("signature", SIGNATURE_BYTES),
             attributes=_attributes_from(f),
+            channel=f.text("channel", 64, is_identifier) if f.has("channel") else None,
         )
 
     @classmethod

@@ -161,26 +161,34 @@ def _check_periods(periods: tuple[int, ...] | None, n_periods: int | None, where
 class TieredEnergy:
     """Cumulative tiers on the billing period's consumption (all intervals, or the intervals of
     some time-of-use periods). With ``per_day`` the tier bounds are per day, scaled by the days
-    billed; otherwise they are per calendar month (and the bill must be one)."""
+    billed; otherwise they are per calendar month (and the bill must be one). With ``channel``
+    only the meters certified for that channel count (a licensed feature, one register of a
+    multi-channel meter); otherwise every meter of the bill does."""
 
     name: str
     periods: tuple[int, ...] | None
     per_day: bool
     tiers: tuple[Tier, ...]
+    channel: str | None = None
     kind: Literal["tiered"] = field(default="tiered", init=False)
 
     def to_obj(self) -> dict[str, Any]:
-        return {
+        obj: dict[str, Any] = {
             "kind": self.kind,
             "name": self.name,
             "periods": None if self.periods is None else list(self.periods),
             "per_day": self.per_day,
             "tiers": [t.to_obj() for t in self.tiers],
         }
+        if self.channel is not None:
+            obj["channel"] = self.channel
+        return obj
 
     def validate(self, n_periods: int | None, where: str) -> None:
         _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
         _check_periods(self.periods, n_periods, where)
+        if self.channel is not None and not is_identifier(self.channel):
+            raise TariffError("a channel name is an identifier", obj=OBJ, field=f"{where}.channel")
 
     def scale(self, days: int) -> int:
         return days if self.per_day else 1
@@ -403,13 +411,18 @@ def needs_calendar_month(components: Sequence[Component]) -> bool:
 def component_from_obj(value: object, path: str) -> Component:
     kind = value.get("kind") if isinstance(value, dict) else None
     if kind == "tiered":
-        f = codec.Fields(value, OBJ, {"kind", "name", "periods", "per_day", "tiers"}, path=path)
+        f = codec.Fields(
+            value, OBJ, {"kind", "name", "periods", "per_day", "tiers"}, {"channel"}, path=path
+        )
         raw = f.raw("periods")
         periods = None if raw is None else tuple(f.int_list("periods", 0, 63, 1, 64))
         per_day = f.raw("per_day")
         if not isinstance(per_day, bool):
             raise f.error("per_day", "expected true or false")
-        return TieredEnergy(f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"))
+        channel = f.text("channel", 64, is_identifier) if f.has("channel") else None
+        return TieredEnergy(
+            f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"), channel
+        )
     if kind == "hours-use":
         f = codec.Fields(value, OBJ, {"kind", "name", "periods", "tiers", "bits"}, path=path)
         raw = f.raw("periods")
@@ -482,13 +495,20 @@ def component_from_description(d: Any, where: str) -> Component:
     if not isinstance(name, str) or len(name) > 64:
         raise TariffError("expected a name of up to 64 characters", obj=DESC, field=f"{where}.name")
     if kind == "tiered":
-        _check_keys(d, {"kind", "name", "periods", "unit", "tiers"}, where)
+        _check_keys(d, {"kind", "name", "periods", "unit", "tiers", "channel"}, where)
         periods = _periods_from_desc(d, where)
         unit = d.get("unit", "month")
         if unit not in ("month", "day"):
             raise TariffError("unit must be 'month' or 'day'", obj=DESC, field=f"{where}.unit")
         tiers = _tiers_from_desc(d.get("tiers"), f"{where}.tiers", "up_to_kwh", "price")
-        return TieredEnergy(name, periods, unit == "day", tiers)
+        channel = d.get("channel")
+        if channel is not None and (not isinstance(channel, str) or not is_identifier(channel)):
+            raise TariffError(
+                "expected the name of a meter channel (an identifier)",
+                obj=DESC,
+                field=f"{where}.channel",
+            )
+        return TieredEnergy(name, periods, unit == "day", tiers, channel)
     if kind == "hours-use":
         _check_keys(d, {"kind", "name", "periods", "tiers", "bits"}, where)
         tiers = _tiers_from_desc(
@@ -627,13 +647,16 @@ def describe_component(c: Component) -> dict[str, Any]:
         ]
 
     if isinstance(c, TieredEnergy):
-        return {
+        shown: dict[str, Any] = {
             "kind": c.kind,
             "name": c.name,
             "periods": None if c.periods is None else list(c.periods),
             "unit": "day" if c.per_day else "month",
             "tiers": tiers(c.tiers, "kwh", "price"),
         }
+        if c.channel is not None:
+            shown["channel"] = c.channel
+        return shown
     if isinstance(c, HoursUse):
         return {
             "kind": c.kind,

@@ -103,6 +103,7 @@ class MeterSpec(BaseModel):
     valid_from: int | None = Field(default=None, ge=0, le=2**62)
     valid_until: int | None = Field(default=None, ge=0, le=2**62)
     attributes: list[str] = Field(default_factory=list, max_length=8)
+    channel: str | None = Field(default=None, max_length=64)
 
 
 class RevokeSpec(BaseModel):

@@ -193,6 +193,7 @@ def issue_certificate(
         valid_from=int(spec.get("valid_from") or DEFAULT_VALID_FROM),
         valid_until=int(spec.get("valid_until") or DEFAULT_VALID_UNTIL),
         attributes=tuple(spec.get("attributes") or ()),
+        channel=spec.get("channel"),
     )
     return cert, register_certificate(engine, provider_key.public_key(), cert)
 
@@ -208,6 +209,7 @@ def certificate_view(
         "valid_from": cert.valid_from,
         "valid_until": cert.valid_until,
         "attributes": list(cert.attributes),
+        "channel": cert.channel,
         "meter_key_id": cert.public_key.key_id.hex(),
         "revoked_at": revoked_at,
         "revoke_reason": reason,
