@@ -38,8 +38,8 @@ from privbill.meter import Meter
 from privbill.model.components import needs_calendar_month
 from privbill.model.energy_registers import EnergyRegisters, calendar_of, register_config_for
 from privbill.model.periods import BillingPeriod, check_interval_length
-from privbill.model.register_bills import RegisterBill
 from privbill.model.readings import Openings
+from privbill.model.register_bills import RegisterBill
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import TariffBody
