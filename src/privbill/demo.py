@@ -41,6 +41,7 @@ from privbill.model.components import needs_calendar_month
 from privbill.model.energy_registers import EnergyRegisters, calendar_of, register_config_for
 from privbill.model.periods import BillingPeriod, check_interval_length
 from privbill.model.readings import Openings
+from privbill.model.register_bills import RegisterBill
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import TariffBody
@@ -329,6 +330,11 @@ def run_demo(args: argparse.Namespace) -> int:
         verified = verify_bill(encoded, tariff, provider.public_key, account=account, period=period)
         verify_s = time.perf_counter() - t0
     console.print(f"  verify    {verify_s:.3f} s  [bold green]VALID[/]")
+    if isinstance(msg, RegisterBill) and msg.carries_readings:
+        console.print(
+            "            a component of this tariff needs the individual readings: the register "
+            "bill carries the sealed runs for it"
+        )
     if registers:
         per_reading = prove_bill(tariff, inputs, period).encode()
         again = [verify_bill(encoded, tariff, provider.public_key) for _ in range(5)]
