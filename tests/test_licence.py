@@ -456,3 +456,34 @@ def test_licence_demo_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert MeterCertificate.decode((keys / "meter-ws-2.api.cert").read_bytes()).channel == "api"
     # the licence counts whole hours
     assert _run("demo", "--scenario", "licence", "--interval", "15", "--no-progress") == 2
+
+
+def test_register_bills_refuse_tiers_of_one_channel(big_office: dict[str, Any]) -> None:
+    """Energy registers sum every meter of the bill, so tiers that count one channel's meters
+    cannot be proven from them: the prover's path check says why, and the verifier refuses a
+    register bill's tier proof for such a component by name."""
+    from privbill.billing import register_bill
+
+    tariff: SignedTariff = big_office["tariff"]
+    period = big_office["period"]
+    problem = register_bill.register_path_problem(tariff, big_office["inputs"], period)
+    assert problem is not None and "channel" in problem
+    msg = big_office["bill"]
+    contexts = [
+        components.context(tariff.hash(), msg.account, period, [], i)
+        for i in range(len(tariff.body.components))
+    ]
+    with pytest.raises(DecodeError) as e:
+        components.verify_all(
+            tariff.body,
+            period,
+            [],
+            contexts,
+            msg.components,
+            group.identity(),
+            msg.total_fee,
+            msg.blinding,
+            None,
+            lambda _c: group.identity(),
+        )
+    assert e.value.field == "components[0]" and "channel" in str(e.value)
