@@ -123,11 +123,12 @@ class Household:
             if choice is not None:
                 listed = [t for t in listed if choice in (t["name"], t["tariff_hash"])]
             if len(listed) != 1:
+                when = datetime.fromtimestamp(at).isoformat()
                 raise AgentError(
-                    f"{len(listed)} published tariffs apply at {datetime.fromtimestamp(at).isoformat()}"
-                    + ("" if listed else "")
-                    + ": choose one with `privbill agent init … --tariff NAME`" if listed else
-                    f"no published tariff applies at {datetime.fromtimestamp(at).isoformat()}",
+                    f"{len(listed)} published tariffs apply at {when}: choose one with "
+                    "`privbill agent init … --tariff NAME`"
+                    if listed
+                    else f"no published tariff applies at {when}",
                     obj="tariff",
                 )
             data = c.cbor(f"/v1/tariffs/{listed[0]['tariff_hash']}?format=cbor")
@@ -168,13 +169,9 @@ class Household:
         tariff = self.tariff_for(t)
         body = tariff.body
         period = body.cycle.period_of(datetime.fromtimestamp(t, body.tz).date(), body.tz)
-        if period.start < t:
+        if period.start < t:  # readings start inside a cycle: the first full cycle is next
             period = body.cycle.period_of(datetime.fromtimestamp(period.end, body.tz).date(), body.tz)
-            if period.start != period.start:
-                return None
         if period.end > end:
-            return None
-        if period.start < start:
             return None
         if period.end > body.valid_until:
             tariff = self.tariff_for(period.start)
