@@ -86,6 +86,13 @@ def _decode(payload: bytes, obj: str) -> dict[str, Any]:
     return value
 
 
+def _fields(value: dict[str, Any], obj: str, required: set[str]) -> codec.Fields:
+    try:
+        return codec.Fields(value, obj, required)
+    except DecodeError as exc:
+        raise LinkDecodeError(exc.detail, obj=obj, field=exc.field) from None
+
+
 def _check_signature(obj: str, body: dict[str, Any], signature: bytes, key: VerifyingKey) -> None:
     if not key.verify(PURPOSE, codec.encode(body), signature):
         raise SignatureError("the meter's signature does not verify", obj=obj, field="signature")
@@ -159,10 +166,7 @@ class ReadingsMessage:
 
     @classmethod
     def decode(cls, payload: bytes) -> ReadingsMessage:
-        f = codec.Fields(
-            _decode(payload, cls.OBJ),
-            cls.OBJ,
-            {"format", "meter_id", "n", "first", "count", "interval_s", "commitments",
+        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "n", "first", "count", "interval_s", "commitments",
              "sealed_openings", "signature"},
         )  # fmt: skip
         try:
@@ -207,8 +211,7 @@ class RunMessage:
 
     @classmethod
     def decode(cls, payload: bytes) -> RunMessage:
-        f = codec.Fields(
-            _decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "n", "run", "signature"}
+        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "n", "run", "signature"}
         )
         try:
             if f.raw("format") != RUN_FORMAT:
@@ -252,8 +255,7 @@ class Head:
 
     @classmethod
     def decode(cls, payload: bytes) -> Head:
-        f = codec.Fields(
-            _decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "last", "at", "signature"}
+        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "last", "at", "signature"}
         )
         try:
             if f.raw("format") != HEAD_FORMAT:
@@ -286,7 +288,7 @@ class ResendRequest:
 
     @classmethod
     def decode(cls, payload: bytes) -> ResendRequest:
-        f = codec.Fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "from", "to"})
+        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "from", "to"})
         try:
             if f.raw("format") != RESEND_FORMAT:
                 raise f.error("format", f"expected {RESEND_FORMAT!r}")
