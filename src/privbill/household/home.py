@@ -183,7 +183,10 @@ def import_household(home: AgentHome, data: bytes) -> str:
     g = codec.Fields(codec.decode(inner, "household export", EXPORT_INNER), "household export", {"format", "account", "store"})
     if g.text("account", 64, is_identifier) != account:
         raise DecodeError("the sealed store is of another account", obj="household export", field="account")
-    image = g.octets("store")
+    image = bytearray(g.octets("store"))
+    if len(image) < 100 or image[:16] != b"SQLite format 3\x00":
+        raise DecodeError("the sealed store is not an SQLite database", obj="household export", field="store")
+    image[18:20] = b"\x01\x01"  # the image was taken in WAL mode; opened from memory it is not
     path = home.store_path(account)
     if path.exists():
         raise StoreError(f"{path} exists: this home has household {account} already", obj="store")
@@ -197,7 +200,7 @@ def import_household(home: AgentHome, data: bytes) -> str:
         db = sqlite3.connect(path)
         try:
             mem = sqlite3.connect(":memory:")
-            mem.deserialize(image)
+            mem.deserialize(bytes(image))
             mem.backup(db)
             mem.close()
         finally:
