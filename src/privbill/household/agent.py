@@ -308,6 +308,11 @@ class Household:
         for d in self.store.disclosures("allowed"):
             req = DisclosureRequest.decode(d["request"])
             span = self.covered_until()
+            if span is not None and span[0] > req.period.start:
+                with self.store.transaction():
+                    self.store.decide(d["request_id"], "failed", d["statements"],
+                                      "the request's period starts before the readings this agent holds")  # fmt: skip
+                continue
             if span is None or span[1] < req.period.end:
                 continue  # the readings of the period are not all here yet
             consent = Consent.create(req, d["statements"], key=self.customer_key)

@@ -1,0 +1,278 @@
+"""The household side for real: Mosquitto on 127.0.0.1:1883, the provider service on loopback,
+``privbill meter run`` and ``privbill agent run`` as processes.
+
+* a month of accelerated readings from the meter to a signed receipt, and a consented disclosure
+  answered by the agent's policy, with no human step — while another client subscribed to ``#``
+  records the broker's traffic, which is then searched for every opening;
+* meter and agent killed (SIGKILL) and restarted at random points: no reading lost, one bill;
+* tampered and replayed messages published into the meter's stream: refused by name, no state
+  changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+
+from household_helpers import TZ, Setup, broker_or_skip, make_setup, month_rows
+from privbill.billing.receipts import verify_receipt
+from privbill.crypto import group
+from privbill.household import link
+from privbill.household.agent import Agent
+from privbill.household.meterlink import DB_FILE
+from privbill.household.mqtt import BrokerAddress, Connection
+from privbill.household.policy import EXAMPLE
+from privbill.household.sources import SyntheticSource
+from privbill.model import codec
+from privbill.model.periods import BillingPeriod, zone
+from privbill.model.readings import Openings
+from privbill.service.client import Client
+from service_helpers import Proc
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _broker() -> None:
+    broker_or_skip()
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float, procs: list[Proc] = ()) -> None:  # type: ignore[assignment]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    logs = "\n".join(p.output()[-3000:] for p in procs)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def meter_proc(s: Setup, files: dict[str, Path], tmp: Path, *, speed: float, batch: int, n: int = 0) -> Proc:
+    return Proc(
+        ["meter", "run", "--key", str(files["meter.pem"]), "--cert", str(files["meter.cert"]),
+         "--agent-key", str(s.home.path / "agent.pub"), "--out", str(tmp / "meter"),
+         "--synthetic", "--start", "2026-01-01", "--days", "31", "--seed", "5",
+         "--speed", str(speed), "--batch", str(batch), "--timezone", TZ, "--prefix", s.prefix],
+        tmp / f"meter-{n}.log",
+    )  # fmt: skip
+
+
+def agent_proc(s: Setup, tmp: Path, n: int = 0) -> Proc:
+    return Proc(["agent", "run", "--home", str(s.home.path), "--poll-seconds", "1"], tmp / f"agent-{n}.log")
+
+
+def bill_state(s: Setup) -> tuple[str, bool] | None:
+    store = s.store()
+    try:
+        b = store.bill("2026-01")
+        return None if b is None else (b.status, b.receipt is not None)
+    finally:
+        store.close()
+
+
+class Capture:
+    """Another MQTT client subscribed to '#': every message the broker carries."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.conn = Connection(
+            BrokerAddress(), f"privbill-capture-{secrets.token_hex(4)}",
+            on_message=lambda t, p, _m, _q: self.messages.append((t, p)), subscriptions=("#",),
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def find(self, needles: list[bytes]) -> list[bytes]:
+        return [n for n in needles if any(n in p for _t, p in self.messages)]
+
+
+def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    s = make_setup(tmp_path, live_service.url, provider=live_service.provider, tariff=live_service.tariff,
+                   policy=EXAMPLE)  # fmt: skip
+    live_service.enrol(s)
+    files = s.write_files(tmp_path / "files")
+    capture = Capture()
+    agent = agent_proc(s, tmp_path)
+    meter = meter_proc(s, files, tmp_path, speed=0, batch=96)
+    with live_service.operator() as op:  # the provider asks for the month's total
+        req = op.json("POST", "/v1/disclosures", json_body={
+            "account": s.account, "period": "2026-01", "statements": [{"kind": "sum"}],
+            "requester": "Example Power", "purpose": "billing reconciliation",
+            "timezone": TZ})  # fmt: skip
+    try:
+        wait_for("the receipt", lambda: bill_state(s) == ("valid", True), 90, [agent, meter])
+        with Client(live_service.url, token=live_service.admin) as op:
+            wait_for("the disclosure answer",
+                     lambda: op.json("GET", f"/v1/disclosures/{req['request_id']}")["status"] == "answered",
+                     60, [agent])  # fmt: skip
+            result = op.json("GET", f"/v1/disclosures/{req['request_id']}")["result"]
+    finally:
+        meter.stop()
+        agent.stop()
+        time.sleep(0.5)
+        capture.close()
+    store = s.store()
+    b = store.bill("2026-01")
+    assert b is not None and b.receipt is not None
+    from privbill.model.receipts import Receipt
+
+    verify_receipt(Receipt.decode(b.receipt), live_service.provider.public_key, b.message)
+    period = BillingPeriod.parse("2026-01", zone(TZ))
+    first, count = period.intervals(900)
+    values = store.values(s.meter_id, first, first + count)
+    assert len(values) == count == 2976
+    expected = [r.value for r in SyntheticSource(first, 900, zone(TZ), 5, count).rows_from(first)]
+    assert values == expected
+    assert result["results"][0]["value"] == sum(values)  # the consented figure, certified
+    assert store.disclosures("answered")[0]["request_id"] == req["request_id"]
+    explained = store.explain("2026-01")
+    assert explained.total == b.total_fee  # the customer's view is the bill proven
+
+    # The broker's traffic carries no opening in clear.
+    rows = store.db.execute(
+        "SELECT blinding FROM readings WHERE meter_id = ?", (s.meter_id,)
+    ).fetchall()
+    blindings = [bytes(r[0]) for r in rows]
+    needles = blindings + [b.hex().encode() for b in blindings[:200]]
+    day_values = [codec.encode({"v": values[k : k + 96]})[3:] for k in range(0, count, 96)]
+    needles += day_values
+    ours = [p for t, p in capture.messages if t.startswith(s.prefix + "/")]
+    assert len(ours) >= 62, "the capture saw the meter's stream"
+    assert capture.find(needles) == []
+    # ... and the same scan finds an opening when one is there in clear
+    planted = Openings(s.meter_id, 900, first, values[:96], [group.decode_scalar(x) for x in blindings[:96]]).encode()
+    capture.messages.append((s.prefix + "/planted", planted))
+    assert capture.find(needles[:96] + day_values[:1]) == needles[:96] + day_values[:1]
+    store.close()
+
+
+def test_kill_9_meter_and_agent_at_random_points_one_bill_no_reading_lost(live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    s = make_setup(tmp_path, live_service.url, provider=live_service.provider, tariff=live_service.tariff)
+    live_service.enrol(s)
+    files = s.write_files(tmp_path / "files")
+    rng = random.Random(int.from_bytes(secrets.token_bytes(4), "big"))
+    speed = 31 * 86400 / 15  # the month in about 15 s
+    starts = {"meter": 0, "agent": 0}
+    procs = {"agent": agent_proc(s, tmp_path), "meter": meter_proc(s, files, tmp_path, speed=speed, batch=16)}
+    kills: list[str] = []
+    try:
+        for _ in range(6):
+            time.sleep(rng.uniform(0.5, 3.0))
+            who = rng.choice(["meter", "agent"])
+            procs[who].kill9()
+            kills.append(who)
+            starts[who] += 1
+            procs[who] = (
+                meter_proc(s, files, tmp_path, speed=speed, batch=16, n=starts[who])
+                if who == "meter"
+                else agent_proc(s, tmp_path, starts[who])
+            )
+        # and once right after the bill was persisted, before it was certainly submitted
+        wait_for("the bill", lambda: bill_state(s) is not None, 120, list(procs.values()))
+        procs["agent"].kill9()
+        starts["agent"] += 1
+        procs["agent"] = agent_proc(s, tmp_path, starts["agent"])
+        wait_for("the receipt", lambda: bill_state(s) == ("valid", True), 120, list(procs.values()))
+    finally:
+        for p in procs.values():
+            p.stop()
+    store = s.store()
+    period = BillingPeriod.parse("2026-01", zone(TZ))
+    first, count = period.intervals(900)
+    expected = [r.value for r in SyntheticSource(first, 900, zone(TZ), 5, count).rows_from(first)]
+    assert store.values(s.meter_id, first, first + count) == expected, kills
+    m = store.meter(s.meter_id)
+    assert m is not None and m.sealed_end == first + count and m.next_seq == 31
+    assert len(store.bills()) == 1
+    bill_hash = store.bills()[0].bill_hash
+    store.close()
+    with Client(live_service.url, customer=(s.account, s.customer_key)) as c:
+        bills = c.json("GET", f"/v1/accounts/{s.account}/bills")
+    listed = bills["bills"] if isinstance(bills, dict) else bills
+    assert [x["bill_hash"] for x in listed] == [bill_hash]
+    # the meter's chain: every message number once, seals in sequence
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "meter" / DB_FILE)
+    ns = [r[0] for r in db.execute("SELECT n FROM archive ORDER BY n")]
+    assert ns == list(range(len(ns)))
+    seqs = [codec.decode(bytes(p), "x")["run"]["seal"]["seq"] for (p,) in db.execute(
+        "SELECT payload FROM archive WHERE kind = 'run' ORDER BY n")]  # fmt: skip
+    assert seqs == list(range(31))
+    db.close()
+
+
+def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> None:
+    s = make_setup(tmp_path)
+    ml = s.meter_link(tmp_path / "meter", batch=48)
+    rows = month_rows(s.tariff)[:96]
+    msgs = ml.build(rows[:48]) + []
+    ml.commit(msgs)
+    later = ml.build(rows[48:])
+    ml.commit(later)
+    ml.close()
+    agent = Agent(s.home)
+    agent.billing = agent.disclosures = False
+    stop = threading.Event()
+    agent.connect()
+    th = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    th.start()
+    pub = Connection(BrokerAddress(), f"privbill-test-pub-{secrets.token_hex(4)}")
+    topic = link.link_topic(s.prefix, s.meter_id)
+
+    def digest() -> str:
+        store = s.store()
+        try:
+            h = hashlib.sha256()
+            for table in ("meters", "readings", "runs", "messages"):
+                h.update(repr(store.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()).encode())
+            return h.hexdigest()
+        finally:
+            store.close()
+
+    def settle() -> None:
+        time.sleep(0.3)
+        wait_for("the agent to drain", lambda: agent.inbox.empty(), 10)
+        time.sleep(0.3)
+
+    try:
+        pub.publish_wait(topic, msgs[0][3])
+        wait_for("the first message", lambda: agent.households[s.account].store.meter(s.meter_id).next_n == 1, 10)  # type: ignore[union-attr]
+        settle()
+        before = digest()
+        obj = codec.decode(msgs[0][3], "x")
+        cases = {
+            "SignatureError": codec.encode({**obj, "n": 1}),
+            "LinkDecodeError": msgs[0][3] + b"\x00",
+        }
+        flipped = bytearray(obj["sealed_openings"])
+        flipped[40] ^= 1
+        cases["SignatureError "] = codec.encode({**obj, "sealed_openings": bytes(flipped)})
+        refusals_before = len(agent.refusals)
+        for payload in cases.values():
+            pub.publish_wait(topic, payload)
+        pub.publish_wait(topic, msgs[0][3])  # a replay of the same message: a duplicate
+        pub.publish_wait(link.link_topic(s.prefix, "m-elsewhere"), msgs[0][3])  # not subscribed
+        settle()
+        got = [e for _m, e, _t in agent.refusals[refusals_before:]]
+        assert got == [k.strip() for k in cases], agent.refusals
+        assert digest() == before
+        assert agent.households[s.account].ingestor.counts["duplicate"] >= 1
+        # the meter's real messages still go through afterwards
+        for m in msgs[1:] + later:
+            pub.publish_wait(topic, m[3])
+        wait_for("the rest", lambda: agent.households[s.account].store.meter(s.meter_id).next_n == len(msgs) + len(later), 10)  # type: ignore[union-attr]
+    finally:
+        stop.set()
+        th.join(10)
+        agent.close()
+        pub.close()
