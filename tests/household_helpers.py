@@ -12,7 +12,6 @@ import pytest
 
 from helpers import demo_description
 from privbill.crypto.signatures import SigningKey
-from privbill.household import hpke
 from privbill.household.home import AgentConfig, AgentHome
 from privbill.household.ingest import Ingestor
 from privbill.household.meterlink import MeterLink
@@ -114,7 +113,9 @@ def month_rows(tariff: SignedTariff, label: str = "2026-01", seed: int = 3) -> l
     return [Row(first + k, rng.randrange(0, 1500)) for k in range(count)]
 
 
-def ingest_all(ing: Ingestor, meter_id: str, messages: list[tuple[int, str, int, bytes]]) -> list[str]:
+def ingest_all(
+    ing: Ingestor, meter_id: str, messages: list[tuple[int, str, int, bytes]]
+) -> list[str]:
     out = []
     with ing.store.transaction():
         for _n, _kind, _first, payload in messages:

@@ -12,7 +12,9 @@ import pytest
 from privbill.household.errors import GreenButtonError
 from privbill.interop import greenbutton
 
-FIXTURE = Path(__file__).resolve().parents[1] / "data" / "greenbutton" / "denver-2026-03-07-two-days.xml"
+FIXTURE = (
+    Path(__file__).resolve().parents[1] / "data" / "greenbutton" / "denver-2026-03-07-two-days.xml"
+)
 DENVER = ZoneInfo("America/Denver")
 
 
@@ -41,11 +43,27 @@ def edit(old: bytes, new: bytes, count: int = 1) -> bytes:
     ("data", "field", "words"),
     [
         (edit(b"<espi:uom>72</espi:uom>", b"<espi:uom>38</espi:uom>"), "uom", "W (power)"),
-        (edit(b"<espi:powerOfTenMultiplier>-1<", b"<espi:powerOfTenMultiplier>-2<"), "value", "whole number"),
-        (edit(b"<espi:accumulationBehaviour>4<", b"<espi:accumulationBehaviour>1<"), "accumulationBehaviour", "deltaData"),
+        (
+            edit(b"<espi:powerOfTenMultiplier>-1<", b"<espi:powerOfTenMultiplier>-2<"),
+            "value",
+            "whole number",
+        ),
+        (
+            edit(b"<espi:accumulationBehaviour>4<", b"<espi:accumulationBehaviour>1<"),
+            "accumulationBehaviour",
+            "deltaData",
+        ),
         (edit(b"<espi:flowDirection>1<", b"<espi:flowDirection>19<"), "flowDirection", "forward"),
-        (edit(b"<espi:tzOffset>-25200<", b"<espi:tzOffset>3600<"), "tzOffset", "not the meter's timezone"),
-        (edit(b"<espi:intervalLength>900<", b"<espi:intervalLength>1800<"), "intervalLength", "30-minute"),
+        (
+            edit(b"<espi:tzOffset>-25200<", b"<espi:tzOffset>3600<"),
+            "tzOffset",
+            "not the meter's timezone",
+        ),
+        (
+            edit(b"<espi:intervalLength>900<", b"<espi:intervalLength>1800<"),
+            "intervalLength",
+            "30-minute",
+        ),
     ],
 )
 def test_refused_by_name(data: bytes, field: str, words: str) -> None:
@@ -59,12 +77,17 @@ def test_gap_overlap_and_negative_values() -> None:
     data = fixture()
     readings = re.findall(rb"<espi:IntervalReading>.*?</espi:IntervalReading>", data)
     gap = data.replace(readings[40], b"", 1)
-    with pytest.raises(GreenButtonError, match="gap: no IntervalReading from 2026-03-07T10:00-07:00 until 2026-03-07T10:15-07:00"):
+    with pytest.raises(
+        GreenButtonError,
+        match="gap: no IntervalReading from 2026-03-07T10:00-07:00 until 2026-03-07T10:15-07:00",
+    ):
         greenbutton.parse(gap, 900, DENVER)
     dup = data.replace(readings[40], readings[40] + readings[40], 1)
     with pytest.raises(GreenButtonError, match="overlap or duplicate"):
         greenbutton.parse(dup, 900, DENVER)
-    neg = data.replace(readings[3], re.sub(rb"<espi:value>\d+<", b"<espi:value>-50<", readings[3]), 1)
+    neg = data.replace(
+        readings[3], re.sub(rb"<espi:value>\d+<", b"<espi:value>-50<", readings[3]), 1
+    )
     with pytest.raises(GreenButtonError, match="negative") as info:
         greenbutton.parse(neg, 900, DENVER)
     assert info.value.field is not None and "IntervalReading[3].value" in info.value.field

@@ -22,7 +22,6 @@ from privbill.household.ingest import Ingestor
 from privbill.model import codec
 from privbill.model.readings import Openings
 
-
 PRISTINE: dict[str, bytes] = {}
 
 
@@ -104,7 +103,9 @@ def test_two_days_accepted_in_order_with_duplicates_ignored(setup: Setup, tmp_pa
     assert m is not None and m.next_n == len(msgs) and m.next_seq == 2
     assert m.sealed_end == m.next_index == m.first_index + 192  # type: ignore[operator]
     rows = month_rows(setup.tariff)[:192]
-    assert store.values(setup.meter_id, rows[0].index, rows[-1].index + 1) == [r.value for r in rows]
+    assert store.values(setup.meter_id, rows[0].index, rows[-1].index + 1) == [
+        r.value for r in rows
+    ]
     # at-least-once: everything again is a duplicate and changes nothing
     assert set(ingest_all(ing, setup.meter_id, msgs)) == {"duplicate"}
     store.close()
@@ -158,7 +159,9 @@ def test_tampered_messages_are_refused_by_name(setup: Setup, tmp_path: Path) -> 
     # not canonical, unknown field, missing field, wrong topic
     refused(setup, [], readings + b"\x00", LinkDecodeError)
     refused(setup, [], codec.encode({**obj, "extra": 1}), LinkDecodeError, "extra")
-    refused(setup, [], codec.encode({k: v for k, v in obj.items() if k != "n"}), LinkDecodeError, "n")
+    refused(
+        setup, [], codec.encode({k: v for k, v in obj.items() if k != "n"}), LinkDecodeError, "n"
+    )
     refused(setup, [], readings, UnknownMeterError, meter_id="m-someone-else")
 
 
@@ -191,13 +194,17 @@ def test_replay_with_other_content_and_chain_errors(setup: Setup, tmp_path: Path
     # openings that do not match the commitments (a meter sealing wrong openings)
     okey = setup.home.public_key()
     o = codec.decode(r0, "x")
-    plain = hpke.open_(o["sealed_openings"], setup.home.key(), link.ReadingsMessage.decode(r0).info())
+    plain = hpke.open_(
+        o["sealed_openings"], setup.home.key(), link.ReadingsMessage.decode(r0).info()
+    )
     op = Openings.decode(plain)
     op.values[3] += 1
     ct = hpke.seal(op.encode(), okey, link.ReadingsMessage.decode(r0).info())
     refused(setup, [], resign(setup, r0, sealed_openings=ct), OpeningError, "commitments")
     # readings that skip intervals
-    refused(setup, msgs[:1], resign(setup, other, n=1, first=o["first"] + 1000), LinkOrderError, "first")
+    refused(
+        setup, msgs[:1], resign(setup, other, n=1, first=o["first"] + 1000), LinkOrderError, "first"
+    )
     # runs: skipped sequence number, wrong prev, other commitments, covering readings not received
     run_n = next(i for i, m in enumerate(msgs) if m[1] == "run")
     run = codec.decode(msgs[run_n][3], "x")
@@ -211,7 +218,9 @@ def test_replay_with_other_content_and_chain_errors(setup: Setup, tmp_path: Path
 
     refused(setup, msgs[:run_n], reseal(seq=5), SealChainError, "run.seal.seq")
     refused(setup, msgs[:run_n], reseal(prev=bytes(31) + b"\x01"), SealChainError, "run.seal.prev")
-    refused(setup, msgs[:run_n], reseal(first=seal["first"] + 1), CommitmentError, "run.commitments")
+    refused(
+        setup, msgs[:run_n], reseal(first=seal["first"] + 1), CommitmentError, "run.commitments"
+    )
 
 
 def test_run_over_unreceived_readings_is_held_then_checked(setup: Setup, tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import paho.mqtt.client as paho
 import pytest
 
 from household_helpers import TZ, Setup, broker_or_skip, make_setup, month_rows
@@ -55,7 +54,9 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float, procs: list[P
     raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
-def meter_proc(s: Setup, files: dict[str, Path], tmp: Path, *, speed: float, batch: int, n: int = 0) -> Proc:
+def meter_proc(
+    s: Setup, files: dict[str, Path], tmp: Path, *, speed: float, batch: int, n: int = 0
+) -> Proc:
     return Proc(
         ["meter", "run", "--key", str(files["meter.pem"]), "--cert", str(files["meter.cert"]),
          "--agent-key", str(s.home.path / "agent.pub"), "--out", str(tmp / "meter"),
@@ -66,7 +67,9 @@ def meter_proc(s: Setup, files: dict[str, Path], tmp: Path, *, speed: float, bat
 
 
 def agent_proc(s: Setup, tmp: Path, n: int = 0) -> Proc:
-    return Proc(["agent", "run", "--home", str(s.home.path), "--poll-seconds", "1"], tmp / f"agent-{n}.log")
+    return Proc(
+        ["agent", "run", "--home", str(s.home.path), "--poll-seconds", "1"], tmp / f"agent-{n}.log"
+    )
 
 
 def bill_state(s: Setup) -> tuple[str, bool] | None:
@@ -149,20 +152,29 @@ def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path
     assert len(ours) >= 62, "the capture saw the meter's stream"
     assert capture.find(needles) == []
     # ... and the same scan finds an opening when one is there in clear
-    planted = Openings(s.meter_id, 900, first, values[:96], [group.decode_scalar(x) for x in blindings[:96]]).encode()
+    planted = Openings(
+        s.meter_id, 900, first, values[:96], [group.decode_scalar(x) for x in blindings[:96]]
+    ).encode()
     capture.messages.append((s.prefix + "/planted", planted))
     assert capture.find(needles[:96] + day_values[:1]) == needles[:96] + day_values[:1]
     store.close()
 
 
-def test_kill_9_meter_and_agent_at_random_points_one_bill_no_reading_lost(live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    s = make_setup(tmp_path, live_service.url, provider=live_service.provider, tariff=live_service.tariff)
+def test_kill_9_meter_and_agent_at_random_points_one_bill_no_reading_lost(
+    live_service, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    s = make_setup(
+        tmp_path, live_service.url, provider=live_service.provider, tariff=live_service.tariff
+    )
     live_service.enrol(s)
     files = s.write_files(tmp_path / "files")
     rng = random.Random(int.from_bytes(secrets.token_bytes(4), "big"))
     speed = 31 * 86400 / 15  # the month in about 15 s
     starts = {"meter": 0, "agent": 0}
-    procs = {"agent": agent_proc(s, tmp_path), "meter": meter_proc(s, files, tmp_path, speed=speed, batch=16)}
+    procs = {
+        "agent": agent_proc(s, tmp_path),
+        "meter": meter_proc(s, files, tmp_path, speed=speed, batch=16),
+    }
     kills: list[str] = []
     try:
         for _ in range(6):
@@ -215,7 +227,7 @@ def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> No
     s = make_setup(tmp_path)
     ml = s.meter_link(tmp_path / "meter", batch=48)
     rows = month_rows(s.tariff)[:96]
-    msgs = ml.build(rows[:48]) + []
+    msgs = ml.build(rows[:48])
     ml.commit(msgs)
     later = ml.build(rows[48:])
     ml.commit(later)
@@ -234,7 +246,11 @@ def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> No
         try:
             h = hashlib.sha256()
             for table in ("meters", "readings", "runs", "messages"):
-                h.update(repr(store.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()).encode())
+                h.update(
+                    repr(
+                        store.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+                    ).encode()
+                )
             return h.hexdigest()
         finally:
             store.close()
@@ -246,7 +262,11 @@ def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> No
 
     try:
         pub.publish_wait(topic, msgs[0][3])
-        wait_for("the first message", lambda: agent.households[s.account].store.meter(s.meter_id).next_n == 1, 10)  # type: ignore[union-attr]
+        wait_for(
+            "the first message",
+            lambda: agent.households[s.account].store.meter(s.meter_id).next_n == 1,
+            10,
+        )  # type: ignore[union-attr]
         settle()
         before = digest()
         obj = codec.decode(msgs[0][3], "x")
@@ -270,7 +290,13 @@ def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> No
         # the meter's real messages still go through afterwards
         for m in msgs[1:] + later:
             pub.publish_wait(topic, m[3])
-        wait_for("the rest", lambda: agent.households[s.account].store.meter(s.meter_id).next_n == len(msgs) + len(later), 10)  # type: ignore[union-attr]
+        wait_for(
+            "the rest",
+            lambda: (
+                agent.households[s.account].store.meter(s.meter_id).next_n == len(msgs) + len(later)
+            ),
+            10,
+        )  # type: ignore[union-attr]
     finally:
         stop.set()
         th.join(10)

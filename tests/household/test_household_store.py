@@ -14,7 +14,14 @@ from privbill.household import hpke
 from privbill.household.home import AgentConfig, AgentHome, export_household, import_household
 from privbill.household.ingest import Ingestor
 from privbill.household.policy import EXAMPLE, ConsentPolicy
-from privbill.model.disclosures import DisclosureRequest, MeterRef, OpenReadings, Sum, Window, WholePeriod
+from privbill.model.disclosures import (
+    DisclosureRequest,
+    MeterRef,
+    OpenReadings,
+    Sum,
+    WholePeriod,
+    Window,
+)
 from privbill.model.periods import BillingPeriod, zone
 
 
@@ -105,9 +112,12 @@ def test_a_household_moves_between_delegates_sealed(tmp_path: Path) -> None:
     assert moved.meter(s.meter_id).next_n == len(msgs)  # type: ignore[union-attr]
     assert stat.S_IMODE(other.store_path(s.account).stat().st_mode) == 0o600
     moved.close()
-    with pytest.raises(UsageError, match="exists|already"):
+    with pytest.raises(UsageError, match=r"exists|already"):
         import_household(other, sealed)
     # an export to the customer's own device: a key pair made there
     device = AgentHome.init(tmp_path / "own-device", AgentConfig())
-    assert import_household(device, export_household(other, s.account, device.public_key())) == s.account
+    assert (
+        import_household(device, export_household(other, s.account, device.public_key()))
+        == s.account
+    )
     assert hpke.raw_public(device.public_key()) != hpke.raw_public(other.public_key())

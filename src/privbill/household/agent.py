@@ -51,7 +51,11 @@ MAX_BACKOFF_S = 300.0
 
 def log(event: str, **fields: Any) -> None:
     """One JSON line on standard error (never a reading, opening or key)."""
-    print(json.dumps({"ts": round(time.time(), 3), "event": event, **fields}), file=sys.stderr, flush=True)
+    print(
+        json.dumps({"ts": round(time.time(), 3), "event": event, **fields}),
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def backoff(attempts: int) -> float:
@@ -116,7 +120,9 @@ class Household:
         choice = self.tariff_choice
         for t in self.store.tariffs():
             b = t.body
-            if b.valid_from <= at < b.valid_until and (choice is None or choice in (b.name, t.hash().hex())):
+            if b.valid_from <= at < b.valid_until and (
+                choice is None or choice in (b.name, t.hash().hex())
+            ):
                 return t
         with self.client() as c:
             listed = c.json("GET", f"/v1/tariffs?valid_at={at}")
@@ -170,7 +176,9 @@ class Household:
         body = tariff.body
         period = body.cycle.period_of(datetime.fromtimestamp(t, body.tz).date(), body.tz)
         if period.start < t:  # readings start inside a cycle: the first full cycle is next
-            period = body.cycle.period_of(datetime.fromtimestamp(period.end, body.tz).date(), body.tz)
+            period = body.cycle.period_of(
+                datetime.fromtimestamp(period.end, body.tz).date(), body.tz
+            )
         if period.end > end:
             return None
         if period.end > body.valid_until:
@@ -235,8 +243,17 @@ class Household:
         attempts = b.attempts + 1
         wait = backoff(attempts)
         with self.store.transaction():
-            self.store.update_bill(b.bill_hash, attempts=attempts, next_attempt=time.time() + wait, error=reason)
-        log("bill retry", account=self.account, period=b.label, attempts=attempts, wait_s=round(wait, 2), reason=reason)
+            self.store.update_bill(
+                b.bill_hash, attempts=attempts, next_attempt=time.time() + wait, error=reason
+            )
+        log(
+            "bill retry",
+            account=self.account,
+            period=b.label,
+            attempts=attempts,
+            wait_s=round(wait, 2),
+            reason=reason,
+        )
 
     def _advance(self, b: BillRow) -> None:
         from privbill.service.auth import bill_token
@@ -263,7 +280,11 @@ class Household:
                 return
             if st["status"] == "invalid":
                 with self.store.transaction():
-                    self.store.update_bill(b.bill_hash, status="invalid", error=f"{st.get('error_type')}: {st.get('error')}")
+                    self.store.update_bill(
+                        b.bill_hash,
+                        status="invalid",
+                        error=f"{st.get('error_type')}: {st.get('error')}",
+                    )
                 log("bill invalid", account=self.account, period=b.label, error=st.get("error"))
                 return
             data = c.cbor(f"/v1/bills/{b.bill_hash}/receipt")
@@ -291,16 +312,34 @@ class Household:
             req = DisclosureRequest.decode(data)
             req.verify(self.provider_key)
             if req.account != self.account or req.request_id.hex() != rid:
-                log("disclosure refused", account=self.account, request=rid, reason="not this account's")
+                log(
+                    "disclosure refused",
+                    account=self.account,
+                    request=rid,
+                    reason="not this account's",
+                )
                 continue
             ok, reasons = self.policy.decide(req)
             with self.store.transaction():
-                self.store.add_disclosure(rid, data, req.requester, req.purpose, describe(req, self.store.tariffs(), self.policy.ledger.min_window_s))
+                self.store.add_disclosure(
+                    rid,
+                    data,
+                    req.requester,
+                    req.purpose,
+                    describe(req, self.store.tariffs(), self.policy.ledger.min_window_s),
+                )
                 if ok:
-                    self.store.decide(rid, "allowed", list(range(len(req.statements))), "; ".join(reasons))
+                    self.store.decide(
+                        rid, "allowed", list(range(len(req.statements))), "; ".join(reasons)
+                    )
                 else:
                     self.store.decide(rid, "waiting", None, "; ".join(reasons))
-            log("disclosure request", account=self.account, request=rid, decision="allowed" if ok else "waiting")
+            log(
+                "disclosure request",
+                account=self.account,
+                request=rid,
+                decision="allowed" if ok else "waiting",
+            )
 
     def answer_allowed(self) -> None:
         if self.customer_key is None or self.provider_key is None:
@@ -338,22 +377,42 @@ class Household:
             except DisclosurePolicyError as exc:
                 with self.store.transaction():
                     self.store.decide(d["request_id"], "refused", d["statements"], exc.detail)
-                log("disclosure refused", account=self.account, request=d["request_id"], reason=exc.detail)
+                log(
+                    "disclosure refused",
+                    account=self.account,
+                    request=d["request_id"],
+                    reason=exc.detail,
+                )
                 continue
             except (VerificationError, UsageError) as exc:
                 with self.store.transaction():
                     self.store.decide(d["request_id"], "failed", d["statements"], str(exc))
-                log("disclosure failed", account=self.account, request=d["request_id"], reason=str(exc))
+                log(
+                    "disclosure failed",
+                    account=self.account,
+                    request=d["request_id"],
+                    reason=str(exc),
+                )
                 continue
             data = resp.encode()
             with self.store.transaction():
                 self.store.save_ledger(ledger)  # recorded before the answer leaves the device
                 self.store.decide(d["request_id"], "sending", d["statements"], d["reason"])
-                self.store.db.execute("UPDATE disclosures SET response = ? WHERE request_id = ?", (data, d["request_id"]))
+                self.store.db.execute(
+                    "UPDATE disclosures SET response = ? WHERE request_id = ?",
+                    (data, d["request_id"]),
+                )
         for d in self.store.disclosures("sending"):
-            row = self.store.db.execute("SELECT response FROM disclosures WHERE request_id = ?", (d["request_id"],)).fetchone()
+            row = self.store.db.execute(
+                "SELECT response FROM disclosures WHERE request_id = ?", (d["request_id"],)
+            ).fetchone()
             with self.client(customer=(self.account, self.customer_key)) as c:
-                c.request("POST", f"/v1/disclosures/{d['request_id']}/response", body=bytes(row[0]), content_type="application/cbor")
+                c.request(
+                    "POST",
+                    f"/v1/disclosures/{d['request_id']}/response",
+                    body=bytes(row[0]),
+                    content_type="application/cbor",
+                )
             with self.store.transaction():
                 self.store.answered(d["request_id"], bytes(row[0]))
             log("disclosure answered", account=self.account, request=d["request_id"])
@@ -362,7 +421,9 @@ class Household:
 class Agent:
     """The running agent over an :class:`AgentHome` (one household, or many as a delegate)."""
 
-    def __init__(self, home: AgentHome, *, broker: BrokerAddress | None = None, prefix: str | None = None) -> None:
+    def __init__(
+        self, home: AgentHome, *, broker: BrokerAddress | None = None, prefix: str | None = None
+    ) -> None:
         self.home = home
         cfg = home.config
         self.broker = broker or BrokerAddress.parse(cfg.broker)

@@ -50,7 +50,12 @@ def cmd_meter_run(args: argparse.Namespace) -> int:
     from privbill.household import hpke
     from privbill.household.meterlink import Clock, MeterLink
     from privbill.household.mqtt import BrokerAddress
-    from privbill.household.sources import SyntheticSource, csv_source, greenbutton_source, now_index
+    from privbill.household.sources import (
+        SyntheticSource,
+        csv_source,
+        greenbutton_source,
+        now_index,
+    )
 
     key = load_signing_key(args.key, "meter key")
     cert = load_certificate(args.cert)
@@ -69,10 +74,24 @@ def cmd_meter_run(args: argparse.Namespace) -> int:
         source = greenbutton_source(args.green_button, step, tz)
     else:
         first = (
-            local_midnight(date.fromisoformat(args.start), tz) // step if args.start else now_index(step)
+            local_midnight(date.fromisoformat(args.start), tz) // step
+            if args.start
+            else now_index(step)
         )
-        count = None if args.days is None else (
-            local_midnight(date.fromordinal(date.fromisoformat(args.start or date.today().isoformat()).toordinal() + args.days), tz) // step - first
+        count = (
+            None
+            if args.days is None
+            else (
+                local_midnight(
+                    date.fromordinal(
+                        date.fromisoformat(args.start or date.today().isoformat()).toordinal()
+                        + args.days
+                    ),
+                    tz,
+                )
+                // step
+                - first
+            )
         )
         source = SyntheticSource(first, step, tz, args.seed, count)
     ml = MeterLink(
@@ -100,7 +119,11 @@ def cmd_meter_run(args: argparse.Namespace) -> int:
         "republished": stats.republished,
         "resent": stats.resent,
     }
-    return report(args.json, view, [f"meter {cert.meter_id}: {stats.measured} readings, {stats.messages} messages"])
+    return report(
+        args.json,
+        view,
+        [f"meter {cert.meter_id}: {stats.measured} readings, {stats.messages} messages"],
+    )
 
 
 def add_meter_run(msub: Any) -> None:
@@ -120,7 +143,9 @@ def add_meter_run(msub: Any) -> None:
     r.add_argument("--key", required=True, help="meter private key (PEM)")
     r.add_argument("--cert", required=True, help="meter certificate")
     r.add_argument("--provider", help="check the certificate against this provider public key")
-    r.add_argument("--agent-key", required=True, help="the household agent's public key (agent.pub)")
+    r.add_argument(
+        "--agent-key", required=True, help="the household agent's public key (agent.pub)"
+    )
     r.add_argument("--out", required=True, help="the meter's directory (state and sent messages)")
     src = r.add_argument_group("source (one of)")
     src.add_argument("--csv", help="readings CSV (interval_start, wh[, outage])")
@@ -134,7 +159,9 @@ def add_meter_run(msub: Any) -> None:
     r.add_argument("--batch", type=int, default=96, help="readings per message at most")
     r.add_argument("--seal", choices=SEAL_CHOICES, default="daily", help="seal span")
     r.add_argument("--timezone", required=True, help="the meter's local time (IANA name)")
-    r.add_argument("--opening-key", help="derive blinding factors from this key shared with the agent")
+    r.add_argument(
+        "--opening-key", help="derive blinding factors from this key shared with the agent"
+    )
     r.add_argument("--broker", default="127.0.0.1:1883", help="MQTT broker HOST:PORT")
     r.add_argument("--prefix", default="privbill/v1", help="MQTT topic prefix")
     r.add_argument("--exit-at-end", action="store_true",
@@ -164,16 +191,26 @@ def cmd_init(args: argparse.Namespace) -> int:
         home = AgentHome.init(
             path, AgentConfig(args.broker, args.prefix, "delegate" if args.delegate else "device")
         )
-        lines.append(f"{path}: agent home made ({home.config.mode}); meters seal openings to {path / 'agent.pub'}")
-    view: View = {"home": str(path), "mode": home.config.mode, "agent_public_key": str(path / "agent.pub")}
+        lines.append(
+            f"{path}: agent home made ({home.config.mode}); meters seal openings to {path / 'agent.pub'}"
+        )
+    view: View = {
+        "home": str(path),
+        "mode": home.config.mode,
+        "agent_public_key": str(path / "agent.pub"),
+    }
     if args.account:
         if not args.cert or not args.provider_url:
             raise UsageError("a household needs --cert (each meter) and --provider-url")
         certs = [load_certificate(c) for c in args.cert]
-        provider = load_verifying_key(args.provider_key, "provider key") if args.provider_key else None
+        provider = (
+            load_verifying_key(args.provider_key, "provider key") if args.provider_key else None
+        )
         if provider is None:
             provider = _fetch_provider_key(args.provider_url)
-            lines.append(f"  provider key fetched from {args.provider_url} (check its id: {provider.key_id.hex()[:16]})")
+            lines.append(
+                f"  provider key fetched from {args.provider_url} (check its id: {provider.key_id.hex()[:16]})"
+            )
         for c in certs:
             c.verify(provider)
         policy_text = read_bytes(args.policy, "consent policy").decode() if args.policy else None
@@ -252,11 +289,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             if store.meta("exported_to"):
                 st["exported"] = True
             views.append(st)
-            lines.append(f"household {account}" + (" (exported: not served here)" if st.get("exported") else ""))
+            lines.append(
+                f"household {account}"
+                + (" (exported: not served here)" if st.get("exported") else "")
+            )
             for m in st["meters"]:
                 step = m["interval_s"]
                 until = (
-                    datetime.fromtimestamp(m["sealed_end"] * step).isoformat() if m["sealed_end"] else "-"
+                    datetime.fromtimestamp(m["sealed_end"] * step).isoformat()
+                    if m["sealed_end"]
+                    else "-"
                 )
                 lines.append(
                     f"  meter {m['meter_id']}: {m['readings']} readings, {m['runs']} sealed runs, "
@@ -266,7 +308,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             by = ", ".join(f"{n} {s}" for s, n in st["bills_by_status"].items())
             lines.append(f"  bills: {st['bills']}" + (f" ({by})" if by else ""))
             for d in store.disclosures("waiting"):
-                lines.append(f"  disclosure {d['request_id']} waits for you: {d['requester']}, {d['purpose']}")
+                lines.append(
+                    f"  disclosure {d['request_id']} waits for you: {d['requester']}, {d['purpose']}"
+                )
                 lines += ["    " + line for line in d["description"].splitlines()]
         finally:
             store.close()
@@ -319,15 +363,21 @@ def cmd_consent(args: argparse.Namespace) -> int:
         if args.decline:
             with store.transaction():
                 store.decide(args.request_id, "declined", None, "declined by the person")
-            return report(args.json, {"request_id": args.request_id, "status": "declined"}, ["declined"])
-        chosen = list(range(n)) if not args.only else sorted({int(x) - 1 for x in args.only.split(",")})
+            return report(
+                args.json, {"request_id": args.request_id, "status": "declined"}, ["declined"]
+            )
+        chosen = (
+            list(range(n)) if not args.only else sorted({int(x) - 1 for x in args.only.split(",")})
+        )
         if any(not 0 <= k < n for k in chosen):
             raise UsageError(f"--only: statements are numbered 1..{n}")
         with store.transaction():
             store.decide(args.request_id, "allowed", chosen, "agreed by the person")
     finally:
         store.close()
-    line = f"allowed: statement(s) {', '.join(str(k + 1) for k in chosen)}; the running agent answers"
+    line = (
+        f"allowed: statement(s) {', '.join(str(k + 1) for k in chosen)}; the running agent answers"
+    )
     return report(args.json, {"request_id": args.request_id, "status": "allowed"}, [line])
 
 
@@ -351,7 +401,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     home = _home(args)
     account = import_household(home, read_bytes(args.file, "household export"))
-    return report(args.json, {"account": account}, [f"household {account} imported into {home.path}"])
+    return report(
+        args.json, {"account": account}, [f"household {account} imported into {home.path}"]
+    )
 
 
 def register(sub: Subparsers) -> None:
@@ -376,10 +428,16 @@ def register(sub: Subparsers) -> None:
     i.add_argument("--broker", default="127.0.0.1:1883", help="MQTT broker HOST:PORT")
     i.add_argument("--prefix", default="privbill/v1", help="MQTT topic prefix")
     i.add_argument("--account", help="add the household of this account")
-    i.add_argument("--cert", action="append", help="a meter certificate of the household (repeatable)")
+    i.add_argument(
+        "--cert", action="append", help="a meter certificate of the household (repeatable)"
+    )
     i.add_argument("--provider-url", help="the provider service's URL")
-    i.add_argument("--provider-key", help="the provider's public key (default: fetched from the service)")
-    i.add_argument("--customer-key", help="the household's key enrolled with the provider (disclosures)")
+    i.add_argument(
+        "--provider-key", help="the provider's public key (default: fetched from the service)"
+    )
+    i.add_argument(
+        "--customer-key", help="the household's key enrolled with the provider (disclosures)"
+    )
     i.add_argument("--opening-key", help="the opening key shared with the meter(s), if any")
     i.add_argument("--policy", help="consent policy (TOML)")
     i.add_argument("--tariff", help="the tariff's name or hash, if several are published")
@@ -390,7 +448,9 @@ def register(sub: Subparsers) -> None:
     home_arg(r)
     r.add_argument("--broker", help="MQTT broker HOST:PORT (default: the home's)")
     r.add_argument("--no-disclosures", action="store_true", help="do not fetch disclosure requests")
-    r.add_argument("--poll-seconds", type=float, default=30.0, help="disclosure requests poll interval")
+    r.add_argument(
+        "--poll-seconds", type=float, default=30.0, help="disclosure requests poll interval"
+    )
     r.add_argument("--for-seconds", type=float, help="stop after this long")
     r.set_defaults(func=cmd_run)
 

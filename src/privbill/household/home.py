@@ -48,7 +48,9 @@ class AgentConfig:
     mode: str = "device"  # device (one household) or delegate (many)
 
     def to_json(self) -> str:
-        return json.dumps({"broker": self.broker, "prefix": self.prefix, "mode": self.mode}, indent=2)
+        return json.dumps(
+            {"broker": self.broker, "prefix": self.prefix, "mode": self.mode}, indent=2
+        )
 
     @classmethod
     def from_json(cls, text: str) -> AgentConfig:
@@ -58,7 +60,9 @@ class AgentConfig:
         except (ValueError, KeyError, TypeError):
             raise UsageError(f"{CONFIG_FILE} is damaged", obj="agent configuration") from None
         if cfg.mode not in ("device", "delegate"):
-            raise UsageError(f"mode {cfg.mode!r}: device or delegate", obj="agent configuration", field="mode")
+            raise UsageError(
+                f"mode {cfg.mode!r}: device or delegate", obj="agent configuration", field="mode"
+            )
         return cfg
 
 
@@ -92,7 +96,9 @@ class AgentHome:
 
     @property
     def config(self) -> AgentConfig:
-        return AgentConfig.from_json(read_bytes(self.path / CONFIG_FILE, "agent configuration").decode())
+        return AgentConfig.from_json(
+            read_bytes(self.path / CONFIG_FILE, "agent configuration").decode()
+        )
 
     def key(self) -> X25519PrivateKey:
         return hpke.load_private(self.path / KEY_FILE)
@@ -158,7 +164,12 @@ def export_household(home: AgentHome, account: str, recipient: X25519PublicKey) 
     raw = hpke.raw_public(recipient)
     sealed = hpke.seal(inner, recipient, hpke.export_info(account, raw))
     return codec.encode(
-        {"format": EXPORT_FORMAT, "account": account, "recipient": digest("agent-key-id", raw), "sealed": sealed}
+        {
+            "format": EXPORT_FORMAT,
+            "account": account,
+            "recipient": digest("agent-key-id", raw),
+            "sealed": sealed,
+        }
     )
 
 
@@ -174,18 +185,30 @@ def import_household(home: AgentHome, data: bytes) -> str:
     raw = hpke.raw_public(key.public_key())
     if f.octets("recipient", 32) != digest("agent-key-id", raw):
         raise UsageError(
-            "this export is sealed to another agent's key, not this home's", obj="household export", field="recipient"
+            "this export is sealed to another agent's key, not this home's",
+            obj="household export",
+            field="recipient",
         )
     try:
         inner = hpke.open_(f.octets("sealed"), key, hpke.export_info(account, raw))
     except hpke.DecryptError:
-        raise DecodeError("the export does not decrypt (damaged)", obj="household export", field="sealed") from None
-    g = codec.Fields(codec.decode(inner, "household export", EXPORT_INNER), "household export", {"format", "account", "store"})
+        raise DecodeError(
+            "the export does not decrypt (damaged)", obj="household export", field="sealed"
+        ) from None
+    g = codec.Fields(
+        codec.decode(inner, "household export", EXPORT_INNER),
+        "household export",
+        {"format", "account", "store"},
+    )
     if g.text("account", 64, is_identifier) != account:
-        raise DecodeError("the sealed store is of another account", obj="household export", field="account")
+        raise DecodeError(
+            "the sealed store is of another account", obj="household export", field="account"
+        )
     image = bytearray(g.octets("store"))
     if len(image) < 100 or image[:16] != b"SQLite format 3\x00":
-        raise DecodeError("the sealed store is not an SQLite database", obj="household export", field="store")
+        raise DecodeError(
+            "the sealed store is not an SQLite database", obj="household export", field="store"
+        )
     image[18:20] = b"\x01\x01"  # the image was taken in WAL mode; opened from memory it is not
     path = home.store_path(account)
     if path.exists():

@@ -86,7 +86,9 @@ def save_private(key: X25519PrivateKey, path: str | os.PathLike[str]) -> None:
 
 
 def save_public(key: X25519PublicKey, path: str | os.PathLike[str]) -> None:
-    pem = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     write_atomic(path, pem)
 
 

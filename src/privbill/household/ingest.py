@@ -82,7 +82,9 @@ class Ingestor:
             raise UnknownMeterError(f"no household here has meter {meter_id!r}", obj="link message")
         kind = link.kind_of(payload)
         msg: link.ReadingsMessage | link.RunMessage = (
-            link.ReadingsMessage.decode(payload) if kind == "readings" else link.RunMessage.decode(payload)
+            link.ReadingsMessage.decode(payload)
+            if kind == "readings"
+            else link.RunMessage.decode(payload)
         )
         if msg.meter_id != meter_id:
             raise LinkDecodeError(
@@ -126,7 +128,9 @@ class Ingestor:
                 break
         return "accepted"
 
-    def _apply(self, m: MeterRow, msg: link.ReadingsMessage | link.RunMessage, digest: bytes) -> None:
+    def _apply(
+        self, m: MeterRow, msg: link.ReadingsMessage | link.RunMessage, digest: bytes
+    ) -> None:
         if isinstance(msg, link.ReadingsMessage):
             self._readings(m, msg, digest)
         else:
@@ -151,8 +155,13 @@ class Ingestor:
                 obj=obj,
                 field="first",
             )
-        if msg.first * cert.interval_s < cert.valid_from or (msg.first + msg.count) * cert.interval_s > cert.valid_until:
-            raise LinkOrderError("readings outside the meter certificate's validity", obj=obj, field="first")
+        if (
+            msg.first * cert.interval_s < cert.valid_from
+            or (msg.first + msg.count) * cert.interval_s > cert.valid_until
+        ):
+            raise LinkOrderError(
+                "readings outside the meter certificate's validity", obj=obj, field="first"
+            )
         try:
             plain = hpke.open_(msg.sealed_openings, self.key, msg.info())
         except hpke.DecryptError:
@@ -165,7 +174,9 @@ class Ingestor:
         try:
             openings = Openings.decode(plain)
         except DecodeError as exc:
-            raise LinkDecodeError(f"openings: {exc.detail}", obj=obj, field="sealed_openings") from None
+            raise LinkDecodeError(
+                f"openings: {exc.detail}", obj=obj, field="sealed_openings"
+            ) from None
         if (
             openings.meter_id != msg.meter_id
             or openings.first != msg.first
@@ -174,7 +185,9 @@ class Ingestor:
             or openings.attributes
         ):
             raise LinkDecodeError(
-                "the openings are not those of the message's intervals", obj=obj, field="sealed_openings"
+                "the openings are not those of the message's intervals",
+                obj=obj,
+                field="sealed_openings",
             )
         if openings.blindings is None and m.opening_key is None:
             raise OpeningError(
@@ -214,11 +227,15 @@ class Ingestor:
         s = run.seal
         obj = msg.OBJ
         if s.meter_id != m.meter_id:
-            raise LinkDecodeError(f"a seal of meter {s.meter_id!r}", obj=obj, field="run.seal.meter_id")
+            raise LinkDecodeError(
+                f"a seal of meter {s.meter_id!r}", obj=obj, field="run.seal.meter_id"
+            )
         s.verify_signature(m.certificate.public_key, "run.seal")
         run.check_commitments("run")
         if s.interval_s != m.certificate.interval_s:
-            raise LinkOrderError("the seal's interval is not the certificate's", obj=obj, field="run.seal.interval_s")
+            raise LinkOrderError(
+                "the seal's interval is not the certificate's", obj=obj, field="run.seal.interval_s"
+            )
         if s.seq != m.next_seq:
             raise SealChainError(
                 f"seal number {s.seq}; the chain continues with number {m.next_seq}",
@@ -245,7 +262,9 @@ class Ingestor:
                 field="run.commitments",
             )
         if s.outage and any(self.store.values(m.meter_id, s.first, s.end)):
-            raise OpeningError("an outage run with a reading that is not 0", obj=obj, field="run.seal.outage")
+            raise OpeningError(
+                "an outage run with a reading that is not 0", obj=obj, field="run.seal.outage"
+            )
         self.store.add_run(m.meter_id, msg.n, digest, run)
         m.next_seq = s.seq + 1
         m.prev = s.chain_hash()

@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
 from privbill.crypto import group
 from privbill.crypto.hashing import digest
 from privbill.crypto.signatures import SIGNATURE_BYTES, SigningKey, VerifyingKey
@@ -63,7 +65,9 @@ def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
     rest = topic[len(head) :] if topic.startswith(head) else ""
     parts = rest.split("/")
     if len(parts) != 2 or not is_identifier(parts[0]) or parts[1] not in ("link", "head", "resend"):
-        raise LinkDecodeError(f"not a meter-link topic: {topic!r}", obj="link message", field="topic")
+        raise LinkDecodeError(
+            f"not a meter-link topic: {topic!r}", obj="link message", field="topic"
+        )
     return parts[0], parts[1]
 
 
@@ -142,14 +146,18 @@ class ReadingsMessage:
 
     def info(self) -> bytes:
         return hpke.openings_info(
-            self.meter_id, self.n, self.first, self.count, digest("link-commitments", self.commitments)
+            self.meter_id,
+            self.n,
+            self.first,
+            self.count,
+            digest("link-commitments", self.commitments),
         )
 
     @classmethod
     def make(
         cls,
         key: SigningKey,
-        agent: hpke.X25519PublicKey,
+        agent: X25519PublicKey,
         *,
         meter_id: str,
         n: int,
@@ -159,7 +167,9 @@ class ReadingsMessage:
         openings: bytes,
     ) -> bytes:
         count = len(commitments) // group.POINT_BYTES
-        info = hpke.openings_info(meter_id, n, first, count, digest("link-commitments", commitments))
+        info = hpke.openings_info(
+            meter_id, n, first, count, digest("link-commitments", commitments)
+        )
         body = cls(meter_id, n, first, count, interval_s, commitments, b"", b"").body()
         body["sealed_openings"] = hpke.seal(openings, agent, info)
         return _sign(key, body)
@@ -203,7 +213,12 @@ class RunMessage:
     OBJ: ClassVar[str] = "run message"
 
     def body(self) -> dict[str, Any]:
-        return {"format": RUN_FORMAT, "meter_id": self.meter_id, "n": self.n, "run": self.run.to_obj()}
+        return {
+            "format": RUN_FORMAT,
+            "meter_id": self.meter_id,
+            "n": self.n,
+            "run": self.run.to_obj(),
+        }
 
     @classmethod
     def make(cls, key: SigningKey, *, meter_id: str, n: int, run: SealedRun) -> bytes:
@@ -211,7 +226,8 @@ class RunMessage:
 
     @classmethod
     def decode(cls, payload: bytes) -> RunMessage:
-        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "n", "run", "signature"}
+        f = _fields(
+            _decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "n", "run", "signature"}
         )
         try:
             if f.raw("format") != RUN_FORMAT:
@@ -255,7 +271,8 @@ class Head:
 
     @classmethod
     def decode(cls, payload: bytes) -> Head:
-        f = _fields(_decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "last", "at", "signature"}
+        f = _fields(
+            _decode(payload, cls.OBJ), cls.OBJ, {"format", "meter_id", "last", "at", "signature"}
         )
         try:
             if f.raw("format") != HEAD_FORMAT:

@@ -103,7 +103,9 @@ class MeterLink:
         self.prefix = prefix
         self.batch = batch
         self.db = open_db(directory)
-        row = self.db.execute("SELECT meter_id, certificate, meter_state, next_n FROM state").fetchone()
+        row = self.db.execute(
+            "SELECT meter_id, certificate, meter_state, next_n FROM state"
+        ).fetchone()
         if row is None:
             state = MeterState()
             self.next_n = 0
@@ -182,9 +184,7 @@ class MeterLink:
         for outage, group_rows in itertools.groupby(rows, key=lambda r: r.outage):
             items = list(group_rows)
             rec = self.meter.record([(r.index, r.value) for r in items], close=False, outage=outage)
-            commitments = b"".join(
-                self.meter_commitments(rec, items[0].index, len(items))
-            )
+            commitments = b"".join(self.meter_commitments(rec, items[0].index, len(items)))
             payload = link.ReadingsMessage.make(
                 self.key,
                 self.agent_key,
@@ -199,7 +199,12 @@ class MeterLink:
             n += 1
             for run in rec.runs:
                 out.append(
-                    (n, "run", run.seal.first, link.RunMessage.make(self.key, meter_id=self.meter_id, n=n, run=run))
+                    (
+                        n,
+                        "run",
+                        run.seal.first,
+                        link.RunMessage.make(self.key, meter_id=self.meter_id, n=n, run=run),
+                    )
                 )
                 n += 1
         return out
@@ -257,7 +262,9 @@ class MeterLink:
         while True:
             done = [n for n, info in self._pending if info.is_published()]
             if done:
-                self.db.executemany("UPDATE archive SET acked = 1 WHERE n = ?", [(n,) for n in done])
+                self.db.executemany(
+                    "UPDATE archive SET acked = 1 WHERE n = ?", [(n,) for n in done]
+                )
                 keep = set(done)
                 self._pending = [(n, i) for n, i in self._pending if n not in keep]
             if not self._pending or time.monotonic() >= deadline:

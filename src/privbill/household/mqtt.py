@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
 
 from privbill.household.errors import AgentError
 
@@ -61,7 +62,7 @@ class Connection:
         self._connected = threading.Event()
         self._error: str | None = None
         self.client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=client_id,
             clean_session=not persistent,
             protocol=paho.MQTTv311,
@@ -135,4 +136,6 @@ def wait_all(infos: list[Any], timeout: float = 60.0) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AgentError("the MQTT broker did not acknowledge in time", obj="broker")
-            info.wait_for_publish(min(left, 1.0)) if info.rc == paho.MQTT_ERR_SUCCESS else time.sleep(0.05)
+            info.wait_for_publish(
+                min(left, 1.0)
+            ) if info.rc == paho.MQTT_ERR_SUCCESS else time.sleep(0.05)

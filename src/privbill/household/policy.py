@@ -113,7 +113,9 @@ class ConsentPolicy:
                 )
             kinds = r.get("kinds")
             if not isinstance(kinds, list) or not kinds or any(x not in KINDS for x in kinds):
-                raise UsageError(f"kinds: a list of {', '.join(KINDS)}", obj=OBJ, field=f"{path}.kinds")
+                raise UsageError(
+                    f"kinds: a list of {', '.join(KINDS)}", obj=OBJ, field=f"{path}.kinds"
+                )
             select = r.get("select")
             if select is not None and (
                 not isinstance(select, list) or not select or any(x not in SELECTS for x in select)
@@ -125,8 +127,12 @@ class ConsentPolicy:
             name = r.get("name", f"rule {k + 1}")
             if not isinstance(requester, str) or not isinstance(name, str):
                 raise UsageError("expected text", obj=OBJ, field=f"{path}.requester")
-            rules.append(Rule(name, tuple(kinds), None if select is None else tuple(select), requester))
-        return cls(DisclosurePolicy(parse_duration(mw, "ledger.min_window"), allow_open), tuple(rules))
+            rules.append(
+                Rule(name, tuple(kinds), None if select is None else tuple(select), requester)
+            )
+        return cls(
+            DisclosurePolicy(parse_duration(mw, "ledger.min_window"), allow_open), tuple(rules)
+        )
 
     def decide(self, request: DisclosureRequest) -> tuple[bool, list[str]]:
         """``(every statement auto-allowed, the rule or reason per statement)``."""

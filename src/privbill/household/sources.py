@@ -100,7 +100,9 @@ class SyntheticSource:
         while end is None or i < end:
             b = (i - self.first) // per
             values = self._block(b)
-            stop = self.first + (b + 1) * per if end is None else min(end, self.first + (b + 1) * per)
+            stop = (
+                self.first + (b + 1) * per if end is None else min(end, self.first + (b + 1) * per)
+            )
             for j in range(i, stop):
                 yield Row(j, values[j - self.first - b * per])
             i = stop

@@ -379,7 +379,9 @@ class HouseholdStore:
 
     # --- what bills and disclosures need --------------------------------------------------------------
 
-    def runs(self, meter_id: str, first: int | None = None, end: int | None = None) -> list[SealedRun]:
+    def runs(
+        self, meter_id: str, first: int | None = None, end: int | None = None
+    ) -> list[SealedRun]:
         q = "SELECT run FROM runs WHERE meter_id = ?"
         args: list[Any] = [meter_id]
         if first is not None and end is not None:
@@ -387,7 +389,9 @@ class HouseholdStore:
             args += [end, first]
         return [_decode_run(bytes(r[0])) for r in self.db.execute(q + " ORDER BY seq", args)]
 
-    def sealed(self, meter_id: str, first: int | None = None, end: int | None = None) -> SealedReadings:
+    def sealed(
+        self, meter_id: str, first: int | None = None, end: int | None = None
+    ) -> SealedReadings:
         m = self.meter(meter_id)
         if m is None:
             raise StoreError(f"no meter {meter_id} in this store", obj="store")
@@ -421,10 +425,14 @@ class HouseholdStore:
         )
 
     def tariffs(self) -> list[SignedTariff]:
-        return [SignedTariff.decode(bytes(r[0])) for r in self.db.execute("SELECT tariff FROM tariffs")]
+        return [
+            SignedTariff.decode(bytes(r[0])) for r in self.db.execute("SELECT tariff FROM tariffs")
+        ]
 
     def tariff(self, tariff_hash: str) -> SignedTariff | None:
-        r = self.db.execute("SELECT tariff FROM tariffs WHERE tariff_hash = ?", (tariff_hash,)).fetchone()
+        r = self.db.execute(
+            "SELECT tariff FROM tariffs WHERE tariff_hash = ?", (tariff_hash,)
+        ).fetchone()
         return None if r is None else SignedTariff.decode(bytes(r[0]))
 
     # --- bills ------------------------------------------------------------------------------------------
@@ -442,8 +450,24 @@ class HouseholdStore:
             args,
         ).fetchall()
         return [
-            BillRow(BillingPeriod(r[0], r[1]), r[2], r[3], bytes(r[4]), *r[5:16],
-                    None if r[16] is None else bytes(r[16]))  # fmt: skip
+            BillRow(
+                period=BillingPeriod(r[0], r[1]),
+                label=r[2],
+                tariff_hash=r[3],
+                message=bytes(r[4]),
+                bill_hash=r[5],
+                total_fee=r[6],
+                currency=r[7],
+                amount=r[8],
+                status=r[9],
+                token=r[10],
+                attempts=r[11],
+                next_attempt=r[12],
+                error=r[13],
+                created_at=r[14],
+                submitted_at=r[15],
+                receipt=None if r[16] is None else bytes(r[16]),
+            )
             for r in rows
         ]
 
@@ -484,9 +508,13 @@ class HouseholdStore:
     def update_bill(self, bill_hash: str, **fields: Any) -> None:
         allowed = {"status", "token", "attempts", "next_attempt", "error", "submitted_at"}
         if not fields or set(fields) - allowed:
-            raise StoreError(f"cannot update bill fields {sorted(set(fields) - allowed)}", obj="store")
+            raise StoreError(
+                f"cannot update bill fields {sorted(set(fields) - allowed)}", obj="store"
+            )
         cols = ", ".join(f"{k} = ?" for k in fields)
-        self.db.execute(f"UPDATE bills SET {cols} WHERE bill_hash = ?", (*fields.values(), bill_hash))
+        self.db.execute(
+            f"UPDATE bills SET {cols} WHERE bill_hash = ?", (*fields.values(), bill_hash)
+        )
 
     def add_receipt(self, bill_hash: str, receipt: Receipt) -> None:
         self.db.execute(
@@ -495,7 +523,9 @@ class HouseholdStore:
         )
 
     def receipt(self, bill_hash: str) -> Receipt | None:
-        r = self.db.execute("SELECT receipt FROM receipts WHERE bill_hash = ?", (bill_hash,)).fetchone()
+        r = self.db.execute(
+            "SELECT receipt FROM receipts WHERE bill_hash = ?", (bill_hash,)
+        ).fetchone()
         return None if r is None else Receipt.decode(bytes(r[0]))
 
     # --- disclosures ---------------------------------------------------------------------------------
@@ -504,7 +534,9 @@ class HouseholdStore:
         rows = self.disclosures(request_id=request_id)
         return rows[0] if rows else None
 
-    def disclosures(self, status: str | None = None, request_id: str | None = None) -> list[dict[str, Any]]:
+    def disclosures(
+        self, status: str | None = None, request_id: str | None = None
+    ) -> list[dict[str, Any]]:
         q = (
             "SELECT request_id, requester, purpose, description, status, statements, reason, "
             "received_at, decided_at, answered_at, request FROM disclosures"
@@ -594,14 +626,20 @@ class HouseholdStore:
             raise StoreError(f"no bill for {period}", obj="store")
         tariff = self.tariff(b.tariff_hash)
         if tariff is None:
-            raise StoreError(f"the tariff {b.tariff_hash[:16]}… of the bill is not stored", obj="store")
+            raise StoreError(
+                f"the tariff {b.tariff_hash[:16]}… of the bill is not stored", obj="store"
+            )
         meters = []
         ids = []
         for mid in self.meter_ids():
             m = self.meter(mid)
             assert m is not None
             first, count = b.period.intervals(m.certificate.interval_s)
-            meters.append(MeterReadings(m.certificate.interval_s, first, self.values(mid, first, first + count)))
+            meters.append(
+                MeterReadings(
+                    m.certificate.interval_s, first, self.values(mid, first, first + count)
+                )
+            )
             ids.append(mid)
         return explain(tariff.body, meters, b.period, ids)
 
@@ -613,7 +651,9 @@ class HouseholdStore:
             n_readings = self.db.execute(
                 "SELECT COUNT(*) FROM readings WHERE meter_id = ?", (mid,)
             ).fetchone()[0]
-            n_runs = self.db.execute("SELECT COUNT(*) FROM runs WHERE meter_id = ?", (mid,)).fetchone()[0]
+            n_runs = self.db.execute(
+                "SELECT COUNT(*) FROM runs WHERE meter_id = ?", (mid,)
+            ).fetchone()[0]
             meters.append(
                 {
                     "meter_id": mid,
@@ -634,7 +674,11 @@ class HouseholdStore:
             "store": str(self.path),
             "meters": meters,
             "bills": len(bills),
-            "bills_by_status": {s: sum(1 for b in bills if b.status == s) for s in BILL_STATES if any(b.status == s for b in bills)},
+            "bills_by_status": {
+                s: sum(1 for b in bills if b.status == s)
+                for s in BILL_STATES
+                if any(b.status == s for b in bills)
+            },
             "disclosures_waiting": len(self.disclosures("waiting")),
         }
 

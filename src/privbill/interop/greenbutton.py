@@ -39,7 +39,15 @@ DELTA_DATA: Final = 4  # accumulationBehaviour: each value is the interval's own
 FORWARD: Final = 1  # flowDirection: delivered to the customer
 MAX_BYTES: Final = 64 * 1024 * 1024
 OBJ: Final = "Green Button file"
-UOM_NAMES: Final = {38: "W (power)", 72: "Wh", 63: "VAr", 61: "VA", 71: "VAh", 73: "VArh", 169: "therm"}
+UOM_NAMES: Final = {
+    38: "W (power)",
+    72: "Wh",
+    63: "VAr",
+    61: "VA",
+    71: "VAh",
+    73: "VArh",
+    169: "therm",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +89,9 @@ def _int(el: Element | None, name: str, path: str, required: bool = True) -> int
     try:
         return int(text)
     except ValueError:
-        raise GreenButtonError(f"{text!r} is not an integer", obj=OBJ, field=f"{path}.{name}") from None
+        raise GreenButtonError(
+            f"{text!r} is not an integer", obj=OBJ, field=f"{path}.{name}"
+        ) from None
 
 
 def _resources(root: Element) -> list[tuple[Element, dict[str, str]]]:
@@ -145,9 +155,9 @@ def _check_type(rt: ReadingType, path: str) -> None:
 
 def _scaled(value: int, multiplier: int, path: str) -> int:
     if multiplier >= 0:
-        wh = value * 10**multiplier
+        wh = value * int(10**multiplier)
     else:
-        d = 10**-multiplier
+        d = int(10 ** (-multiplier))
         if value % d:
             raise GreenButtonError(
                 f"value {value} × 10^{multiplier} Wh is not a whole number of watt-hours",
@@ -219,12 +229,16 @@ def parse(
             links["self"]
             for el, links in resources
             if el.tag == ESPI + "MeterReading"
-            and any(h == energy[0][1].get("self") for r, h in links.items() if r.startswith("related:"))
+            and any(
+                h == energy[0][1].get("self") for r, h in links.items() if r.startswith("related:")
+            )
         ]
         blocks = [b for b in blocks if any(b[1].get("up", "").startswith(m) for m in mr_hrefs)]
     length = rt.interval_s
     tz_show: timezone | ZoneInfo = (
-        meter_tz or timezone(timedelta(seconds=tz_offset)) if tz_offset is not None else (meter_tz or UTC)
+        meter_tz or timezone(timedelta(seconds=tz_offset))
+        if tz_offset is not None
+        else (meter_tz or UTC)
     )
     readings: list[tuple[int, int, int, str]] = []  # start, duration, Wh, path
     for el, _links, bpath in blocks:
@@ -237,7 +251,9 @@ def parse(
             duration = _int(tp, "duration", f"{rpath}.timePeriod") or 0
             value = _int(r, "value", rpath)
             assert value is not None
-            readings.append((start, duration, _scaled(value, rt.multiplier, f"{rpath}.value"), rpath))
+            readings.append(
+                (start, duration, _scaled(value, rt.multiplier, f"{rpath}.value"), rpath)
+            )
     if not readings:
         raise GreenButtonError("the IntervalBlocks hold no IntervalReading", obj=OBJ)
     readings.sort()
@@ -249,7 +265,7 @@ def parse(
             field=f"{rt_path}.intervalLength",
         )
     rows: list[Row] = []
-    for k, (start, duration, wh, rpath) in enumerate(readings):
+    for start, duration, wh, rpath in readings:
         if duration != step:
             raise GreenButtonError(
                 f"a {duration}-second reading at {_local(start, tz_show)}; the meter's interval is "
