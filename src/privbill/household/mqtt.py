@@ -73,6 +73,7 @@ class Connection:
         self._handler = on_message
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_subscribe = lambda *_a: self._connected.set()
         if on_message is not None:
             self.client.on_message = self._on_message
         try:
@@ -94,9 +95,11 @@ class Connection:
         if getattr(reason, "is_failure", False):
             self._error = str(reason)
             return
-        for topic in self.subscriptions:
-            client.subscribe(topic, qos=1)
-        self._connected.set()
+        if not self.subscriptions:
+            self._connected.set()
+            return
+        # connected once the broker has acknowledged the subscriptions (SUBACK)
+        client.subscribe([(topic, 1) for topic in self.subscriptions])
 
     def _on_disconnect(self, *_args: Any) -> None:
         self._connected.clear()
