@@ -78,8 +78,21 @@ def ingest_via_broker(tmp: Path, days: int, batch: int) -> dict[str, float]:
             stop.set()
 
     th = threading.Thread(target=agent.run, args=(stop,), kwargs={"on_idle": idle}, daemon=True)
-    pub = Connection(BrokerAddress(), f"privbill-bench-{secrets.token_hex(4)}", inflight=1000)
     topic = link.link_topic(s.prefix, s.meter_id)
+    resent = [0]
+
+    def resend(_t: str, payload: bytes, _m: int, _q: int) -> None:
+        # what the meter process does: publish again what the agent lacks (the broker drops what
+        # overflows a client's queue, 1000 messages by default)
+        req = link.ResendRequest.decode(payload)
+        for _n, _k, _f, p in msgs[req.start : req.end]:
+            pub.publish(topic, p)
+        resent[0] += req.end - req.start
+
+    pub = Connection(
+        BrokerAddress(), f"privbill-bench-{secrets.token_hex(4)}", inflight=1000,
+        on_message=resend, subscriptions=(link.resend_topic(s.prefix, s.meter_id),),
+    )  # fmt: skip
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     th.start()
@@ -102,6 +115,7 @@ def ingest_via_broker(tmp: Path, days: int, batch: int) -> dict[str, float]:
         "readings_per_s": readings / took,
         "cpu_s": cpu,
         "meter_ms_per_reading": meter_s * 1000,
+        "resent": resent[0],
     }
 
 
@@ -208,7 +222,8 @@ def main() -> None:
                 print(
                     f"ingestion {label}: {runs[0]['readings']} readings in {runs[0]['messages']} messages: "
                     f"median {secs:.2f} s, {med:.0f} readings/s (process CPU {cpu:.2f} s; "
-                    f"meter {meter:.3f} ms/reading to build)"
+                    f"meter {meter:.3f} ms/reading to build; messages re-sent on request: "
+                    f"{[r['resent'] for r in runs]})"
                 )
         costs = component_costs(tmp / "costs")
         total = sum(costs.values())
