@@ -251,3 +251,45 @@ def test_outage_run_with_a_reading_is_refused(setup: Setup, tmp_path: Path) -> N
     msgs2 = other.build(rows2)
     other.close()
     refused(setup, msgs[:1], resign(setup, msgs2[1][3], n=1), CommitmentError, "run.commitments")
+
+
+def test_meter_restarts_from_its_committed_state_without_fork_or_gap(setup: Setup, tmp_path: Path) -> None:
+    """Killed after committing (nothing published): the restarted meter has the messages to
+    publish again and continues; killed before committing: it measures the same readings again
+    under the same numbers — either way one chain."""
+    rows = month_rows(setup.tariff)[:300]
+    ml = setup.meter_link(tmp_path / "meter", batch=50)
+    first = ml.build(rows[:50])
+    ml.commit(first)
+    lost = ml.build(rows[50:100])  # built, never committed: the process dies here
+    ml.db.close()
+    ml = setup.meter_link(tmp_path / "meter", batch=50)
+    unacked = ml.db.execute("SELECT n FROM archive WHERE acked = 0 ORDER BY n").fetchall()
+    assert [n for (n,) in unacked] == [m[0] for m in first]
+    again = ml.build(rows[50:100])
+    assert [m[0] for m in again] == [m[0] for m in lost]  # the same numbers, no fork
+    ml.commit(again)
+    rest = ml.build(rows[100:])
+    ml.commit(rest)
+    ml.close()
+    store = setup.store()
+    ing = Ingestor(store, setup.home.key())
+    assert set(ingest_all(ing, setup.meter_id, first + again + rest)) == {"accepted"}
+    m = store.meter(setup.meter_id)
+    assert m is not None and m.next_index == rows[-1].index + 1 and m.next_seq == 3
+    assert store.values(setup.meter_id, rows[0].index, rows[-1].index + 1) == [r.value for r in rows]
+    store.close()
+
+
+def test_clock_paces_readings() -> None:
+    from privbill.household.meterlink import Clock
+
+    fast = Clock(0)
+    fast.anchor(1000)
+    assert fast.due(10**9) == 0.0
+    real = Clock(1)
+    real.anchor(1000)
+    assert real.due(5000) == 5000.0  # the wall clock itself
+    acc = Clock(3600)
+    acc.anchor(0)
+    assert abs(acc.due(7200) - (acc._wall + 2.0)) < 1e-9  # two hours in two seconds
