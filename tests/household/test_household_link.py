@@ -253,7 +253,9 @@ def test_outage_run_with_a_reading_is_refused(setup: Setup, tmp_path: Path) -> N
     refused(setup, msgs[:1], resign(setup, msgs2[1][3], n=1), CommitmentError, "run.commitments")
 
 
-def test_meter_restarts_from_its_committed_state_without_fork_or_gap(setup: Setup, tmp_path: Path) -> None:
+def test_meter_restarts_from_its_committed_state_without_fork_or_gap(
+    setup: Setup, tmp_path: Path
+) -> None:
     """Killed after committing (nothing published): the restarted meter has the messages to
     publish again and continues; killed before committing: it measures the same readings again
     under the same numbers — either way one chain."""
@@ -277,7 +279,9 @@ def test_meter_restarts_from_its_committed_state_without_fork_or_gap(setup: Setu
     assert set(ingest_all(ing, setup.meter_id, first + again + rest)) == {"accepted"}
     m = store.meter(setup.meter_id)
     assert m is not None and m.next_index == rows[-1].index + 1 and m.next_seq == 3
-    assert store.values(setup.meter_id, rows[0].index, rows[-1].index + 1) == [r.value for r in rows]
+    assert store.values(setup.meter_id, rows[0].index, rows[-1].index + 1) == [
+        r.value for r in rows
+    ]
     store.close()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import secrets
 import threading
 import time
@@ -302,3 +303,103 @@ def test_tampered_and_replayed_messages_through_the_broker(tmp_path: Path) -> No
         th.join(10)
         agent.close()
         pub.close()
+
+
+def test_a_delegate_serves_households_apart_from_green_button_and_csv_meters(
+    tmp_path: Path,
+) -> None:
+    """One agent (delegate mode) for two households: one meter reads a Green Button file, the
+    other a readings CSV; both run as ``privbill meter run`` processes that stop when their source
+    ends, before the agent ever connected — the agent catches up by re-send requests answered by
+    meters started again. Each household's readings are in its own store only."""
+    from privbill.household.home import AgentHome
+    from privbill.interop import csv_readings, greenbutton
+
+    a = make_setup(tmp_path / "a", mode="delegate")
+    home: AgentHome = a.home
+    b = make_setup(tmp_path / "b", provider=a.provider, tariff=a.tariff)
+    # household b joins a's delegate home (its meter will seal openings to the delegate's key)
+    store_b = home.new_store(b.account, {"provider_url": None, "provider_key": a.provider.public_key.to_pem(),
+                                          "customer_key": None, "policy": None, "tariff": None})  # fmt: skip
+    store_b.add_meter(b.cert, None)
+    store_b.close()
+    b.home = home
+    b.prefix = a.prefix
+    fa = a.write_files(tmp_path / "fa")
+    fb = b.write_files(tmp_path / "fb")
+    gb = (
+        Path(__file__).resolve().parents[1]
+        / "data"
+        / "greenbutton"
+        / "denver-2026-03-07-two-days.xml"
+    )
+    rows = month_rows(a.tariff)[:200]
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text(csv_readings.format_rows([(r.index, r.value) for r in rows], 900, zone(TZ)))
+
+    def meter(s: Setup, files: dict[str, Path], source: list[str], n: int, *extra: str) -> Proc:
+        return Proc(
+            ["meter", "run", "--key", str(files["meter.pem"]), "--cert", str(files["meter.cert"]),
+             "--agent-key", str(home.path / "agent.pub"), "--out", str(tmp_path / f"meter-{s.meter_id}"),
+             *source, "--speed", "0", "--timezone", TZ, "--prefix", a.prefix, *extra],
+            tmp_path / f"meter-{s.meter_id}-{n}.log",
+        )  # fmt: skip
+
+    first = [
+        meter(a, fa, ["--green-button", str(gb)], 0, "--exit-at-end"),
+        meter(b, fb, ["--csv", str(csv_path)], 0, "--exit-at-end"),
+    ]
+    for p in first:
+        assert p.p.wait(60) == 0, p.output()
+    # the meters run again (nothing new to measure) and answer re-send requests
+    again = [
+        meter(a, fa, ["--green-button", str(gb)], 1),
+        meter(b, fb, ["--csv", str(csv_path)], 1),
+    ]
+    agent = Agent(home)
+    agent.billing = agent.disclosures = False
+    stop = threading.Event()
+    agent.connect()
+    th = threading.Thread(target=agent.run, args=(stop,), daemon=True)
+    th.start()
+    try:
+        gb_rows = greenbutton.parse(gb.read_bytes(), 900, zone(TZ)).rows
+
+        def caught_up() -> bool:
+            ma = agent.households[a.account].store.meter(a.meter_id)
+            mb = agent.households[b.account].store.meter(b.meter_id)
+            return (ma is not None and ma.next_index == gb_rows[-1].index + 1
+                    and mb is not None and mb.next_index == rows[-1].index + 1)  # fmt: skip
+
+        wait_for("the delegate to catch up", caught_up, 60, again)
+    finally:
+        stop.set()
+        th.join(10)
+        agent.close()
+        for p in again:
+            p.stop()
+    for p in again:  # everything the agent has came by re-send
+        assert re.search(r"re-sent [1-9]\d* on request", p.output()), p.output()
+    sa, sb = a.store(), home.open_store(b.account)
+    try:
+        assert sa.path != sb.path
+        assert sa.meter_ids() == [a.meter_id] and sb.meter_ids() == [b.meter_id]
+        va = sa.values(a.meter_id, gb_rows[0].index, gb_rows[-1].index + 1)
+        assert va == [r.value for r in gb_rows]
+        vb = sb.values(b.meter_id, rows[0].index, rows[-1].index + 1)
+        assert vb == [r.value for r in rows]
+        assert (
+            sa.db.execute(
+                "SELECT COUNT(*) FROM readings WHERE meter_id != ?", (a.meter_id,)
+            ).fetchone()[0]
+            == 0
+        )
+        assert (
+            sb.db.execute(
+                "SELECT COUNT(*) FROM readings WHERE meter_id != ?", (b.meter_id,)
+            ).fetchone()[0]
+            == 0
+        )
+    finally:
+        sa.close()
+        sb.close()

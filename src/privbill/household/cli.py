@@ -122,7 +122,10 @@ def cmd_meter_run(args: argparse.Namespace) -> int:
     return report(
         args.json,
         view,
-        [f"meter {cert.meter_id}: {stats.measured} readings, {stats.messages} messages"],
+        [
+            f"meter {cert.meter_id}: {stats.measured} readings, {stats.messages} messages, "
+            f"re-sent {stats.resent} on request"
+        ],
     )
 
 

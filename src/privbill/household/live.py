@@ -104,7 +104,9 @@ def run_live(args: argparse.Namespace) -> int:
     meter_key = SigningKey.generate()
     customer = SigningKey.generate("ed25519")
     cert = provider.certify_meter(METER_ID, ACCOUNT, meter_key.public_key())
-    tariff = provider.sign_tariff(TariffBody.from_description(demo_tariff_description("residential-tou")))
+    tariff = provider.sign_tariff(
+        TariffBody.from_description(demo_tariff_description("residential-tou"))
+    )
     tz = tariff.body.tz
     period = BillingPeriod.month(first.year, first.month, tz)
     days = len(period.local_days(tz))
@@ -148,7 +150,9 @@ def run_live(args: argparse.Namespace) -> int:
                 except Exception:  # not listening yet
                     pass
                 if serve.poll() is not None or time.monotonic() > deadline:
-                    raise UsageError(f"the provider service did not start: see {out / 'service.log'}")
+                    raise UsageError(
+                        f"the provider service did not start: see {out / 'service.log'}"
+                    )
                 time.sleep(0.2)
             op.json("PUT", f"/v1/accounts/{ACCOUNT}",
                     json_body={"customer_key_pem": customer.public_key().to_pem().decode()})  # fmt: skip
@@ -164,7 +168,9 @@ def run_live(args: argparse.Namespace) -> int:
         )  # fmt: skip
         store.add_meter(cert, None)
         store.close()
-        say(f"agent             {out / 'agent-home'}  (store mode 0600; policy: period totals to the provider)")
+        say(
+            f"agent             {out / 'agent-home'}  (store mode 0600; policy: period totals to the provider)"
+        )
 
         # the meter
         meter = _spawn(
@@ -176,7 +182,9 @@ def run_live(args: argparse.Namespace) -> int:
             out / "meter.log",
         )  # fmt: skip
         procs.append(meter)
-        say(f"meter {METER_ID}        publishing {days} days of 15-minute readings to {broker} under {prefix}/")
+        say(
+            f"meter {METER_ID}        publishing {days} days of 15-minute readings to {broker} under {prefix}/"
+        )
 
         # the provider asks for the month's total consumption
         with Client(url, token=token) as op:
@@ -198,10 +206,7 @@ def run_live(args: argparse.Namespace) -> int:
             h = a.households[ACCOUNT]
             b = h.store.bill(period)
             answered = h.store.disclosures("answered")
-            if b is not None and b.status == "valid" and answered:
-                state["bill"] = b
-                stop.set()
-            elif b is not None and b.status in ("invalid", "failed"):
+            if (b is not None and b.status == "valid" and answered) or (b is not None and b.status in ("invalid", "failed")):
                 state["bill"] = b
                 stop.set()
             if time.monotonic() - started > args.timeout:
