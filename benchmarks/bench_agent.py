@@ -30,19 +30,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from household_helpers import TZ, make_setup  # noqa: E402
-from privbill.billing.prover import MeterInput, check_openings, prove_bill  # noqa: E402
-from privbill.crypto import group  # noqa: E402
-from privbill.household import hpke, link  # noqa: E402
-from privbill.household.agent import Agent, Household  # noqa: E402
-from privbill.household.ingest import Ingestor  # noqa: E402
-from privbill.household.mqtt import BrokerAddress, Connection, wait_all  # noqa: E402
-from privbill.household.sources import SyntheticSource  # noqa: E402
-from privbill.model.periods import BillingPeriod, zone  # noqa: E402
-from privbill.model.readings import Openings  # noqa: E402
+from household_helpers import TZ, make_setup
+from privbill.billing.prover import MeterInput, check_openings, prove_bill
+from privbill.crypto import group
+from privbill.household import hpke, link
+from privbill.household.agent import Agent, Household
+from privbill.household.ingest import Ingestor
+from privbill.household.mqtt import BrokerAddress, Connection, wait_all
+from privbill.household.sources import SyntheticSource
+from privbill.model.periods import BillingPeriod, zone
+from privbill.model.readings import Openings
 
 
-def build_messages(tmp: Path, s, days: int, batch: int) -> tuple[list[tuple[int, str, int, bytes]], float]:  # type: ignore[no-untyped-def]
+def build_messages(
+    tmp: Path, s, days: int, batch: int
+) -> tuple[list[tuple[int, str, int, bytes]], float]:  # type: ignore[no-untyped-def]
     tz = zone(TZ)
     period = BillingPeriod.parse("2026-01", tz)
     first = period.start // 900
@@ -137,12 +139,20 @@ def component_costs(tmp: Path) -> dict[str, float]:
     per_reading(lambda r: link.ReadingsMessage.decode(msgs[0][3]), "decode")
     per_reading(lambda r: r.verify(pub), "meter signature")
     plains = {}
-    per_reading(lambda r: plains.__setitem__(r.n, hpke.open_(r.sealed_openings, key, r.info())), "HPKE open")
+    per_reading(
+        lambda r: plains.__setitem__(r.n, hpke.open_(r.sealed_openings, key, r.info())), "HPKE open"
+    )
     ops = {}
     per_reading(lambda r: ops.__setitem__(r.n, Openings.decode(plains[r.n])), "openings decode")
     pts = {}
-    per_reading(lambda r: pts.__setitem__(r.n, group.decode_points_on_curve(r.commitments, r.count)), "points decode")
-    per_reading(lambda r: check_openings(pts[r.n], ops[r.n].values, ops[r.n].blindings or []), "opening check (batched)")
+    per_reading(
+        lambda r: pts.__setitem__(r.n, group.decode_points_on_curve(r.commitments, r.count)),
+        "points decode",
+    )
+    per_reading(
+        lambda r: check_openings(pts[r.n], ops[r.n].values, ops[r.n].blindings or []),
+        "opening check (batched)",
+    )
     return out
 
 
@@ -152,7 +162,11 @@ def delegate_billing(tmp: Path, n: int) -> dict[str, float]:
     households: list[Household] = []
     setups = [first_s]
     for k in range(1, n):
-        setups.append(make_setup(tmp / f"h{k}", mode="delegate", provider=first_s.provider, tariff=first_s.tariff))
+        setups.append(
+            make_setup(
+                tmp / f"h{k}", mode="delegate", provider=first_s.provider, tariff=first_s.tariff
+            )
+        )
     period = BillingPeriod.parse("2026-01", tz)
     first = period.start // 900
     for k, s in enumerate(setups):
@@ -180,7 +194,9 @@ def delegate_billing(tmp: Path, n: int) -> dict[str, float]:
         mid = h.store.meter_ids()[0]
         m = h.store.meter(mid)
         assert m is not None
-        inp = MeterInput(h.store.sealed(mid, first, first + 2976), [h.store.openings(mid, first, first + 2976)])
+        inp = MeterInput(
+            h.store.sealed(mid, first, first + 2976), [h.store.openings(mid, first, first + 2976)]
+        )
         c1 = time.process_time()
         prove_bill(first_s.tariff, [inp], period)
         c2 = time.process_time()
@@ -213,8 +229,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if not args.skip_broker:
-            for days, batch, label in ((365, 96, "year, day messages"), (31, 1, "month, one reading per message")):
-                runs = [ingest_via_broker(tmp / f"{batch}-{r}", days, batch) for r in range(args.repeat)]
+            for days, batch, label in (
+                (365, 96, "year, day messages"),
+                (31, 1, "month, one reading per message"),
+            ):
+                runs = [
+                    ingest_via_broker(tmp / f"{batch}-{r}", days, batch) for r in range(args.repeat)
+                ]
                 med = statistics.median(r["readings_per_s"] for r in runs)
                 secs = statistics.median(r["seconds"] for r in runs)
                 cpu = statistics.median(r["cpu_s"] for r in runs)
@@ -227,7 +248,11 @@ def main() -> None:
                 )
         costs = component_costs(tmp / "costs")
         total = sum(costs.values())
-        print("per-reading cost of the agent's checks (day messages), µs: " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()) + f"; sum {total:.1f} → {1e6 / total:.0f} readings/s of checks")
+        print(
+            "per-reading cost of the agent's checks (day messages), µs: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in costs.items())
+            + f"; sum {total:.1f} → {1e6 / total:.0f} readings/s of checks"
+        )
         b = delegate_billing(tmp / "delegate", args.households)
         print(
             f"delegate billing, {b['households']} households' January (2976 readings each): "

@@ -47,15 +47,13 @@ from privbill.model.receipts import Receipt
 from privbill.model.tariffs import SignedTariff
 
 MAX_BACKOFF_S = 300.0
+LOG: list[Any] = [None]  # where log lines go: standard error unless set
 
 
 def log(event: str, **fields: Any) -> None:
     """One JSON line on standard error (never a reading, opening or key)."""
-    print(
-        json.dumps({"ts": round(time.time(), 3), "event": event, **fields}),
-        file=sys.stderr,
-        flush=True,
-    )
+    line = json.dumps({"ts": round(time.time(), 3), "event": event, **fields})
+    print(line, file=LOG[0] or sys.stderr, flush=True)
 
 
 def backoff(attempts: int) -> float:

@@ -78,6 +78,7 @@ def _stop(p: subprocess.Popen[bytes]) -> None:
 
 def run_live(args: argparse.Namespace) -> int:
     from privbill.demo import demo_tariff_description
+    from privbill.household.agent import LOG as AGENT_LOG
     from privbill.household.agent import Agent
     from privbill.household.home import AgentConfig, AgentHome
     from privbill.household.mqtt import BrokerAddress
@@ -130,7 +131,11 @@ def run_live(args: argparse.Namespace) -> int:
     engine.dispose()
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    say = (lambda *_: None) if args.json else (lambda text: print(text, flush=True))
+
+    def say(text: str) -> None:
+        if not args.json:
+            print(text, flush=True)
+
     procs: list[subprocess.Popen[bytes]] = []
     agent: Any = None
     try:
@@ -193,9 +198,7 @@ def run_live(args: argparse.Namespace) -> int:
                 "requester": tariff.body.utility, "purpose": "billing reconciliation",
                 "timezone": tariff.body.timezone})  # fmt: skip
 
-        from privbill.household import agent as agent_module
-
-        agent_module.LOG[0] = (out / "agent.log").open("a")
+        AGENT_LOG[0] = (out / "agent.log").open("a")
         agent = Agent(home)
         agent.poll_s = 1.0
         stop = threading.Event()
@@ -206,7 +209,9 @@ def run_live(args: argparse.Namespace) -> int:
             h = a.households[ACCOUNT]
             b = h.store.bill(period)
             answered = h.store.disclosures("answered")
-            if (b is not None and b.status == "valid" and answered) or (b is not None and b.status in ("invalid", "failed")):
+            if (b is not None and b.status == "valid" and answered) or (
+                b is not None and b.status in ("invalid", "failed")
+            ):
                 state["bill"] = b
                 stop.set()
             if time.monotonic() - started > args.timeout:
@@ -257,11 +262,9 @@ def run_live(args: argparse.Namespace) -> int:
     finally:
         if agent is not None:
             agent.close()
-            from privbill.household import agent as agent_module
-
-            if agent_module.LOG[0] is not None:
-                agent_module.LOG[0].close()
-                agent_module.LOG[0] = None
+            if AGENT_LOG[0] is not None:
+                AGENT_LOG[0].close()
+                AGENT_LOG[0] = None
         for p in reversed(procs):
             _stop(p)
         write_atomic(out / "live.json", json.dumps({"service": url}).encode())
