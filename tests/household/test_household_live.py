@@ -99,7 +99,19 @@ class Capture:
         return [n for n in needles if any(n in p for _t, p in self.messages)]
 
 
-def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:  # type: ignore[type-arg]
+    import json
+
+    from privbill.cli import main
+
+    capsys.readouterr()
+    assert main(list(args)) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_a_month_from_meter_to_receipt_with_no_human_step(
+    live_service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
     s = make_setup(tmp_path, live_service.url, provider=live_service.provider, tariff=live_service.tariff,
                    policy=EXAMPLE)  # fmt: skip
     live_service.enrol(s)
@@ -112,6 +124,11 @@ def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path
             "account": s.account, "period": "2026-01", "statements": [{"kind": "sum"}],
             "requester": "Example Power", "purpose": "billing reconciliation",
             "timezone": TZ})  # fmt: skip
+        # ... and for one day's total, which the policy does not allow: it waits for the person
+        day = op.json("POST", "/v1/disclosures", json_body={
+            "account": s.account, "period": "2026-01",
+            "statements": [{"kind": "sum", "from": "2026-01-05", "to": "2026-01-06"}],
+            "requester": "Example Power", "purpose": "a day", "timezone": TZ})  # fmt: skip
     try:
         wait_for("the receipt", lambda: bill_state(s) == ("valid", True), 90, [agent, meter])
         with Client(live_service.url, token=live_service.admin) as op:
@@ -119,6 +136,20 @@ def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path
                      lambda: op.json("GET", f"/v1/disclosures/{req['request_id']}")["status"] == "answered",
                      60, [agent])  # fmt: skip
             result = op.json("GET", f"/v1/disclosures/{req['request_id']}")["result"]
+            assert op.json("GET", f"/v1/disclosures/{day['request_id']}")["status"] == "pending"
+        status = cli_json(capsys, "agent", "status", "--home", str(s.home.path), "--json")
+        (hh,) = status["households"]
+        assert hh["disclosures_waiting"] == 1 and hh["bills_by_status"] == {"valid": 1}
+        assert cli_json(capsys, "agent", "consent", "--home", str(s.home.path), day["request_id"],
+                        "--json")["status"] == "allowed"  # fmt: skip
+        with Client(live_service.url, token=live_service.admin) as op:
+            wait_for("the person's answer",
+                     lambda: op.json("GET", f"/v1/disclosures/{day['request_id']}")["status"] == "answered",
+                     60, [agent])  # fmt: skip
+        bills = cli_json(capsys, "agent", "bills", "--home", str(s.home.path), "--json")
+        assert [(b["period"], b["status"], b["receipt"]) for b in bills["bills"]] == [
+            ("2026-01", "valid", True)
+        ]
     finally:
         meter.stop()
         agent.stop()
@@ -137,7 +168,7 @@ def test_a_month_from_meter_to_receipt_with_no_human_step(live_service, tmp_path
     expected = [r.value for r in SyntheticSource(first, 900, zone(TZ), 5, count).rows_from(first)]
     assert values == expected
     assert result["results"][0]["value"] == sum(values)  # the consented figure, certified
-    assert store.disclosures("answered")[0]["request_id"] == req["request_id"]
+    assert {d["request_id"] for d in store.disclosures("answered")} == {req["request_id"], day["request_id"]}
     explained = store.explain("2026-01")
     assert explained.total == b.total_fee  # the customer's view is the bill proven
 
