@@ -168,7 +168,10 @@ def test_a_month_from_meter_to_receipt_with_no_human_step(
     expected = [r.value for r in SyntheticSource(first, 900, zone(TZ), 5, count).rows_from(first)]
     assert values == expected
     assert result["results"][0]["value"] == sum(values)  # the consented figure, certified
-    assert {d["request_id"] for d in store.disclosures("answered")} == {req["request_id"], day["request_id"]}
+    assert {d["request_id"] for d in store.disclosures("answered")} == {
+        req["request_id"],
+        day["request_id"],
+    }
     explained = store.explain("2026-01")
     assert explained.total == b.total_fee  # the customer's view is the bill proven
 

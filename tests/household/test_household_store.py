@@ -40,6 +40,11 @@ def test_store_files_are_private_and_a_period_has_one_bill(tmp_path: Path) -> No
         store.add_bill(period, "2026-01", "t", b"bill-2", "h2", 2, "USD", "0.00")
     assert [b.bill_hash for b in store.bills()] == ["h1"]
     store.close()
+    ro = type(store).open_readonly(path)  # what a local page would use beside the agent
+    assert [b.view()["bill_hash"] for b in ro.bills()] == ["h1"] and ro.status()["bills"] == 1
+    with pytest.raises(Exception, match="readonly"):
+        ro.set_meta("x", "y")
+    ro.close()
     path.chmod(0o644)
     with pytest.raises(UsageError, match="readable by others"):
         s.store()

@@ -225,6 +225,17 @@ class HouseholdStore:
         return s
 
     @classmethod
+    def open_readonly(cls, path: Path) -> HouseholdStore:
+        """The store for reading only (a local page beside the running agent): every view works,
+        every write fails."""
+        store = cls.open(path)
+        store.db.close()
+        store.db = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        )
+        return store
+
+    @classmethod
     def open(cls, path: Path) -> HouseholdStore:
         if not path.is_file():
             raise StoreError(f"{path}: no household store", obj="store")
