@@ -500,7 +500,7 @@ class Agent:
             by_household.setdefault(h.account, []).append((meter_id, kind, payload))
         for account, items in by_household.items():
             h = self.households[account]
-            with h.store.transaction():
+            with h.store.transaction(durable=False):
                 for meter_id, _kind, payload in items:
                     self.ingest(h, meter_id, payload)
         if self.conn is not None:

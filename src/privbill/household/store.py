@@ -264,7 +264,13 @@ class HouseholdStore:
         self.db.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, durable: bool = True) -> Iterator[None]:
+        """One transaction. ``durable=False`` (link messages) commits without waiting for the disk
+        (WAL, ``synchronous=NORMAL``): it survives the agent being killed, and what a power cut
+        loses the meter re-sends, since nothing depends on it; bills, receipts, decisions and the
+        ledger are written durably (``FULL``), which also syncs everything before them."""
+        if not durable:
+            self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -272,7 +278,12 @@ class HouseholdStore:
             self.db.execute("ROLLBACK")
             self._meters.clear()
             raise
+        finally:
+            if not durable and not self.db.in_transaction:
+                self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("COMMIT")
+        if not durable:
+            self.db.execute("PRAGMA synchronous=FULL")
 
     # --- meta -------------------------------------------------------------------------------------
 
