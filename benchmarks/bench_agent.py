@@ -101,7 +101,12 @@ def ingest_via_broker(tmp: Path, days: int, batch: int) -> dict[str, float]:
     infos = [pub.publish(topic, p) for _n, _k, _f, p in msgs]
     wait_all(infos, 600)
     t_pub = time.perf_counter() - t0
-    done.wait(900)
+    # the meter's retained head: how far its stream goes
+    head = link.Head.make(s.meter_key, meter_id=s.meter_id, last=len(msgs) - 1, at=int(time.time()))
+    deadline = time.monotonic() + 600
+    while not done.wait(0.0) and time.monotonic() < deadline:  # as the meter: its head now and then
+        pub.publish_wait(link.head_topic(s.prefix, s.meter_id), head, retain=True)
+        done.wait(2.0)
     took = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     th.join(30)

@@ -539,7 +539,7 @@ class Agent:
             return
         self.heads[meter_id] = max(self.heads.get(meter_id, -1), head.last)
 
-    def request_missing(self, quiet_s: float = 1.0) -> None:
+    def request_missing(self, quiet_s: float = 0.5) -> None:
         """Ask meters to re-send what the agent lacks: the gap before held messages, or up to the
         meter's head, once the stream has been quiet for ``quiet_s``."""
         if self.conn is None:
@@ -553,7 +553,7 @@ class Agent:
             target = min(stream.held) if stream.held else head + 1
             if target <= m.next_n:
                 continue
-            if now - stream.last_progress < quiet_s or now - stream.last_resend < max(quiet_s, 2.0):
+            if now - stream.last_progress < quiet_s or now - stream.last_resend < 2 * quiet_s:
                 continue
             end = min(target, m.next_n + link.MAX_RESEND)
             req = link.ResendRequest(meter_id, m.next_n, end)

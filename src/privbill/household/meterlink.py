@@ -139,6 +139,7 @@ class MeterLink:
         self._resends: queue.Queue[link.ResendRequest] = queue.Queue()
         self._pending: list[tuple[int, Any]] = []  # (n, publish info) awaiting PUBACK
         self.conn: Connection | None = None
+        self.head_every = 5.0  # seconds between heads while idle
 
     # --- the link ---------------------------------------------------------------------------
 
@@ -334,13 +335,22 @@ class MeterLink:
         start = self.next_index(source)
         rows = source.rows_from(start)
         clock.anchor(start * self.cert.interval_s)
-        last_head = time.monotonic()
+        last_head = [time.monotonic()]
+
+        def head(every: float) -> None:
+            # The head is retained, but a subscriber whose queue at the broker overflowed may have
+            # missed it: published again now and then, it tells the agent how far the stream goes.
+            if time.monotonic() - last_head[0] > every:
+                self.publish_head()
+                last_head[0] = time.monotonic()
+
         for batch in self.due_rows(rows, clock):
             if stop.is_set():
                 break
             self.serve_resends()
             if not batch:
                 self.flush_acks()
+                head(self.head_every)
                 stop.wait(min(1.0, max(0.01, clock.wait_hint())))
                 continue
             messages = self.build(batch)
@@ -351,9 +361,7 @@ class MeterLink:
                 self.flush_acks(30.0)
             else:
                 self.flush_acks()
-            if time.monotonic() - last_head > 0.5:
-                self.publish_head()
-                last_head = time.monotonic()
+            head(0.5)
             if on_step is not None:
                 on_step(self, batch)
         self.flush_acks(30.0)
@@ -361,6 +369,7 @@ class MeterLink:
         while linger and not stop.is_set():
             self.serve_resends()
             self.flush_acks()
+            head(self.head_every)
             stop.wait(0.05)
         return self.stats
 
