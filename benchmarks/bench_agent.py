@@ -181,6 +181,7 @@ def delegate_billing(tmp: Path, n: int) -> dict[str, float]:
         msgs = []
         for j in range(0, len(rows), 96):
             part = ml.build(rows[j : j + 96])
+            ml.commit(part)
             msgs += part
         ml.close()
         store = s.store()

@@ -47,6 +47,9 @@ from privbill.model.receipts import Receipt
 from privbill.model.tariffs import SignedTariff
 
 MAX_BACKOFF_S = 300.0
+# Messages asked for per re-send request: below the broker's per-client queue (Mosquitto keeps
+# 1000 by default and drops beyond), so a re-sent chunk arrives whole.
+RESEND_CHUNK = 500
 LOG: list[Any] = [None]  # where log lines go: standard error unless set
 
 
@@ -555,7 +558,7 @@ class Agent:
                 continue
             if now - stream.last_progress < quiet_s or now - stream.last_resend < 2 * quiet_s:
                 continue
-            end = min(target, m.next_n + link.MAX_RESEND)
+            end = min(target, m.next_n + RESEND_CHUNK)
             req = link.ResendRequest(meter_id, m.next_n, end)
             self.conn.publish(link.resend_topic(self.prefix, meter_id), req.encode())
             stream.last_resend = now
