@@ -126,3 +126,33 @@ def test_a_household_moves_between_delegates_sealed(tmp_path: Path) -> None:
         == s.account
     )
     assert hpke.raw_public(device.public_key()) != hpke.raw_public(other.public_key())
+
+
+def test_prover_trusting_checked_openings_cannot_make_a_wrong_bill_pass(tmp_path: Path) -> None:
+    """The agent proves with ``openings_checked=True`` (it checked every opening on arrival). The
+    same bill as with the full check when the openings are right; a wrong opening in the store
+    makes a bill the verifier refuses, not one it accepts."""
+    from privbill.billing.prover import MeterInput, prove_bill
+    from privbill.billing.verifier import verify_bill
+    from privbill.errors import FeeMismatchError
+    from privbill.meter import Meter
+    from privbill.model.sealed import SealedReadings
+
+    s = make_setup(tmp_path)
+    meter = Meter(s.cert, s.meter_key, seal_span="day", timezone=TZ)
+    rows = month_rows(s.tariff)
+    rec = meter.record([(r.index, r.value) for r in rows])
+    sealed = SealedReadings(s.cert, tuple(rec.runs))
+    honest = prove_bill(
+        s.tariff, [MeterInput(sealed, [rec.openings])], "2026-01", openings_checked=True
+    )
+    result = verify_bill(honest.encode(), s.tariff, s.provider.public_key)
+    assert result.total_fee == honest.total_fee
+    rec.openings.values[100] += 7  # the store holds a wrong reading
+    bad = prove_bill(
+        s.tariff, [MeterInput(sealed, [rec.openings])], "2026-01", openings_checked=True
+    )
+    with pytest.raises(FeeMismatchError):
+        verify_bill(bad.encode(), s.tariff, s.provider.public_key)
+    with pytest.raises(Exception, match="does not match its sealed"):
+        prove_bill(s.tariff, [MeterInput(sealed, [rec.openings])], "2026-01")

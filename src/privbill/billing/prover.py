@@ -119,8 +119,15 @@ def prove_bill(
     period: BillingPeriod | str,
     *,
     account: str | None = None,
+    openings_checked: bool = False,
 ) -> PaymentMessage:
-    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``)."""
+    """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``).
+
+    ``openings_checked`` says that every opening was checked against its sealed commitment
+    before (the household agent checks each on arrival and keeps them in its store): the prover
+    then skips decoding the commitments and the batch check when no tariff component needs the
+    points — the bulk of a time-of-use bill's proving time. Seals are checked in any case; a
+    wrong opening would make a bill the provider refuses, never one it accepts."""
     if not meters:
         raise UsageError("a bill needs at least one meter")
     body = tariff.body
@@ -174,11 +181,13 @@ def prove_bill(
             run.check_commitments(f"{path}.runs[{k}]")
         values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
         commitments = b"".join(r.commitments for r in runs)
-        try:
-            points = group.decode_points_on_curve(commitments, count)
-        except group.GroupError as exc:
-            raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
-        bad = check_openings(points, values, blindings)
+        points: list[Point] = []
+        if not openings_checked or body.components:
+            try:
+                points = group.decode_points_on_curve(commitments, count)
+            except group.GroupError as exc:
+                raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
+        bad = None if openings_checked else check_openings(points, values, blindings)
         if bad is not None:
             when = interval_time(first + bad, cert.interval_s, body.tz)
             raise OpeningError(

@@ -205,7 +205,7 @@ class Household:
                 )
             )
         t0 = time.perf_counter()
-        paid = prove_bill(tariff, inputs, period)
+        paid = prove_bill(tariff, inputs, period, openings_checked=True)  # checked on arrival
         data = paid.encode()
         label = period.label(tariff.body.tz)
         ledger = self.store.ledger()
