@@ -437,3 +437,57 @@ def test_a_delegate_serves_households_apart_from_green_button_and_csv_meters(
     finally:
         sa.close()
         sb.close()
+
+
+def test_submission_backs_off_while_the_service_is_down_and_sends_the_same_bill(
+    live_service, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The bill is persisted before it is submitted; with the service unreachable the agent backs
+    off (attempt counted, next attempt later); when it is back the same bytes go out and the
+    receipt comes back. No second bill is ever made for the period."""
+    from privbill.household.agent import Household
+    from privbill.household.ingest import Ingestor
+    from privbill.model.receipts import Receipt
+    from service_helpers import free_port
+
+    s = make_setup(tmp_path, f"http://127.0.0.1:{free_port()}", provider=live_service.provider,
+                   tariff=live_service.tariff)  # fmt: skip
+    live_service.enrol(s)
+    ml = s.meter_link(tmp_path / "meter")
+    msgs = []
+    rows = month_rows(s.tariff)
+    for k in range(0, len(rows), 96):
+        part = ml.build(rows[k : k + 96])
+        ml.commit(part)
+        msgs += part
+    ml.close()
+    store = s.store()
+    ing = Ingestor(store, s.home.key())
+    with store.transaction():
+        for _n, _k, _f, p in msgs:
+            ing.handle(s.meter_id, p)
+        store.add_tariff(live_service.tariff)  # fetched earlier; the service is down now
+    h = Household.load(store, s.home.key())
+    b = h.prove_next()
+    assert b is not None and b.status == "proved"
+    message = b.message
+    h.submit_due(time.time())
+    b = store.bill("2026-01")
+    assert (
+        b is not None and b.status == "proved" and b.attempts == 1 and b.next_attempt > time.time()
+    )
+    assert "unreachable" in (b.error or "")
+    assert h.prove_next() is None  # nothing else is due: one bill for the period
+    h.provider_url = live_service.url  # the service is back
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        h.submit_due(time.time() + 3600)  # as if the back-off had passed
+        b = store.bill("2026-01")
+        assert b is not None
+        if b.status == "valid":
+            break
+        time.sleep(0.3)
+    assert b.status == "valid" and b.message == message and b.receipt is not None
+    verify_receipt(Receipt.decode(b.receipt), live_service.provider.public_key, message)
+    assert len(store.bills()) == 1
+    store.close()
