@@ -187,58 +187,64 @@ def cmd_init(args: argparse.Namespace) -> int:
     from privbill.household.policy import ConsentPolicy
 
     path = Path(args.home)
+    household: dict[str, Any] | None = None
     lines = []
-    try:
-        home = AgentHome.open(path)
-    except UsageError:
-        home = AgentHome.init(
-            path, AgentConfig(args.broker, args.prefix, "delegate" if args.delegate else "device")
-        )
-        lines.append(
-            f"{path}: agent home made ({home.config.mode}); meters seal openings to {path / 'agent.pub'}"
-        )
-    view: View = {
-        "home": str(path),
-        "mode": home.config.mode,
-        "agent_public_key": str(path / "agent.pub"),
-    }
-    if args.account:
+    if args.account:  # every input is read and checked before anything is made
         if not args.cert or not args.provider_url:
             raise UsageError("a household needs --cert (each meter) and --provider-url")
         certs = [load_certificate(c) for c in args.cert]
         provider = (
             load_verifying_key(args.provider_key, "provider key") if args.provider_key else None
         )
-        if provider is None:
-            provider = _fetch_provider_key(args.provider_url)
-            lines.append(
-                f"  provider key fetched from {args.provider_url} (check its id: {provider.key_id.hex()[:16]})"
-            )
-        for c in certs:
-            c.verify(provider)
         policy_text = read_bytes(args.policy, "consent policy").decode() if args.policy else None
         if policy_text is not None:
             ConsentPolicy.parse(policy_text)
-        customer = read_bytes(args.customer_key, "customer key") if args.customer_key else None
-        if customer is not None:
+        customer = None
+        if args.customer_key:
             load_signing_key(args.customer_key, "customer key", "--customer-key")
+            customer = read_bytes(args.customer_key, "customer key")
+        okey = load_opening_key(args.opening_key)
+        if provider is None:
+            provider = _fetch_provider_key(args.provider_url)
+            lines.append(
+                f"provider key fetched from {args.provider_url}: compare its id "
+                f"{provider.key_id.hex()[:16]} with the provider's published one"
+            )
+        for c in certs:
+            c.verify(provider)
+        household = {"certs": certs, "provider": provider, "policy": policy_text,
+                     "customer": customer, "okey": okey}  # fmt: skip
+    try:
+        home = AgentHome.open(path)
+    except UsageError:
+        mode = "delegate" if args.delegate else "device"
+        home = AgentHome.init(path, AgentConfig(args.broker, args.prefix, mode))
+        lines.insert(
+            0, f"{path}: agent home made ({mode}); meters seal openings to {path / 'agent.pub'}"
+        )
+    view: View = {
+        "home": str(path),
+        "mode": home.config.mode,
+        "agent_public_key": str(path / "agent.pub"),
+    }
+    if household is not None:
         meta = {
             "provider_url": args.provider_url,
-            "provider_key": provider.to_pem(),
-            "customer_key": customer,
-            "policy": policy_text,
+            "provider_key": household["provider"].to_pem(),
+            "customer_key": household["customer"],
+            "policy": household["policy"],
             "tariff": args.tariff,
         }
         store = home.new_store(args.account, meta)
-        okey = load_opening_key(args.opening_key)
         try:
-            for c in certs:
-                store.add_meter(c, okey)
+            for c in household["certs"]:
+                store.add_meter(c, household["okey"])
         finally:
             store.close()
         lines.append(
-            f"household {args.account}: meter(s) {', '.join(c.meter_id for c in certs)}, provider "
-            f"{args.provider_url}" + (", consent policy set" if policy_text else "")
+            f"household {args.account}: meter(s) "
+            f"{', '.join(c.meter_id for c in household['certs'])}, provider {args.provider_url}"
+            + (", consent policy set" if household["policy"] else "")
         )
         view["account"] = args.account
     return report(args.json, view, lines or [f"{path}: agent home ({home.config.mode})"])
@@ -270,15 +276,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         agent.connect()
         print(
-            f"agent {home.path}: {len(agent.households)} household(s), {len(agent.by_meter)} meter(s), "
-            f"broker {agent.broker}",
+            f"agent {home.path}: {len(agent.households)} household(s), "
+            f"{len(agent.by_meter)} meter(s), broker {agent.broker}",
             file=sys.stderr,
             flush=True,
         )
         agent.run(stop, on_idle=idle)
+        counts = {a: dict(h.ingestor.counts) for a, h in agent.households.items()}
     finally:
         agent.close()
-    return 0
+    lines = [
+        f"{a}: {c['accepted']} messages accepted, {c['duplicate']} duplicates"
+        for a, c in counts.items()
+    ]
+    return report(args.json, {"households": counts, "refused": len(agent.refusals)}, lines)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -455,6 +466,7 @@ def register(sub: Subparsers) -> None:
         "--poll-seconds", type=float, default=30.0, help="disclosure requests poll interval"
     )
     r.add_argument("--for-seconds", type=float, help="stop after this long")
+    add_json(r)
     r.set_defaults(func=cmd_run)
 
     s = asub.add_parser("status", help="what the agent holds per household")
@@ -473,7 +485,7 @@ def register(sub: Subparsers) -> None:
 
     c = asub.add_parser("consent", help="answer a disclosure request that waits for you")
     home_arg(c)
-    c.add_argument("request_id")
+    c.add_argument("request_id", help="the request's id, as `agent status` shows it")
     c.add_argument("--account", help="the household (default: the only one)")
     g = c.add_mutually_exclusive_group()
     g.add_argument("--only", help="statements to disclose, e.g. 1,3 (default: all)")
@@ -491,6 +503,6 @@ def register(sub: Subparsers) -> None:
 
     m = asub.add_parser("import", help="install a household exported to this agent")
     home_arg(m)
-    m.add_argument("file")
+    m.add_argument("file", help="the export file (sealed to this home's key)")
     add_json(m)
     m.set_defaults(func=cmd_import)

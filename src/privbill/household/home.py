@@ -89,7 +89,7 @@ class AgentHome:
     def open(cls, path: Path) -> AgentHome:
         if not (path / CONFIG_FILE).is_file():
             raise UsageError(
-                f"{path} is not an agent home: make one with `privbill agent init --home {path}`",
+                f"{path}: no such agent home (make one with `privbill agent init --home {path}`)",
                 obj="agent home",
             )
         return cls(path)
