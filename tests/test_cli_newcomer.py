@@ -937,6 +937,14 @@ def _minimal_args(path: list[str], missing: Path, tmp: Path) -> list[str | Path]
         ("provider", "enrol-account"): ["--account", "a", "--customer-key", m, "--to", "http://127.0.0.1:9", "--token", "t"],
         ("provider", "request-disclosure"): [m, "--account", "a", "--period", "2026-01", "--requester", "x", "--purpose", "y", "--to", "http://127.0.0.1:9", "--token", "t"],
         ("dispute", "verify"): [m],
+        ("meter", "run"): ["--key", m, "--cert", m, "--agent-key", m, "--out", tmp / "x", "--synthetic", "--timezone", "UTC"],
+        ("agent", "init"): ["--home", tmp / "h", "--account", "a1", "--cert", m, "--provider-url", "http://127.0.0.1:9"],
+        ("agent", "run"): ["--home", m],
+        ("agent", "status"): ["--home", m],
+        ("agent", "bills"): ["--home", m],
+        ("agent", "consent"): ["0" * 32, "--home", m],
+        ("agent", "export"): ["--home", m, "--to", m, "--out", tmp / "x"],
+        ("agent", "import"): [m, "--home", tmp],
     }  # fmt: skip
     rest = table[tuple(path)]
     if tuple(path) == ("meter", "status"):

@@ -39,6 +39,8 @@ QUICK_SERVICE = (
 QUICK_SUBMIT = (
     ".venv/bin/privbill submit demo-out/bill.pbm --receipt-out demo-out/service-receipt.pbr"
 )
+QUICK_LIVE_INSTALL = "python3 -m venv .venv && .venv/bin/pip install -q -e '.[demo,agent]'"
+QUICK_LIVE = ".venv/bin/privbill demo --live --out live-out/"
 
 
 def fenced(text: str, lang: str) -> list[str]:
@@ -123,7 +125,14 @@ def test_readme_commands_run_as_written(tmp_path: Path) -> None:
     runs, others = commands(README)
     assert len(runs) >= 20
     # Nothing is left out: the only other commands are the quick start's, tested below.
-    assert others == [QUICK_DEMO, QUICK_TESTS, QUICK_SERVICE, QUICK_SUBMIT]
+    assert others == [
+        QUICK_DEMO,
+        QUICK_TESTS,
+        QUICK_SERVICE,
+        QUICK_SUBMIT,
+        QUICK_LIVE_INSTALL,
+        QUICK_LIVE,
+    ]
     work = layout(tmp_path)
     run_all(runs, work)
     (python,) = fenced(README, "python")
@@ -196,6 +205,19 @@ def test_quick_start_commands_verbatim(tmp_path: Path) -> None:
         assert "VALID" in submit.stdout and (copy / "demo-out" / "service-receipt.pbr").exists()
     finally:
         subprocess.run(["pkill", "-f", "sqlite:///demo-out/service.db"], check=False)
+    # The fourth quick start: meter, agent and service together, a bill arriving (two commands).
+    live_env = {**env, "PRIVBILL_PROGRESS_DELAY": "1"}
+    for cmd in (QUICK_LIVE_INSTALL, QUICK_LIVE):
+        proc = subprocess.run(
+            ["bash", "-c", cmd],
+            cwd=copy,
+            env=live_env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "BILL  2026-01  account acct-42" in proc.stdout and "receipt verified" in proc.stdout
 
 
 def test_help_example_runs(tmp_path: Path) -> None:

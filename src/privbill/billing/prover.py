@@ -145,6 +145,7 @@ def prove_bill(
     *,
     account: str | None = None,
     path: Literal["readings"] = "readings",
+    openings_checked: bool = False,
 ) -> PaymentMessage: ...
 
 
@@ -156,6 +157,7 @@ def prove_bill(
     *,
     account: str | None = None,
     path: Literal["registers"],
+    openings_checked: bool = False,
 ) -> RegisterBill: ...
 
 
@@ -167,6 +169,7 @@ def prove_bill(
     *,
     account: str | None = None,
     path: BillPath,
+    openings_checked: bool = False,
 ) -> PaymentMessage | RegisterBill: ...
 
 
@@ -177,6 +180,7 @@ def prove_bill(
     *,
     account: str | None = None,
     path: BillPath = "readings",
+    openings_checked: bool = False,
 ) -> PaymentMessage | RegisterBill:
     """Build the payment message for ``period`` (a :class:`BillingPeriod` or ``"YYYY-MM"``).
 
@@ -185,6 +189,13 @@ def prove_bill(
     instead (``privbill/register-bill/1``, :mod:`privbill.billing.register_bill`) and raises a
     typed error if they cannot serve the bill; ``"auto"`` takes the registers when every meter
     has a statement for the period under the tariff's calendar, else the readings.
+
+    ``openings_checked`` says that every opening was checked against its sealed commitment
+    before (the household agent checks each on arrival and keeps them in its store): the
+    per-reading prover then skips decoding the commitments and the batch check when no tariff
+    component needs the points — the bulk of a time-of-use bill's proving time. Seals are
+    checked in any case; a wrong opening would make a bill the provider refuses, never one it
+    accepts. (The register path checks every register against the readings regardless.)
     """
     if path not in PATHS:
         raise UsageError(f"path must be one of {', '.join(PATHS)}, not {path!r}")
@@ -238,11 +249,13 @@ def prove_bill(
             run.check_commitments(f"{where}.runs[{k}]")
         values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
         commitments = b"".join(r.commitments for r in runs)
-        try:
-            points = group.decode_points_on_curve(commitments, count)
-        except group.GroupError as exc:
-            raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
-        bad = check_openings(points, values, blindings)
+        points: list[Point] = []
+        if not openings_checked or body.components:
+            try:
+                points = group.decode_points_on_curve(commitments, count)
+            except group.GroupError as exc:
+                raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
+        bad = None if openings_checked else check_openings(points, values, blindings)
         if bad is not None:
             when = interval_time(first + bad, cert.interval_s, body.tz)
             raise OpeningError(

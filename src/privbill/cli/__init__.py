@@ -37,6 +37,7 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "privbill.cli.demo",
     "privbill.cli.disclose",
     "privbill.service.cli",
+    "privbill.household.cli",
 )
 
 EXAMPLE = """\

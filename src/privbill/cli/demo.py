@@ -8,6 +8,10 @@ from privbill.cli.common import SEAL_CHOICES, Subparsers, add_force, add_json, a
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.live:
+        from privbill.household.live import run_live  # MQTT and the service only for --live
+
+        return run_live(args)
     from privbill.demo import run_demo  # rich and the load profiles load only for the demo
 
     return run_demo(args)
@@ -59,6 +63,17 @@ def register(sub: Subparsers) -> None:
         "--out",
         help="keep keys, tariff, readings (private), the meter directory, bill and receipt here",
     )
+    d.add_argument(
+        "--live",
+        action="store_true",
+        help="run the provider service, a meter and the household agent together (MQTT on "
+        "--broker) until a bill arrives with its receipt",
+    )
+    d.add_argument("--broker", default="127.0.0.1:1883", help="--live: the MQTT broker")
+    d.add_argument(
+        "--speed", type=float, default=0.0, help="--live: simulated seconds per second (0: at once)"
+    )
+    d.add_argument("--timeout", type=float, default=600.0, help="--live: give up after this long")
     add_force(d)
     add_progress(d)
     add_json(d)

@@ -613,3 +613,7 @@ def register(sub: Subparsers) -> None:
     ms.add_argument("--timezone", help="show times in this timezone (default: the meter's)")
     add_json(ms)
     ms.set_defaults(func=cmd_meter_status)
+
+    from privbill.household.cli import add_meter_run  # the meter as a running process
+
+    add_meter_run(msub)
