@@ -73,26 +73,18 @@ def cmd_meter_run(args: argparse.Namespace) -> int:
     elif args.green_button:
         source = greenbutton_source(args.green_button, step, tz)
     else:
-        first = (
-            local_midnight(date.fromisoformat(args.start), tz) // step
-            if args.start
-            else now_index(step)
-        )
-        count = (
-            None
-            if args.days is None
-            else (
-                local_midnight(
-                    date.fromordinal(
-                        date.fromisoformat(args.start or date.today().isoformat()).toordinal()
-                        + args.days
-                    ),
-                    tz,
-                )
-                // step
-                - first
-            )
-        )
+        try:
+            day = date.fromisoformat(args.start) if args.start else datetime.now(tz).date()
+        except ValueError:
+            raise UsageError(f"--start {args.start!r} is not a date YYYY-MM-DD") from None
+        # from local midnight of --start, or from now (real time) without it
+        first = local_midnight(day, tz) // step if args.start else now_index(step)
+        count = None
+        if args.days is not None:
+            if args.days < 1:
+                raise UsageError("--days must be at least 1")
+            end_day = date.fromordinal(day.toordinal() + args.days)
+            count = local_midnight(end_day, tz) // step - first
         source = SyntheticSource(first, step, tz, args.seed, count)
     ml = MeterLink(
         Path(args.out), cert, key, agent_key,
