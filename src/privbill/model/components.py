@@ -30,6 +30,10 @@ MAX_TIERS: Final = 16
 MAX_WINDOWS: Final = 16
 MAX_BOUND: Final = 2**48  # Wh or W
 DEMAND_BITS: Final = (8, 16, 32)
+#: Range of one interval's Wh in demand and hours-use proofs unless the tariff says otherwise:
+#: 32 bits hold every reading a meter signs (``money.MAX_WH_PER_INTERVAL``), so no customer is too
+#: large for a tariff; a tariff for small loads may declare 16 (or 8) to halve the proof's work.
+DEFAULT_DEMAND_BITS: Final = 32
 MAX_LOOKUP_VALUES: Final = 64
 MAX_HOURS: Final = 2**20  # hours-use tier bounds, kWh per kW
 
@@ -203,7 +207,7 @@ class HoursUse:
     name: str
     periods: tuple[int, ...] | None
     tiers: tuple[Tier, ...]
-    bits: int = 16
+    bits: int = DEFAULT_DEMAND_BITS
     kind: Literal["hours-use"] = field(default="hours-use", init=False)
 
     def to_obj(self) -> dict[str, Any]:
@@ -261,7 +265,7 @@ class Demand:
     windows: tuple[DemandWindow, ...]
     weekday: bytes
     weekend: bytes
-    bits: int = 16
+    bits: int = DEFAULT_DEMAND_BITS
     kind: Literal["demand"] = field(default="demand", init=False)
 
     def to_obj(self) -> dict[str, Any]:
@@ -494,7 +498,7 @@ def component_from_description(d: Any, where: str) -> Component:
         tiers = _tiers_from_desc(
             d.get("tiers"), f"{where}.tiers", "up_to_kwh_per_kw", "price", bound_digits=0
         )
-        bits = d.get("bits", 16)
+        bits = d.get("bits", DEFAULT_DEMAND_BITS)
         if bits not in DEMAND_BITS:
             raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
         return HoursUse(name, _periods_from_desc(d, where), tiers, bits)
@@ -539,7 +543,7 @@ def component_from_description(d: Any, where: str) -> Component:
             if "weekend_schedule" in d
             else wd
         )
-        bits = d.get("bits", 16)
+        bits = d.get("bits", DEFAULT_DEMAND_BITS)
         if bits not in DEMAND_BITS:
             raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
         return Demand(name, tuple(windows), wd, we, bits)
