@@ -215,3 +215,64 @@ def test_two_megawatt_month_proven_and_verified_equals_sam() -> None:
     expected = Decimal(repr(sam[month - 1]))
     assert abs(Decimal(v.total_fee) / 10**12 - expected) < Decimal("0.000001")
     assert v.amount == str(expected.quantize(CENT))
+
+
+# --- kWh/kW tiers -------------------------------------------------------------------------------
+# No record of the sample has them; these take a real record (FPL GSLD-1) and give it hours-use
+# energy tiers in URDB's own shape, to check the mapping against SAM's reading of "kWh/kW".
+
+
+def _hours_use_rate(tiers: list[dict[str, Any]], periods: int = 1) -> dict[str, Any]:
+    rate = _rate("fpl-gsld1.json")
+    step = Decimal("0.0125")
+    rate["energyratestructure"] = [
+        [{**t, "rate": Decimal(str(t["rate"])) + p * step, "unit": "kWh/kW"} for t in tiers]
+        for p in range(periods)
+    ]
+    table = [[0] * 9 + [periods - 1] * 10 + [0] * 5 for _ in range(12)]
+    rate["energyweekdayschedule"] = table
+    rate["energyweekendschedule"] = [[0] * 24 for _ in range(12)]
+    return rate
+
+
+@pytest.mark.parametrize("periods", [1, 2])
+def test_kwh_per_kw_tiers_import_as_hours_use_and_equal_sam(periods: int) -> None:
+    tiers = [
+        {"max": 150, "rate": Decimal("0.0731")},
+        {"max": 175, "rate": Decimal("0.0518")},
+        {"rate": Decimal("0.0402")},
+    ]
+    rate = _hours_use_rate(tiers, periods)
+    desc = _import(rate)
+    hours = [c for c in desc["components"] if c["kind"] == "hours-use"]
+    assert [t["up_to_kwh_per_kw"] for t in hours[0]["tiers"]] == ["150", "175", None]
+    body = TariffBody.from_description(desc)
+    wh = _year_load("business", 3_300_000, seed=5)
+    offset, hours_used = 0, []
+    for month in range(1, 13):
+        _, count = BillingPeriod.month(YEAR, month, body.tz).intervals(INTERVAL)
+        seg = wh[offset : offset + count]
+        offset += count
+        hours_used.append(sum(seg) / (max(seg) * 3600 / INTERVAL))
+    # Months end in every tier (kWh per kW of the month's peak: below 150, 150–175, above 175).
+    assert min(hours_used) < 150 < max(hours_used)
+    assert any(150 < h < 175 for h in hours_used) and max(hours_used) > 175
+    raw = json.loads(json.dumps(rate, default=str))
+    sam = sam_monthly_bills(raw, [v * 3600 / INTERVAL / 1000 for v in wh])
+    _assert_months_equal(rate, _months(body, wh), sam)
+
+
+@pytest.mark.parametrize(
+    ("tiers", "field", "words"),
+    [
+        ([{"max": 200, "rate": 0.05}, {"rate": 0.07}], "energyratestructure[*][1].rate", "dearer"),
+        ([{"max": 200.5, "rate": 0.07}, {"rate": 0.05}], "energyratestructure[*][0].max", "whole"),
+    ],
+)
+def test_kwh_per_kw_tiers_refused_when_not_provable(
+    tiers: list[dict[str, Any]], field: str, words: str
+) -> None:
+    rate = _hours_use_rate([{k: Decimal(str(v)) for k, v in t.items()} for t in tiers])
+    with pytest.raises(TariffError, match=words) as ei:
+        _import(rate)
+    assert ei.value.field == field
