@@ -110,7 +110,11 @@ def main() -> None:
             verify_s.append(time.perf_counter() - t)
         assert msg is not None
         rows[bits] = (
-            need, setup, statistics.median(prove_s), statistics.median(verify_s), len(msg.encode())
+            need,
+            setup,
+            statistics.median(prove_s),
+            statistics.median(verify_s),
+            len(msg.encode()),
         )
         print(
             f"bits {bits:2d}: generators {need:6d}, fresh-process setup {setup:6.2f} s, "

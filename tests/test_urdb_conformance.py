@@ -83,9 +83,7 @@ def _year_load(profile: str, annual_kwh: int | None, seed: int) -> tuple[int, ..
     tz = zone(TZ)
     start = BillingPeriod.month(YEAR, 1, tz).start
     return tuple(
-        synthetic_wh(
-            start, 35040, INTERVAL, tz, profile=profile, seed=seed, annual_kwh=annual_kwh
-        )
+        synthetic_wh(start, 35040, INTERVAL, tz, profile=profile, seed=seed, annual_kwh=annual_kwh)
     )
 
 
@@ -109,7 +107,9 @@ def _sam(rate_text: str, wh: tuple[int, ...]) -> list[float]:
     return sam_monthly_bills(raw, [v * 3600 / INTERVAL / 1000 for v in wh])
 
 
-def _assert_months_equal(rate: dict[str, Any], ours: list[tuple[int, int]], sam: list[float]) -> None:
+def _assert_months_equal(
+    rate: dict[str, Any], ours: list[tuple[int, int]], sam: list[float]
+) -> None:
     per_day = Decimal(0)
     if rate.get("fixedchargeunits") == "$/day":
         per_day = Decimal(str(rate["fixedchargefirstmeter"]))

@@ -351,7 +351,9 @@ def cmd_tariff_import_urdb(args: argparse.Namespace) -> int:
         valid_until=args.valid_until,
         allow_rounding=args.round_prices,
     )
-    notes = [f"rounded {r}" for r in rep.rounded] + rep.notes + [f"ignored {i}" for i in rep.ignored]
+    notes = (
+        [f"rounded {r}" for r in rep.rounded] + rep.notes + [f"ignored {i}" for i in rep.ignored]
+    )
     return _write_description(args, desc, notes)
 
 
