@@ -58,6 +58,9 @@ CASES: dict[str, Case] = {
     "coned-sc9-zone-j.json": Case("business", 1_500_000),
     "sce-tou-ev-9-below-2kv.json": Case(refused="demandreactivepowercharge"),
     "sce-tou-8-option-d-under-2kv.json": Case(refused="demandreactivepowercharge"),
+    "sce-tou-8-option-b-under-2kv-2016.json": Case(refused="demandreactivepowercharge"),
+    "georgia-power-tou-gsd-10.json": Case("business", 1_500_000),
+    "nipsco-rate-724.json": Case("business", 20_000_000),
 }
 
 
