@@ -61,6 +61,8 @@ CASES: dict[str, Case] = {
     "sce-tou-8-option-b-under-2kv-2016.json": Case(refused="demandreactivepowercharge"),
     "georgia-power-tou-gsd-10.json": Case("business", 1_500_000),
     "nipsco-rate-724.json": Case("business", 20_000_000),
+    "peco-gs-ht-procurement-3.json": Case(refused="coincidentratestructure"),
+    "sdge-tou-a-primary.json": Case("business", 60_000),
 }
 
 

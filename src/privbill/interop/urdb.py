@@ -56,8 +56,9 @@ _NET: Final = (
 )
 _ELIGIBILITY: Final = "says who may take the rate, not what it charges"
 _ATTRS: Final = (
-    "free-text name/value notes (riders, conditional discounts) that are not machine-readable "
-    "charges (NREL's SAM ignores them too); check them against the utility's tariff sheet"
+    "free-text name/value notes (riders, conditional discounts, labels, now and then a charge the "
+    "rate structure leaves out) that are not machine-readable; not applied (NREL's SAM ignores "
+    "them too): check them against the utility's tariff sheet"
 )
 _RATCHET: Final = (
     "a ratchet or lookback bills a share of earlier months' peak demand, which stays hidden in "
@@ -146,6 +147,7 @@ FIELDS: Final[dict[str, tuple[Category, str]]] = {
         "could overcharge",
     ),
     "coincidentrateschedule": ("refused", "schedule of coincident demand charges (see above)"),
+    "coincidentschedule": ("refused", "schedule of coincident demand charges (older name)"),
     "fixedchargeeaaddl": (
         "refused",
         "a fixed charge per additional meter is not part of privbill's tariff model",
@@ -589,7 +591,9 @@ def _classify(rate: dict[str, Any], report: ImportReport) -> None:
         if _is_empty(value):
             continue
         if category == "refused":
-            if key == "coincidentrateschedule" and _is_empty(rate.get("coincidentratestructure")):
+            if key in ("coincidentrateschedule", "coincidentschedule") and _is_empty(
+                rate.get("coincidentratestructure")
+            ):
                 report.ignored.append(f"{key}: no coincident charge (empty structure)")
                 continue
             raise _err(key, f"not supported: {reason}")
