@@ -51,12 +51,14 @@ def description(tiers: list[tuple[str | None, str]] = TIERS, **extra: Any) -> di
                 "kind": "hours-use",
                 "name": "energy by hours use",
                 "tiers": [{"up_to_kwh_per_kw": u, "price": p} for u, p in tiers],
+                "bits": 16,  # hourly readings below 65.5 kWh: half the range proof's work
                 **extra,
             },
             {
                 "kind": "demand",
                 "name": "demand",
                 "windows": [{"name": "all", "tiers": [{"up_to_kw": None, "price_per_kw": "9.50"}]}],
+                "bits": 16,
             },
         ],
     }
