@@ -288,3 +288,12 @@ def test_kwh_per_kw_tiers_refused_when_not_provable(
     with pytest.raises(TariffError, match=words) as ei:
         _import(rate)
     assert ei.value.field == field
+
+
+def test_every_classified_field_is_documented() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "tariff-format.md").read_text()
+    section = docs[docs.index("### How each URDB v8 field is treated") :]
+    missing = [f for f in FIELDS if f"`{f}`" not in section and f"`{f}/" not in section]
+    # fields documented in a group ("`peakkwcapacitymin/max/history`") count by their prefix
+    missing = [f for f in missing if not any(f.startswith(g) for g in ("peakkw", "voltage"))]
+    assert missing == []
