@@ -119,7 +119,7 @@ def _tiered() -> dict[str, Any]:
         ),
         (lambda r: r.__setitem__("somethingnew", 1), "somethingnew"),
         (
-            lambda r: r["energyratestructure"][0][1].__setitem__("unit", "kWh/kW daily"),
+            lambda r: r["energyratestructure"][0][1].__setitem__("unit", "kWh/kVA"),
             "energyratestructure[0][1].unit",
         ),
         (

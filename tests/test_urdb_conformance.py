@@ -234,11 +234,13 @@ def test_two_megawatt_month_proven_and_verified_equals_sam() -> None:
 # energy tiers in URDB's own shape, to check the mapping against SAM's reading of "kWh/kW".
 
 
-def _hours_use_rate(tiers: list[dict[str, Any]], periods: int = 1) -> dict[str, Any]:
+def _hours_use_rate(
+    tiers: list[dict[str, Any]], periods: int = 1, unit: str = "kWh/kW"
+) -> dict[str, Any]:
     rate = _rate("fpl-gsld1.json")
     step = Decimal("0.0125")
     rate["energyratestructure"] = [
-        [{**t, "rate": Decimal(str(t["rate"])) + p * step, "unit": "kWh/kW"} for t in tiers]
+        [{**t, "rate": Decimal(str(t["rate"])) + p * step, "unit": unit} for t in tiers]
         for p in range(periods)
     ]
     table = [[0] * 9 + [periods - 1] * 10 + [0] * 5 for _ in range(12)]
@@ -247,17 +249,23 @@ def _hours_use_rate(tiers: list[dict[str, Any]], periods: int = 1) -> dict[str, 
     return rate
 
 
-@pytest.mark.parametrize("periods", [1, 2])
-def test_kwh_per_kw_tiers_import_as_hours_use_and_equal_sam(periods: int) -> None:
+@pytest.mark.parametrize(
+    ("periods", "unit", "bounds"),
+    [(1, "kWh/kW", (150, 175)), (2, "kWh/kW", (150, 175)), (2, "kWh/kW daily", (5, 6))],
+)
+def test_kwh_per_kw_tiers_import_as_hours_use_and_equal_sam(
+    periods: int, unit: str, bounds: tuple[int, int]
+) -> None:
     tiers = [
-        {"max": 150, "rate": Decimal("0.0731")},
-        {"max": 175, "rate": Decimal("0.0518")},
+        {"max": bounds[0], "rate": Decimal("0.0731")},
+        {"max": bounds[1], "rate": Decimal("0.0518")},
         {"rate": Decimal("0.0402")},
     ]
-    rate = _hours_use_rate(tiers, periods)
+    rate = _hours_use_rate(tiers, periods, unit)
     desc = _import(rate)
     hours = [c for c in desc["components"] if c["kind"] == "hours-use"]
-    assert [t["up_to_kwh_per_kw"] for t in hours[0]["tiers"]] == ["150", "175", None]
+    assert [t["up_to_kwh_per_kw"] for t in hours[0]["tiers"]] == [*map(str, bounds), None]
+    assert hours[0]["unit"] == ("day" if unit.endswith("daily") else "month")
     body = TariffBody.from_description(desc)
     wh = _year_load("business", 3_300_000, seed=5)
     offset, hours_used = 0, []
@@ -266,9 +274,12 @@ def test_kwh_per_kw_tiers_import_as_hours_use_and_equal_sam(periods: int) -> Non
         seg = wh[offset : offset + count]
         offset += count
         hours_used.append(sum(seg) / (max(seg) * 3600 / INTERVAL))
-    # Months end in every tier (kWh per kW of the month's peak: below 150, 150–175, above 175).
-    assert min(hours_used) < 150 < max(hours_used)
-    assert any(150 < h < 175 for h in hours_used) and max(hours_used) > 175
+        if unit.endswith("daily"):  # in hours of demand per day billed
+            hours_used[-1] /= len(BillingPeriod.month(YEAR, month, body.tz).local_days(body.tz))
+    # Months end in every tier (kWh per kW of the month's peak: below, between, above the bounds).
+    low, high = bounds
+    assert min(hours_used) < low < max(hours_used)
+    assert any(low < h < high for h in hours_used) and max(hours_used) > high
     raw = json.loads(json.dumps(rate, default=str))
     sam = sam_monthly_bills(raw, [v * 3600 / INTERVAL / 1000 for v in wh])
     _assert_months_equal(rate, _months(body, wh), sam)

@@ -21,9 +21,9 @@ Supported charges:
 * ``energyratestructure`` with ``energyweekdayschedule``/``energyweekendschedule`` — one tier
   per period (time-of-use), or tiers whose bounds are the same in every period and whose rates
   differ between periods by the same amount in every tier ("separable": period rate + tier
-  adder). Tier units ``kWh`` (per month), ``kWh daily`` (scaled by the days billed) and
+  adder). Tier units ``kWh`` (per month), ``kWh daily`` (scaled by the days billed),
   ``kWh/kW`` (hours-use tiers: widths per kW of the month's billing demand, whole hours, prices
-  not increasing). ``rate`` and ``adj`` are added.
+  not increasing) and ``kWh/kW daily`` (the same per day billed). ``rate`` and ``adj`` are added.
 * ``fixedchargefirstmeter`` in ``$/month`` or ``$/day`` (billed on the actual days), the legacy
   ``fixedmonthlycharge``; ``mincharge`` (or the legacy ``minmonthlycharge``) in ``$/month``.
 * ``flatdemandstructure`` with ``flatdemandmonths`` and ``demandratestructure`` with the demand
@@ -270,7 +270,7 @@ def _labels(rate: dict[str, Any], key: str, n: int, default: str) -> list[str]:
     return [f"{default} {p}" for p in range(n)]
 
 
-_ENERGY_UNITS: Final = ("kWh", "kWh daily", "kWh/kW")
+_ENERGY_UNITS: Final = ("kWh", "kWh daily", "kWh/kW", "kWh/kW daily")
 
 
 def _energy(
@@ -300,12 +300,6 @@ def _energy(
                 _decimal(tier["sell"], f"{w}.sell")
                 sells.append(w)
             unit = tier.get("unit", "kWh")
-            if unit == "kWh/kW daily":
-                raise _err(
-                    f"{w}.unit",
-                    "tier unit 'kWh/kW daily' (kWh per kW of demand per day) is not supported: "
-                    "privbill's hours-use tiers are per month",
-                )
             if unit not in _ENERGY_UNITS:
                 raise _err(
                     f"{w}.unit",
@@ -349,8 +343,10 @@ def _energy(
                     "tier rates differ between periods by different amounts: the bill would depend "
                     "on when in the month each tier is reached, which privbill cannot prove",
                 )
-        if unit == "kWh/kW":
-            components.append(_hours_use(bounds[0], adders, report, allow_rounding))
+        if unit in ("kWh/kW", "kWh/kW daily"):
+            components.append(
+                _hours_use(bounds[0], adders, report, allow_rounding, unit == "kWh/kW daily")
+            )
         else:
             components.append(
                 {
@@ -392,8 +388,10 @@ def _hours_use(
     adders: list[Decimal],
     report: ImportReport,
     allow_rounding: bool,
+    per_day: bool,
 ) -> dict[str, Any]:
-    """Tiers in kWh per kW of the month's billing demand: the hours-use component."""
+    """Tiers in kWh per kW of the month's billing demand (per day of it with ``per_day``): the
+    hours-use component."""
     where = "energyratestructure"
     tiers = []
     for j, (b, a) in enumerate(zip(bounds, adders, strict=True)):
@@ -417,9 +415,17 @@ def _hours_use(
         )
     report.notes.append(
         "kWh/kW tiers are hours-use tiers: their widths are multiples of the month's billing "
-        "demand (largest interval demand over all hours), which stays hidden with the consumption"
+        "demand (largest interval demand over all hours"
+        + (", times the days billed" if per_day else "")
+        + "), which stays hidden with the consumption"
     )
-    return {"kind": "hours-use", "name": "energy by hours use", "periods": None, "tiers": tiers}
+    return {
+        "kind": "hours-use",
+        "name": "energy by hours use",
+        "periods": None,
+        "unit": "day" if per_day else "month",
+        "tiers": tiers,
+    }
 
 
 def _demand_tiers(
