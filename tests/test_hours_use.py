@@ -344,6 +344,7 @@ def test_per_day_encoding_is_written_only_when_true(provider: Provider) -> None:
     back = SignedTariff.decode(daily.encode())
     assert back.body.components[0] == daily.body.components[0]
     monthly = provider.sign_tariff(TariffBody.from_description(description()))
+    assert SignedTariff.decode(monthly.encode()) == monthly
     obj = cbor2.loads(monthly.encode())
     assert "per_day" not in obj["components"][0]  # monthly tariffs keep their encoding
     obj["components"][0]["per_day"] = False

@@ -430,7 +430,7 @@ def component_from_obj(value: object, path: str) -> Component:
         return TieredEnergy(f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"))
     if kind == "hours-use":
         f = codec.Fields(
-            value, OBJ, {"kind", "name", "periods", "tiers", "bits", "per_day"}, path=path
+            value, OBJ, {"kind", "name", "periods", "tiers", "bits"}, {"per_day"}, path=path
         )
         raw = f.raw("periods")
         periods = None if raw is None else tuple(f.int_list("periods", 0, 63, 1, 64))
