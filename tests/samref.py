@@ -9,7 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 BIG = 1e38
-UNIT_CODES = {"kWh": 0, "kWh daily": 2}
+UNIT_CODES = {"kWh": 0, "kWh/kW": 1, "kWh daily": 2, "kWh/kW daily": 3}
+#: SAM takes fixed charges per month only; a $/day charge enters as 365/12 days' worth.
+DAYS_PER_MONTH = 365 / 12
 
 
 def _f(v: Any) -> float:
@@ -30,11 +32,16 @@ def sam_monthly_bills(rate: dict[str, Any], load_kw: list[float]) -> list[float]
             ec.append([p, t, mx, UNIT_CODES[tier.get("unit", "kWh")], price, 0.0])
     er.ur_ec_tou_mat = ec
     er.ur_ec_sched_weekday = [[p + 1 for p in row] for row in rate["energyweekdayschedule"]]
-    er.ur_ec_sched_weekend = [[p + 1 for p in row] for row in rate["energyweekendschedule"]]
+    weekend = rate.get("energyweekendschedule", rate["energyweekdayschedule"])
+    er.ur_ec_sched_weekend = [[p + 1 for p in row] for row in weekend]
     er.ur_metering_option = 4
-    er.ur_monthly_fixed_charge = _f(rate.get("fixedchargefirstmeter", 0))
-    assert rate.get("fixedchargeunits", "$/month") == "$/month"
-    er.ur_monthly_min_charge = _f(rate.get("mincharge", 0))
+    fixed = _f(rate.get("fixedchargefirstmeter") or rate.get("fixedmonthlycharge") or 0)
+    if rate.get("fixedchargeunits", "$/month") == "$/day":
+        fixed *= DAYS_PER_MONTH
+    else:
+        assert rate.get("fixedchargeunits", "$/month") == "$/month"
+    er.ur_monthly_fixed_charge = fixed
+    er.ur_monthly_min_charge = _f(rate.get("mincharge") or rate.get("minmonthlycharge") or 0)
     er.ur_annual_min_charge = 0.0
     flat = rate.get("flatdemandstructure")
     tou = rate.get("demandratestructure")

@@ -168,7 +168,17 @@ def test_demand_charges_two_meters(provider: Provider) -> None:
 
 
 def test_demand_value_too_large_for_bits(provider: Provider) -> None:
-    tariff = _tariff(provider, "commercial-tou-demand.json")
+    """A tariff that declares 16-bit demand proofs cannot bill a 70 kWh interval; the imported
+    default (32 bits) can."""
+    rate = load_rate((DATA / "commercial-tou-demand.json").read_text())
+    desc, _ = urdb_to_description(
+        rate, timezone=TZ, valid_from="2026-01-01", valid_until="2027-01-01"
+    )
+    assert all("bits" not in c for c in desc["components"])
+    for c in desc["components"]:
+        if c["kind"] == "demand":
+            c["bits"] = 16
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
     with pytest.raises(PrivbillError, match="does not fit"):
         _bill(provider, tariff, "2026-08", lambda k, m: 70000 if k == 5 else 10)
 

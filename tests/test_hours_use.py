@@ -51,12 +51,14 @@ def description(tiers: list[tuple[str | None, str]] = TIERS, **extra: Any) -> di
                 "kind": "hours-use",
                 "name": "energy by hours use",
                 "tiers": [{"up_to_kwh_per_kw": u, "price": p} for u, p in tiers],
+                "bits": 16,  # hourly readings below 65.5 kWh: half the range proof's work
                 **extra,
             },
             {
                 "kind": "demand",
                 "name": "demand",
                 "windows": [{"name": "all", "tiers": [{"up_to_kw": None, "price_per_kw": "9.50"}]}],
+                "bits": 16,
             },
         ],
     }
@@ -117,10 +119,12 @@ def _forge(
     claimed_peak: int,
     parts: list[int] | None,
     context: bytes,
+    days: int = 1,
 ) -> tuple[HoursUseProof, int]:
     """A cheating prover: any claimed peak, any split (the in-order one for the claimed peak if
-    ``parts`` is None); sub-proofs made whether or not their statements hold."""
-    f = 3600 // HOUR
+    ``parts`` is None), any day multiplier; sub-proofs made whether or not their statements
+    hold."""
+    f = 3600 // HOUR * days
     r_peak = group.random_scalar()
     c_peak = pedersen.commit(claimed_peak % group.ORDER, r_peak)
     with lenient_range_prover():
@@ -172,8 +176,10 @@ def _forge(
     return proof, fee
 
 
-def _verify(component: HoursUse, points: list[Any], proof: HoursUseProof, ctx: bytes) -> None:
-    hours_use.verify(component, points, list(range(len(points))), HOUR, ctx, proof, "c")
+def _verify(
+    component: HoursUse, points: list[Any], proof: HoursUseProof, ctx: bytes, days: int = 1
+) -> None:
+    hours_use.verify(component, points, list(range(len(points))), HOUR, ctx, proof, "c", days)
 
 
 def test_cheating_billing_demand_and_splits() -> None:
@@ -265,3 +271,84 @@ def test_signed_round_trip(provider: Provider) -> None:
     back = SignedTariff.decode(signed.encode())
     assert back.body.components[0] == signed.body.components[0]
     assert back.body.components[0].bits == 32  # type: ignore[union-attr]
+
+
+# --- per-day tiers ("kWh/kW daily") -------------------------------------------------------------
+
+DAILY = [("7", "0.0612"), ("14", "0.0418"), (None, "0.0297")]
+
+
+def test_per_day_tiers_bill_equals_cleartext_and_independent(provider: Provider) -> None:
+    """Widths of 7 and 14 hours of billing demand per day billed: 217 and 434 hours in July."""
+    tariff = provider.sign_tariff(TariffBody.from_description(description(DAILY, unit="day")))
+    comp = tariff.body.components[0]
+    assert isinstance(comp, HoursUse) and comp.per_day
+    period = BillingPeriod.parse("2026-07", tariff.body.tz)
+    first, count = period.intervals(HOUR)
+    key = SigningKey.generate()
+    cert = provider.certify_meter("gs-2", "acct-gs2", key.public_key(), interval_s=HOUR)
+    values = _load(count, 9)
+    rec = Meter(cert, key, "day", TZ).record([(first + k, v) for k, v in enumerate(values)])
+    inp = MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])
+    v = verify_bill(prove_bill(tariff, [inp], period).encode(), tariff, provider.public_key)
+    clear = cleartext_bill(tariff.body, [MeterReadings(HOUR, first, values)], period)
+    assert v.total_fee == clear.total
+    monthly = [(None if u is None else str(int(u) * 31), p) for u, p in DAILY]
+    expected = (
+        _independent_fee(values, monthly)
+        + Decimal("9.50") * Decimal(max(values)) / 1000
+        + Decimal("35.00")
+    )
+    assert Decimal(v.total_fee) / 10**12 == expected
+    assert sum(values) > 434 * max(values)  # the third tier is in use
+
+
+def test_cheating_per_day_scale() -> None:
+    """Per-day widths are the billing demand times the days billed. A prover that takes fewer
+    days (narrower dear tiers: cheaper) or a smaller demand is refused; the honest proof and
+    more days (costlier) pass."""
+    tiers = (Tier(1, 61_200_000), Tier(2, 41_800_000), Tier(None, 29_700_000))
+    component = HoursUse("hours use per day", None, tiers, 16, per_day=True)
+    rng = random.Random(11)
+    values = [rng.randrange(0, 5000) for _ in range(96)]
+    values[40] = 6000
+    blindings = [group.random_scalar() for _ in values]
+    points = [pedersen.commit(v, r) for v, r in zip(values, blindings, strict=True)]
+    ctx = b"hours-use-per-day-cheating"
+    days = 4
+    honest = component.fee(sum(values), max(values), HOUR, days)
+    assert honest < component.fee(sum(values), max(values), HOUR, days + 1)
+    assert sum(values) > 2 * days * max(values)  # every tier in use
+
+    proof, fee = _forge(component, values, blindings, max(values), None, ctx, days)
+    assert fee == honest
+    _verify(component, points, proof, ctx, days)
+    proof, fee = _forge(component, values, blindings, max(values), None, ctx, days + 1)
+    assert fee > honest  # more days only widen the dear tiers
+    with pytest.raises(ComponentProofError):  # …and the verifier's scale differs
+        _verify(component, points, proof, ctx, days)
+    for cheat_days, peak in ((days - 1, max(values)), (1, max(values)), (days, max(values) - 1)):
+        proof, fee = _forge(component, values, blindings, peak, None, ctx, cheat_days)
+        assert fee < honest
+        with pytest.raises(ComponentProofError):
+            _verify(component, points, proof, ctx, days)
+    # The same proof against a monthly reading of the tariff (scale 1): refused as well.
+    proof, _ = _forge(component, values, blindings, max(values), None, ctx, days)
+    monthly = HoursUse("hours use per day", None, tiers, 16)
+    with pytest.raises(ComponentProofError):
+        _verify(monthly, points, proof, ctx, days)
+
+
+def test_per_day_encoding_is_written_only_when_true(provider: Provider) -> None:
+    daily = provider.sign_tariff(TariffBody.from_description(description(DAILY, unit="day")))
+    back = SignedTariff.decode(daily.encode())
+    assert back.body.components[0] == daily.body.components[0]
+    monthly = provider.sign_tariff(TariffBody.from_description(description()))
+    assert SignedTariff.decode(monthly.encode()) == monthly
+    obj = cbor2.loads(monthly.encode())
+    assert "per_day" not in obj["components"][0]  # monthly tariffs keep their encoding
+    obj["components"][0]["per_day"] = False
+    with pytest.raises(DecodeError, match="per_day"):
+        SignedTariff.from_obj(obj)
+    with pytest.raises(TariffError, match="unit"):
+        TariffBody.from_description(description(DAILY, unit="week"))

@@ -119,13 +119,21 @@ def _tiered() -> dict[str, Any]:
         ),
         (lambda r: r.__setitem__("somethingnew", 1), "somethingnew"),
         (
-            lambda r: r["energyratestructure"][0][1].__setitem__("unit", "kWh/kW"),
+            lambda r: r["energyratestructure"][0][1].__setitem__("unit", "kWh/kVA"),
             "energyratestructure[0][1].unit",
         ),
         (
-            lambda r: r["energyratestructure"][0][0].__setitem__("sell", 0.03),
-            "energyratestructure[0][0].sell",
+            lambda r: r["energyratestructure"][0][0].__setitem__("unit", "kWh/kW"),
+            "energyratestructure",
         ),
+        (lambda r: r.__setitem__("demandreactivepowercharge", 0.52), "demandreactivepowercharge"),
+        (lambda r: r.__setitem__("lookbackpercent", 0.5), "lookbackpercent"),
+        (lambda r: r.__setitem__("fixedmonthlycharge", 99), "fixedmonthlycharge"),
+        (
+            lambda r: r.__setitem__("mincharge", 5) or r.__setitem__("minmonthlycharge", 6),
+            "minmonthlycharge",
+        ),
+        (lambda r: r.__setitem__("mincharge", -5), "mincharge"),
         (
             lambda r: r["energyratestructure"][0][0].__setitem__("extra", 1),
             "energyratestructure[0][0].extra",

@@ -51,7 +51,7 @@ def _derived_digest(k: int) -> str:
 
 @pytest.mark.slow
 def test_every_pinned_digest_is_the_derivation() -> None:
-    assert len(gc.PINNED) == 16
+    assert len(gc.PINNED) == 32
     with ProcessPoolExecutor(2) as pool:
         derived = list(pool.map(_derived_digest, range(len(gc.PINNED))))
     assert derived == list(gc.PINNED)

@@ -151,7 +151,7 @@ def cleartext_bill(
         elif isinstance(c, HoursUse):
             idx = tiered_indices(body, c, load.first, n, load.interval_s)
             amount = sum(load.values[k] for k in idx)
-            b.components.append((c.name, c.fee(amount, max(load.values), load.interval_s)))
+            b.components.append((c.name, c.fee(amount, max(load.values), load.interval_s, days)))
         elif isinstance(c, Demand):
             for w, idx in enumerate(demand_windows(body, c, load.first, n, load.interval_s)):
                 peak = max((load.values[k] for k in idx), default=0)

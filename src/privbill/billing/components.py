@@ -172,7 +172,7 @@ def prove_all(
             proofs.append(tp)
         elif isinstance(c, HoursUse):
             idx = tiered_indices(body, c, first, count, interval_s)
-            hp, fee, fb = hours_use.prove(c, values, blindings, idx, interval_s, contexts[i])
+            hp, fee, fb = hours_use.prove(c, values, blindings, idx, interval_s, contexts[i], days)
             proofs.append(hp)
         elif isinstance(c, Demand):
             windows = demand_windows(body, c, first, count, interval_s)
@@ -279,7 +279,7 @@ def verify_all(
                 fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
         elif isinstance(c, HoursUse) and isinstance(p, HoursUseProof):
             idx = tiered_indices(body, c, first, count, interval_s)
-            fees.append(hours_use.verify(c, points, idx, interval_s, contexts[i], p, path))
+            fees.append(hours_use.verify(c, points, idx, interval_s, contexts[i], p, path, days))
         elif isinstance(c, Demand) and isinstance(p, DemandProof):
             windows = demand_windows(body, c, first, count, interval_s)
             fees.append(

@@ -4,9 +4,13 @@ Statement: commitments ``C_i`` to the month's interval consumptions (the account
 counted intervals ``S`` (all, or those of some time-of-use periods). The prover commits to the
 month's largest interval consumption ``M`` (``C_M``) and shows with one aggregated range proof
 that ``M − c_i ∈ [0, 2^bits)`` for every interval of the month, so ``M ≥ max c_i``. The billing
-demand in W is ``D = f·M`` (``f = 3600 / interval seconds``), committed by ``f·C_M``. The counted
-consumption ``A = Σ_{i∈S} C_i`` is then split into tiers of widths ``(u_j − u_{j−1})·D`` with
-:mod:`privbill.billing.tiers` in its hidden-width form; the fee commitment is ``Σ p_j·P_j``.
+demand in W is ``D = f·M`` (``f = 3600 / interval seconds``), committed by ``f·C_M``. The
+counted consumption ``A = Σ_{i∈S} C_i`` is then split into tiers of widths ``(u_j − u_{j−1})·D``
+with :mod:`privbill.billing.tiers` in its hidden-width form; the fee commitment is
+``Σ p_j·P_j``. Per-day tiers ("kWh/kW daily") scale ``D`` by the days billed (public, from the
+period): widths ``(u_j − u_{j−1})·D·days``, committed by ``f·days·C_M``. No wrap-around:
+``u_j ≤ 2^20``, ``M < 2^32``, ``f ≤ 60`` and ``days ≤ 31`` keep every width below ``2^63``, inside
+the tiers' 64-bit ranges and far below the group order.
 
 Why a lower bound on ``M`` is enough: the tariff's prices do not increase from tier to tier
 (checked when it is made), so wider tiers move consumption into earlier, dearer tiers and a
@@ -41,9 +45,11 @@ def prove(
     indices: Sequence[int],
     interval_s: int,
     context: bytes,
+    days: int = 1,
 ) -> tuple[HoursUseProof, int, int]:
-    """``(proof, fee, fee blinding)``; ``indices`` select the counted intervals."""
-    f = 3600 // interval_s
+    """``(proof, fee, fee blinding)``; ``indices`` select the counted intervals; ``days`` billed
+    (per-day tiers only)."""
+    f = 3600 // interval_s * component.scale(days)
     peak = max(values)
     if peak >= 1 << component.bits:
         raise ComponentProofError(
@@ -74,9 +80,10 @@ def verify(
     context: bytes,
     proof: HoursUseProof,
     path: str,
+    days: int = 1,
 ) -> Point:
     """The fee commitment, or a typed error naming what fails."""
-    f = 3600 // interval_s
+    f = 3600 // interval_s * component.scale(days)
     try:
         c_peak = group.decode_point(proof.peak)
     except group.GroupError as exc:

@@ -28,8 +28,8 @@ third passes a check at the 0.20 → 0.05 boundary alone and costs less.
 Hidden widths (hours-use tiers, :class:`HiddenScale`): the bounds are ``u_j·S`` for a committed
 ``S`` (the billing demand). The range proof then covers ``t_j`` and ``(u_j − u_{j−1})·C_S − P_j``
 (derived by the verifier) in ``[0, 2^64)``, and "tier ``j`` full" reads
-``P_j − (u_j − u_{j−1})·C_S = x·H``. No wrap-around: ``(u_j − u_{j−1})·S < 2^59`` by the tariff's
-limits, far below ``q``.
+``P_j − (u_j − u_{j−1})·C_S = x·H``. No wrap-around: ``(u_j − u_{j−1})·S < 2^63`` by the tariff's
+limits (``docs/tariff-format.md``, hours-use), far below ``q``.
 """
 
 from __future__ import annotations

@@ -354,9 +354,11 @@ def cmd_tariff_import_urdb(args: argparse.Namespace) -> int:
         valid_from=args.valid_from,
         valid_until=args.valid_until,
         allow_rounding=args.round_prices,
-        demand_bits=args.demand_bits,
     )
-    return _write_description(args, desc, [f"rounded {r}" for r in rep.rounded] + rep.notes)
+    notes = (
+        [f"rounded {r}" for r in rep.rounded] + rep.notes + [f"ignored {i}" for i in rep.ignored]
+    )
+    return _write_description(args, desc, notes)
 
 
 def cmd_tariff_import_agile(args: argparse.Namespace) -> int:
@@ -437,13 +439,6 @@ def register(sub: Subparsers) -> None:
         "--round-prices",
         action="store_true",
         help="round prices finer than 10^-6 per kWh/kW to 10^-6 (each rounding is reported)",
-    )
-    tu.add_argument(
-        "--demand-bits",
-        type=int,
-        choices=(8, 16, 32),
-        default=16,
-        help="bound of one interval's Wh in demand proofs (16: up to 65 kWh per interval)",
     )
     tu.add_argument("--out", required=True, help="tariff description JSON to write")
     add_force(tu)

@@ -90,7 +90,7 @@ def precompute_generators(count: int) -> None:
     """Derive (and cache) the first ``count`` generators ``G_i`` and ``H_i`` now.
 
     Each costs one hash to the curve (about 40 µs per point with blst): ``n·m' = 65536`` needs
-    several seconds. The first 65 536 come from the disk cache of
+    several seconds. The first 131 072 come from the disk cache of
     :mod:`privbill.crypto.generator_cache` when it holds them (checked against digests pinned in
     code), and are written to it when it does not.
     """

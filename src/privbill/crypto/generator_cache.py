@@ -1,8 +1,8 @@
 """Disk cache of the Bulletproof vector generators, checked against digests pinned in code.
 
 The generators ``G_i``, ``H_i`` (:mod:`privbill.crypto.bulletproofs`) come from RFC 9380
-hash-to-curve and never change; deriving the 2 × 65 536 of a month's demand proof costs several
-seconds. This module keeps them on disk in chunks of :data:`CHUNK` generators, one file per
+hash-to-curve and never change; deriving the 2 × 131 072 of a month's 32-bit demand proof costs
+several seconds. This module keeps them on disk in chunks of :data:`CHUNK` generators, one file per
 chunk, in uncompressed form (96 bytes ``x ‖ y`` per point: loading is a field-element read and an
 on-curve check, about 1 µs, where decompression costs 40 µs).
 
@@ -42,7 +42,8 @@ DIGEST_PURPOSE: Final = "bulletproofs-generator-chunk"
 FILE_PREFIX: Final = "bulletproofs-v1-"
 
 #: ``digest(DIGEST_PURPOSE, index (4 bytes), G_{4096k}..G_{4096k+4095} ‖ H_… (uncompressed))``
-#: for chunks ``k = 0 … 15`` (the first 65 536 generators). Re-derived by
+#: for chunks ``k = 0 … 31`` (the first 131 072 generators: a month of quarter hours with 32-bit
+#: demand proofs, the default of imported tariffs, needs them all). Re-derived by
 #: ``tests/crypto/test_generator_cache.py``.
 PINNED: Final[tuple[str, ...]] = (
     "2bd377ae3f68494b8d07fb629fd077cfdc0233082f50c5091be53c0cd5627273",
@@ -61,6 +62,22 @@ PINNED: Final[tuple[str, ...]] = (
     "df19956972358a95cfcd0212a94b4e6369dd916be97f92a379141a56df1f02bf",
     "88973774c5fdfa559a9184fd7391ce94d0cd20ab4bc2985f76f8881e3a975259",
     "ff619077fbe8928b2f22ca4152da648f79cbc253f5f991301edfd9c4adc142c0",
+    "be2d879dbc4135d56230a0aef6aac4ae8f4808eff6b166ffadc750f0e005b558",
+    "d5e1f2dbeeac6e96dfaa6d00e9dfb1705013ca90220d56bc0cdc355517db888a",
+    "e7a3024e8df70427f9bdfe7633c954e844bf5b3d41adf23f8a22200f9089b103",
+    "97e54d6a72b805bd311033d688a8f9e2184ccec09f7bf2375e13561d1895816c",
+    "379d34ccd057416ded41f83c635692075c1096434553d0bfa48c001cbf11ab10",
+    "a354a4bc7cf76b1d14ba36e3803be0bc79a91ddfbe74ea3fb0d59bf2131ffa9e",
+    "ccd0c5c67604d77289b79239267b99d1f4abfa4354c0cc147b7ece195cf7ca89",
+    "f37b0d9781419e30222494bd9a0f1d3f3db6ac7a7e9aa4e45b4e06b1bd62c201",
+    "70f8f7804b7f23a620eee276141833457d3e10a3181f1da5f3d6584e85b93e2d",
+    "0db2c2726f54aba8ca0b33bb4c5bece6416f14c1182437f3cbec10dd2ccf9138",
+    "7d77e81a1d7e027fe2e32f44d64caca4c88ed95006afea9f3de7176e18bcac9e",
+    "d7e9369245b282308946731119be097f0addbc94fe842bcec29dcec0549ec5db",
+    "1a02114a14eccb644ac8eee8fe477835e7e14033afddfb466c3b15198c965aba",
+    "cf68d1675dbce8c37f19d7dd2bfa1581300b4e05b2a25616b57a6a125cb82675",
+    "0c1224f49eab2f1b01fa639935be71c0b826723b720c96f699c84ee00f2d906e",
+    "fe58d43c4a3a2f4d19679db6d0765b6c1573d3c040753fb24d9402e96f537c6b",
 )
 
 Derive = Callable[[int, int], tuple[list[Point], list[Point]]]

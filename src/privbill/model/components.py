@@ -30,6 +30,10 @@ MAX_TIERS: Final = 16
 MAX_WINDOWS: Final = 16
 MAX_BOUND: Final = 2**48  # Wh or W
 DEMAND_BITS: Final = (8, 16, 32)
+#: Range of one interval's Wh in demand and hours-use proofs unless the tariff says otherwise:
+#: 32 bits hold every reading a meter signs (``money.MAX_WH_PER_INTERVAL``), so no customer is too
+#: large for a tariff; a tariff for small loads may declare 16 (or 8) to halve the proof's work.
+DEFAULT_DEMAND_BITS: Final = 32
 MAX_LOOKUP_VALUES: Final = 64
 MAX_HOURS: Final = 2**20  # hours-use tier bounds, kWh per kW
 
@@ -204,6 +208,9 @@ class HoursUse:
     where ``D`` is the billing demand in W — the largest interval demand of the month
     (Wh per interval × 3600 / interval seconds). Bounds are whole hours (kWh per kW).
 
+    With ``per_day`` the widths are per day of billing demand ("kWh/kW daily"): ``up_to_j × D ×
+    days billed``.
+
     Prices must not increase from one tier to the next: then a larger ``D`` can only raise the
     fee, so proving ``D`` at least the largest interval demand is enough (the customer cannot gain
     by overstating it). ``bits`` bounds one interval's consumption in that proof."""
@@ -211,17 +218,21 @@ class HoursUse:
     name: str
     periods: tuple[int, ...] | None
     tiers: tuple[Tier, ...]
-    bits: int = 16
+    bits: int = DEFAULT_DEMAND_BITS
+    per_day: bool = False
     kind: Literal["hours-use"] = field(default="hours-use", init=False)
 
     def to_obj(self) -> dict[str, Any]:
-        return {
+        obj: dict[str, Any] = {
             "kind": self.kind,
             "name": self.name,
             "periods": None if self.periods is None else list(self.periods),
             "tiers": [t.to_obj() for t in self.tiers],
             "bits": self.bits,
         }
+        if self.per_day:  # written only when true: one encoding, monthly tariffs unchanged
+            obj["per_day"] = True
+        return obj
 
     def validate(self, n_periods: int | None, where: str) -> None:
         _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
@@ -243,9 +254,16 @@ class HoursUse:
         if self.bits not in DEMAND_BITS:
             raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=OBJ, field=f"{where}.bits")
 
-    def fee(self, consumption_wh: int, peak_wh: int, interval_s: int) -> int:
-        """Fee of ``consumption_wh`` with the month's largest interval ``peak_wh``."""
-        return tiered_fee(self.tiers, consumption_wh, peak_wh * (3600 // interval_s))
+    def scale(self, days: int) -> int:
+        """Multiplier of the billing demand in the tier widths: the days billed, or 1."""
+        return days if self.per_day else 1
+
+    def fee(self, consumption_wh: int, peak_wh: int, interval_s: int, days: int = 1) -> int:
+        """Fee of ``consumption_wh`` with the month's largest interval ``peak_wh`` (``days``
+        billed: used by per-day tiers)."""
+        return tiered_fee(
+            self.tiers, consumption_wh, peak_wh * (3600 // interval_s) * self.scale(days)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +287,7 @@ class Demand:
     windows: tuple[DemandWindow, ...]
     weekday: bytes
     weekend: bytes
-    bits: int = 16
+    bits: int = DEFAULT_DEMAND_BITS
     kind: Literal["demand"] = field(default="demand", init=False)
 
     def to_obj(self) -> dict[str, Any]:
@@ -424,11 +442,20 @@ def component_from_obj(value: object, path: str) -> Component:
             f.text("name", 64), periods, per_day, _tiers_from_obj(f, "tiers"), channel
         )
     if kind == "hours-use":
-        f = codec.Fields(value, OBJ, {"kind", "name", "periods", "tiers", "bits"}, path=path)
+        f = codec.Fields(
+            value, OBJ, {"kind", "name", "periods", "tiers", "bits"}, {"per_day"}, path=path
+        )
         raw = f.raw("periods")
         periods = None if raw is None else tuple(f.int_list("periods", 0, 63, 1, 64))
+        hu_per_day = f.has("per_day")
+        if hu_per_day and f.raw("per_day") is not True:
+            raise f.error("per_day", "written only as true (absent for monthly tiers)")
         return HoursUse(
-            f.text("name", 64), periods, _tiers_from_obj(f, "tiers"), f.integer("bits", 8, 64)
+            f.text("name", 64),
+            periods,
+            _tiers_from_obj(f, "tiers"),
+            f.integer("bits", 8, 64),
+            hu_per_day,
         )
     if kind == "demand":
         f = codec.Fields(
@@ -510,14 +537,17 @@ def component_from_description(d: Any, where: str) -> Component:
             )
         return TieredEnergy(name, periods, unit == "day", tiers, channel)
     if kind == "hours-use":
-        _check_keys(d, {"kind", "name", "periods", "tiers", "bits"}, where)
+        _check_keys(d, {"kind", "name", "periods", "tiers", "bits", "unit"}, where)
         tiers = _tiers_from_desc(
             d.get("tiers"), f"{where}.tiers", "up_to_kwh_per_kw", "price", bound_digits=0
         )
-        bits = d.get("bits", 16)
+        bits = d.get("bits", DEFAULT_DEMAND_BITS)
         if bits not in DEMAND_BITS:
             raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
-        return HoursUse(name, _periods_from_desc(d, where), tiers, bits)
+        hu_unit = d.get("unit", "month")
+        if hu_unit not in ("month", "day"):
+            raise TariffError("unit must be 'month' or 'day'", obj=DESC, field=f"{where}.unit")
+        return HoursUse(name, _periods_from_desc(d, where), tiers, bits, hu_unit == "day")
     if kind == "demand":
         _check_keys(
             d, {"kind", "name", "windows", "weekday_schedule", "weekend_schedule", "bits"}, where
@@ -559,7 +589,7 @@ def component_from_description(d: Any, where: str) -> Component:
             if "weekend_schedule" in d
             else wd
         )
-        bits = d.get("bits", 16)
+        bits = d.get("bits", DEFAULT_DEMAND_BITS)
         if bits not in DEMAND_BITS:
             raise TariffError(f"bits must be one of {DEMAND_BITS}", obj=DESC, field=f"{where}.bits")
         return Demand(name, tuple(windows), wd, we, bits)
@@ -662,6 +692,7 @@ def describe_component(c: Component) -> dict[str, Any]:
             "kind": c.kind,
             "name": c.name,
             "periods": None if c.periods is None else list(c.periods),
+            "unit": "day" if c.per_day else "month",
             "tiers": tiers(c.tiers, "kwh_per_kw", "price", 0),
             "bits": c.bits,
         }
