@@ -39,6 +39,9 @@ from privbill.model.tariffs import SignedTariff
 FORMAT: Final = "privbill/dispute-bundle/1"
 OBJ: Final = "dispute bundle"
 MAX_CERTIFICATES: Final = 1024
+#: Decoding bounds: a flat map and the encoded certificates (embedded objects are byte strings,
+#: each decoded later within its own kind's bounds).
+LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_CERTIFICATES, container=MAX_CERTIFICATES)
 
 T = TypeVar("T")
 
@@ -67,7 +70,7 @@ class DisputeBundle:
     @classmethod
     def decode(cls, data: bytes) -> DisputeBundle:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {"format", "bill", "tariff", "certificates", "provider_key", "receipt"},
         )

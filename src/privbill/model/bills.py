@@ -11,6 +11,7 @@ from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
 from privbill.model.component_proofs import ComponentProof, component_proof_from_obj
 from privbill.model.ids import is_identifier
+from privbill.model.interval_components import MAX_INTERVALS
 from privbill.model.periods import BillingPeriod
 from privbill.model.register_proofs import MAX_REGISTERS
 from privbill.model.registers import DemandRegister
@@ -19,6 +20,12 @@ from privbill.model.seals import SealedRun
 FORMAT: Final = "privbill/bill/1"
 OBJ: Final = "payment message"
 MAX_METERS: Final = 1024
+#: Decoding bounds. Depth 7: message → components → demand proof → windows → window → tier parts
+#: → ordering proofs (and message → meters → section → runs → run → seal, or → registers →
+#: register → schedules → entry). Items: a year of quarter-hour readings with a polynomial
+#: charge (per interval a map of six proofs, 13 items) takes about 460 000; the bound keeps
+#: what a hostile message can make the decoder build near 100 MiB (docs/security.md §11).
+LIMITS: Final = codec.Limits(depth=7, items=1 << 20, container=MAX_INTERVALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +102,7 @@ class PaymentMessage:
     @classmethod
     def decode(cls, data: bytes) -> PaymentMessage:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {
                 "format",

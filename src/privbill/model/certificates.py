@@ -23,6 +23,8 @@ _FIELDS: Final = frozenset(
 
 
 MAX_ATTRIBUTES: Final = 8
+#: Decoding bounds: a flat map of ten fields and the attribute names.
+LIMITS: Final = codec.Limits(depth=2, items=64, container=16)
 
 
 def _check_attributes(names: list[Any], where: str) -> None:
@@ -139,7 +141,7 @@ class MeterCertificate:
 
     @classmethod
     def decode(cls, data: bytes) -> MeterCertificate:
-        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT, LIMITS))
 
     def verify(self, provider: VerifyingKey, path: str = "") -> None:
         """Raise unless the provider signed this certificate."""

@@ -96,6 +96,14 @@ MAX_PROOF_BYTES: Final = 1 << 16
 #: One range proof per set bit of the number of derived commitments (at most 2^20 of them).
 MAX_RANGE_PROOFS: Final = 21
 MAX_REGISTER: Final = 63
+#: Decoding bounds. A request: request → statements → statement → selector or weights (depth
+#: 4); the weights of all its statements together are bounded by one statement's maximum.
+REQUEST_LIMITS: Final = codec.Limits(depth=4, items=MAX_WEIGHTS + (1 << 16), container=MAX_WEIGHTS)
+#: A consent: a flat map and the chosen statement indices.
+CONSENT_LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_STATEMENTS, container=MAX_STATEMENTS)
+#: A response: response → meters → evidence → runs → run → seal (depth 6); opened readings
+#: and sealed runs bounded like a bill's.
+RESPONSE_LIMITS: Final = codec.Limits(depth=6, items=1 << 20, container=1 << 20)
 #: Size of the proof that binds a revealed value to its statement (a compact Sigma proof:
 #: challenge and response, ``docs/disclosure.md`` §3.4).
 REVEAL_PROOF_BYTES: Final = 2 * group.SCALAR_BYTES
@@ -465,7 +473,7 @@ class DisclosureRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> DisclosureRequest:
-        return cls.from_obj(codec.decode(data, REQUEST_OBJ, REQUEST_FORMAT))
+        return cls.from_obj(codec.decode(data, REQUEST_OBJ, REQUEST_FORMAT, REQUEST_LIMITS))
 
     @classmethod
     def from_obj(cls, value: object) -> DisclosureRequest:
@@ -683,7 +691,7 @@ class Consent:
 
     @classmethod
     def decode(cls, data: bytes) -> Consent:
-        return cls.from_obj(codec.decode(data, CONSENT_OBJ, CONSENT_FORMAT))
+        return cls.from_obj(codec.decode(data, CONSENT_OBJ, CONSENT_FORMAT, CONSENT_LIMITS))
 
     @classmethod
     def from_obj(cls, value: object, path: str = "", obj: str = CONSENT_OBJ) -> Consent:
@@ -907,7 +915,7 @@ class DisclosureResponse:
     @classmethod
     def decode(cls, data: bytes) -> DisclosureResponse:
         f = codec.Fields(
-            codec.decode(data, RESPONSE_OBJ, RESPONSE_FORMAT),
+            codec.decode(data, RESPONSE_OBJ, RESPONSE_FORMAT, RESPONSE_LIMITS),
             RESPONSE_OBJ,
             {"format", "request_hash", "consent", "meters", "answers"},
             {"bill_hash"},

@@ -12,6 +12,9 @@ from privbill.model.seals import SealedRun
 
 FORMAT: Final = "privbill/sealed-readings/1"
 OBJ: Final = "sealed readings"
+#: Decoding bounds. Depth 5: readings → registers → register → schedules → entry (runs → run →
+#: seal is 4). A day's run takes 25 items: the bound leaves room for 40 000 runs.
+LIMITS: Final = codec.Limits(depth=5, items=1 << 20, container=1 << 20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +39,10 @@ class SealedReadings:
     @classmethod
     def decode(cls, data: bytes) -> SealedReadings:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT), OBJ, {"format", "certificate", "runs"}, {"registers"}
+            codec.decode(data, OBJ, FORMAT, LIMITS),
+            OBJ,
+            {"format", "certificate", "runs"},
+            {"registers"},
         )
         cert = MeterCertificate.from_obj(f.raw("certificate"), "certificate")
         runs = f.each("runs", SealedRun.from_obj, 1)

@@ -53,6 +53,12 @@ PURPOSE: Final = "tariff"
 OBJ: Final = "tariff"
 MAX_PERIODS: Final = 64
 MAX_DYNAMIC_PRICES: Final = 1 << 20
+#: Decoding bounds. Depth 7: tariff → components → demand → windows → window → tiers → tier.
+#: Items: the dynamic prices, and room for everything else a tariff holds (64 periods, 10 000
+#: holidays, 32 components of at most 16 bands of 64 prices each).
+LIMITS: Final = codec.Limits(
+    depth=7, items=MAX_DYNAMIC_PRICES + (1 << 16), container=MAX_DYNAMIC_PRICES
+)
 
 EnergyKind = Literal["time-of-use", "dynamic"]
 
@@ -344,7 +350,7 @@ class SignedTariff:
 
     @classmethod
     def decode(cls, data: bytes) -> SignedTariff:
-        obj = codec.decode(data, OBJ, FORMAT)
+        obj = codec.decode(data, OBJ, FORMAT, LIMITS)
         return cls.from_obj(obj)
 
     @classmethod
