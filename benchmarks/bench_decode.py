@@ -19,10 +19,10 @@ Run: ``python benchmarks/bench_decode.py`` (``--honest`` or ``--hostile`` for on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -90,7 +90,9 @@ def make_honest() -> dict[str, bytes]:
         rec = Meter(cert, key, "day", tariff.body.timezone).record(
             [(first + k, rng.randrange(0, 900)) for k in range(count)]
         )
-        msg = prove_bill(tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period)
+        msg = prove_bill(
+            tariff, [MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings])], period
+        )
         out[f"bill-{label}"] = msg.encode()
         out[f"tariff-{label}"] = tariff.encode()
     return out
@@ -115,24 +117,145 @@ def honest(cache: str | None, repeats: int) -> list[dict[str, Any]]:
         decode = PaymentMessage.decode if name.startswith("bill") else SignedTariff.decode
         decode(data)
         n = repeats if len(data) < 4 * MiB else max(5, repeats // 4)
-        rows.append({"object": name, "bytes": len(data), "ms": median_time(lambda: decode(data), n) * 1e3})
+        ms = median_time(lambda d=data, f=decode: f(d), n) * 1e3  # type: ignore[misc]
+        rows.append({"object": name, "bytes": len(data), "ms": ms})
+    return rows
+
+
+# --- hostile inputs ----------------------------------------------------------------------------
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
+
+
+def _status(field: str) -> float:
+    """A memory figure of this process from /proc (MiB)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def _reset_peak() -> float:
+    """Reset the peak resident size to the current one (Linux); return it (MiB)."""
+    Path("/proc/self/clear_refs").write_text("5")
+    return _status("VmRSS")
+
+
+def hostile_one(path: str, kind: str) -> dict[str, Any]:
+    """In this (fresh) process: decode the file at ``path`` as ``kind``; time, memory, outcome."""
+    import gc
+    import tracemalloc
+
+    sys.path.insert(0, str(TESTS))
+    import hostile_cbor
+    from privbill.errors import PrivbillError
+
+    _, decode = hostile_cbor.decoders()[kind]
+    data = Path(path).read_bytes()
+    gc.collect()
+    base = _reset_peak()
+    outcome = "accepted"
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        decode(data)
+    except PrivbillError as exc:
+        outcome = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # reported, not hidden: anything untyped is a bug
+        outcome = f"UNTYPED {type(exc).__name__}: {exc}"
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak_rss = _status("VmHWM")
+    tracemalloc.start()
+    with contextlib.suppress(Exception):
+        decode(data)
+    traced = tracemalloc.get_traced_memory()[1] / MiB
+    tracemalloc.stop()
+    return {
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "traced_mib": traced,
+        "rss_before_mib": base,
+        "rss_peak_mib": peak_rss,
+        "outcome": outcome[:160],
+    }
+
+
+def hostile(size_mib: int, kinds: list[str], shapes: list[str] | None) -> list[dict[str, Any]]:
+    import tempfile
+
+    sys.path.insert(0, str(TESTS))
+    import hostile_cbor
+
+    decoders = hostile_cbor.decoders()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            fmt, _ = decoders[kind]
+            for name, make in hostile_cbor.SHAPES.items():
+                if shapes and name not in shapes:
+                    continue
+                path = Path(tmp) / "input.cbor"
+                data = make(size_mib * MiB - 64, fmt)
+                path.write_bytes(data)
+                del data
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", str(path), kind],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                row = {"kind": kind, "shape": name, "bytes": path.stat().st_size}
+                row.update(json.loads(out.stdout))
+                rows.append(row)
+                print(
+                    f"{kind:<20} {name:<44} {row['seconds']:>6.3f} {row['cpu_seconds']:>6.3f} "
+                    f"{row['traced_mib']:>7.1f} {row['rss_before_mib']:>7.1f} "
+                    f"{row['rss_peak_mib']:>7.1f}  {row['outcome'][:70]}",
+                    flush=True,
+                )
     return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--honest", action="store_true", help="only the honest messages")
+    ap.add_argument("--hostile", action="store_true", help="only the hostile inputs")
+    ap.add_argument("--size", type=int, default=64, help="MiB of each hostile input")
+    ap.add_argument(
+        "--kinds", default="bill", help="object kinds for every shape ('all', or comma-separated)"
+    )
+    ap.add_argument("--shapes", help="only these shapes (comma-separated names)")
+    ap.add_argument("--one", nargs=2, metavar=("FILE", "KIND"), help=argparse.SUPPRESS)
     ap.add_argument("--cache", help="keep the honest messages in this folder")
     ap.add_argument("--repeats", type=int, default=41)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
+    if args.one:
+        print(json.dumps(hostile_one(*args.one)))
+        return
     results: dict[str, Any] = {}
-    rows = honest(args.cache, args.repeats)
-    results["honest"] = rows
-    print(f"{'honest object':<22} {'bytes':>10} {'decode ms':>10}")
-    for r in rows:
-        print(f"{r['object']:<22} {r['bytes']:>10} {r['ms']:>10.3f}")
-    print(f"(medians of {args.repeats} runs, load average {os.getloadavg()[0]:.2f})")
+    if not args.hostile:
+        rows = honest(args.cache, args.repeats)
+        results["honest"] = rows
+        print(f"{'honest object':<22} {'bytes':>10} {'decode ms':>10}")
+        for r in rows:
+            print(f"{r['object']:<22} {r['bytes']:>10} {r['ms']:>10.3f}")
+        print(f"(medians of {args.repeats} runs, load average {os.getloadavg()[0]:.2f})")
+    if not args.honest:
+        sys.path.insert(0, str(TESTS))
+        import hostile_cbor
+
+        kinds = list(hostile_cbor.decoders()) if args.kinds == "all" else args.kinds.split(",")
+        print(
+            f"\n{args.size} MiB hostile inputs: wall s, CPU s, traced MiB (decoder's allocations), "
+            "RSS MiB before decoding (interpreter + input) and at peak"
+        )
+        print(
+            f"{'kind':<20} {'shape':<44} {'wall':>6} {'cpu':>6} {'traced':>7} {'rss0':>7} "
+            f"{'rss':>7}  outcome"
+        )
+        shapes = args.shapes.split(",") if args.shapes else None
+        results["hostile"] = hostile(args.size, kinds, shapes)
+        print(f"(load average {os.getloadavg()[0]:.2f})")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -39,9 +39,11 @@ from privbill.model.tariffs import SignedTariff
 FORMAT: Final = "privbill/dispute-bundle/1"
 OBJ: Final = "dispute bundle"
 MAX_CERTIFICATES: Final = 1024
-#: Decoding bounds: a flat map and the encoded certificates (embedded objects are byte strings,
-#: each decoded later within its own kind's bounds).
-LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_CERTIFICATES, container=MAX_CERTIFICATES)
+#: Decoding bounds: a flat map and the encoded objects (byte strings, each decoded later within
+#: its own kind's bounds); a string counts one item per 64 bytes, and the bill may be as large
+#: as any input.
+LIMITS: Final = codec.Limits(depth=2, items=codec.MAX_ITEMS, container=MAX_CERTIFICATES)
+
 
 T = TypeVar("T")
 

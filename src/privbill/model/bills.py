@@ -25,7 +25,7 @@ MAX_METERS: Final = 1024
 #: register → schedules → entry). Items: a year of quarter-hour readings with a polynomial
 #: charge (per interval a map of six proofs, 13 items) takes about 460 000; the bound keeps
 #: what a hostile message can make the decoder build near 100 MiB (docs/security.md §11).
-LIMITS: Final = codec.Limits(depth=7, items=1 << 20, container=MAX_INTERVALS)
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=MAX_INTERVALS)
 
 
 @dataclass(frozen=True, slots=True)

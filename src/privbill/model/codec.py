@@ -18,6 +18,7 @@ Field readers (:class:`Fields`) check types and ranges and name the offending fi
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
@@ -46,35 +47,34 @@ class Limits:
     """What one decoded object may hold; the parser checks each bound before it allocates.
 
     ``depth``: arrays and maps nested in one another, the top-level map counting 1;
-    ``container``: entries of one array or map; ``items``: data items in all (every array, map,
-    map key and value counts one). Byte and text strings are bounded by the input itself: a
-    declared length longer than the bytes that remain is refused before it is read.
+    ``container``: entries of one array or map; ``items``: data items in all, where every
+    array, map, map key and value counts one and a byte or text string of ``n`` bytes counts
+    ``1 + n // 64`` (so the bound is one on memory: a decoded item takes at most about 90 bytes,
+    a string about one byte per byte); ``text``: bytes of one text string. A declared length
+    longer than the bytes that remain is refused before anything is read.
     """
 
     depth: int
     items: int
     container: int
+    text: int = 1 << 16
 
     def __post_init__(self) -> None:
         if not 1 <= self.depth <= MAX_DEPTH:
             raise UsageError(f"decoding depth must lie in [1, {MAX_DEPTH}]")
         if not 1 <= self.container <= self.items <= MAX_ITEMS:
             raise UsageError(f"decoding limits need 1 <= container <= items <= {MAX_ITEMS}")
-
-    def at_least(self, other: Limits) -> Limits:
-        """The larger of two limits, bound by bound (an object that embeds another kind)."""
-        return Limits(
-            max(self.depth, other.depth),
-            max(self.items, other.items),
-            max(self.container, other.container),
-        )
+        if not 1 <= self.text <= MAX_OBJECT_BYTES:
+            raise UsageError(f"the text bound must lie in [1, {MAX_OBJECT_BYTES}]")
 
 
 #: No object kind nests deeper or holds more items than these.
 MAX_DEPTH: Final = 16
-MAX_ITEMS: Final = (1 << 20) + (1 << 16)
+MAX_ITEMS: Final = 1 << 20
+#: Bytes of a string that count as one more item.
+ITEM_BYTES: Final = 64
 #: The limits of an object kind that declares none: as much as any kind allows.
-DEFAULT_LIMITS: Final = Limits(depth=MAX_DEPTH, items=1 << 20, container=1 << 20)
+DEFAULT_LIMITS: Final = Limits(depth=MAX_DEPTH, items=MAX_ITEMS, container=MAX_ITEMS)
 
 
 # --- the parser --------------------------------------------------------------------------------
@@ -85,21 +85,35 @@ _MAX_KEYS: Final = 4096
 
 
 class _State:
-    __slots__ = ("container", "data", "depth", "end", "left")
+    __slots__ = ("container", "data", "depth", "end", "left", "text", "view")
 
     def __init__(self, data: bytes, limits: Limits) -> None:
         self.data = data
+        self.view = memoryview(data)
         self.end = len(data)
         self.left = limits.items - 1  # the top-level map is an item
         self.depth = limits.depth
         self.container = limits.container
+        self.text = limits.text
 
 
-def _fail(message: str) -> DecodeError:
-    return DecodeError(message)
+class _Bad(Exception):
+    """A parse failure; ``path`` collects the map keys and array indices on the way out."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path: list[str] = []
+
+    def field(self) -> str | None:
+        return "".join(reversed(self.path)).lstrip(".") or None
 
 
-def _truncated(what: str, at: int, need: int, left: int) -> DecodeError:
+def _fail(message: str) -> _Bad:
+    return _Bad(message)
+
+
+def _truncated(what: str, at: int, need: int, left: int) -> _Bad:
     return _fail(f"truncated input: the {what} at byte {at} needs {need} bytes, {left} remain")
 
 
@@ -156,6 +170,9 @@ def _item(st: _State, pos: int, depth: int) -> tuple[Any, int]:
     if major == 2:
         if n > end - pos:
             raise _truncated(f"byte string of {n} bytes", at, pos - at + n, end - at)
+        st.left -= n >> 6
+        if st.left < 0:
+            raise _fail(f"too many data items: the byte string at byte {at} passes the limit")
         return data[pos : pos + n], pos + n
     if major == 0:
         if n > INT_MAX:
@@ -175,14 +192,33 @@ def _item(st: _State, pos: int, depth: int) -> tuple[Any, int]:
             raise _fail(f"too many data items: the array at byte {at} passes the limit")
         out: list[Any] = [None] * n
         depth += 1
-        for i in range(n):
-            out[i], pos = _item(st, pos, depth)
+        i = 0
+        try:
+            for i in range(n):
+                # Fast paths for the commonest items; anything else (and every error) in _item.
+                ib = data[pos] if pos < end else 0xFF
+                if ib < 0x18:
+                    out[i] = ib
+                    pos += 1
+                elif ib == 0x80 and depth < st.depth:
+                    out[i] = []
+                    pos += 1
+                else:
+                    out[i], pos = _item(st, pos, depth)
+        except _Bad as exc:
+            exc.path.append(f"[{i}]")
+            raise
         return out, pos
     if major == 3:
+        if n > st.text:
+            raise _fail(f"text of {n} bytes at byte {at}: at most {st.text} allowed")
         if n > end - pos:
             raise _truncated(f"text of {n} bytes", at, pos - at + n, end - at)
+        st.left -= n >> 6
+        if st.left < 0:
+            raise _fail(f"too many data items: the text at byte {at} passes the limit")
         try:
-            return str(data[pos : pos + n], "utf-8"), pos + n
+            return str(st.view[pos : pos + n], "utf-8"), pos + n
         except UnicodeDecodeError:
             raise _fail(f"text at byte {at} is not valid UTF-8") from None
     if major == 1:
@@ -208,33 +244,59 @@ def _map(st: _State, pos: int, depth: int, n: int, at: int) -> tuple[dict[str, A
     out: dict[str, Any] = {}
     previous = b""
     keys = _KEYS
-    for _ in range(n):
-        kat = pos
-        if pos >= end:
-            raise _truncated("map key", pos, 1, 0)
-        kb = data[pos]
-        if kb >> 5 != 3:
-            kind = _TYPES[kb >> 5] if kb < 0xE0 else "simple value"
-            raise _fail(f"map key is not text: a {kind} at byte {kat}")
-        ai = kb & 31
-        klen, kpos = (ai, pos + 1) if ai < 24 else _argument(data, pos + 1, ai, end, kat)
-        pos = kpos + klen
-        if pos > end:
-            raise _truncated(f"text of {klen} bytes", kat, pos - kat, end - kat)
-        raw = data[kat:pos]
-        if raw <= previous:
-            what = "duplicate map key" if raw == previous else "map keys out of canonical order"
-            raise _fail(f"not canonical CBOR: {what} at byte {kat}")
-        previous = raw
-        key = keys.get(raw)
-        if key is None:
-            try:
-                key = str(data[kpos:pos], "utf-8")
-            except UnicodeDecodeError:
-                raise _fail(f"text at byte {kat} is not valid UTF-8") from None
-            if len(keys) < _MAX_KEYS and klen <= 64:
-                keys[raw] = key
-        out[key], pos = _item(st, pos, depth)
+    key: str | None = None
+    try:
+        for _ in range(n):
+            key = None
+            kat = pos
+            if pos >= end:
+                raise _truncated("map key", pos, 1, 0)
+            kb = data[pos]
+            if kb >> 5 != 3:
+                kind = _TYPES[kb >> 5] if kb < 0xE0 else "simple value"
+                raise _fail(f"map key is not text: a {kind} at byte {kat}")
+            ai = kb & 31
+            klen, kpos = (ai, pos + 1) if ai < 24 else _argument(data, pos + 1, ai, end, kat)
+            pos = kpos + klen
+            if klen > 63:
+                if klen > st.text:
+                    raise _fail(f"text of {klen} bytes at byte {kat}: at most {st.text} allowed")
+                st.left -= klen >> 6
+                if st.left < 0:
+                    raise _fail(f"too many data items: the map key at byte {kat} passes the limit")
+            if pos > end:
+                raise _truncated(f"text of {klen} bytes", kat, pos - kat, end - kat)
+            raw = data[kat:pos]
+            if raw <= previous:
+                what = "duplicate map key" if raw == previous else "map keys out of canonical order"
+                raise _fail(f"not canonical CBOR: {what} at byte {kat}")
+            previous = raw
+            cached = keys.get(raw)
+            if cached is None:
+                try:
+                    cached = str(data[kpos:pos], "utf-8")
+                except UnicodeDecodeError:
+                    raise _fail(f"text at byte {kat} is not valid UTF-8") from None
+                if len(keys) < _MAX_KEYS and klen <= 64:
+                    keys[raw] = cached
+            key = cached
+            ib = data[pos] if pos < end else 0xFF
+            if ib < 0x18:
+                out[key] = ib
+                pos += 1
+            elif ib == 0x58 and pos + 2 <= end:  # a byte string of 24..63 bytes (a commitment)
+                size = data[pos + 1]
+                if size < 24 or size > 63 or pos + 2 + size > end:
+                    out[key], pos = _item(st, pos, depth)
+                else:
+                    out[key] = data[pos + 2 : pos + 2 + size]
+                    pos += 2 + size
+            else:
+                out[key], pos = _item(st, pos, depth)
+    except _Bad as exc:
+        if key is not None:
+            exc.path.append(f".{key}")
+        raise
     return out, pos
 
 
@@ -253,18 +315,25 @@ def decode(
     if data[0] >> 5 != 5:
         raise DecodeError("top level is not a map", obj=obj)
     st = _State(data, limits)
+    # What the parser builds is a tree (no reference cycles): the cyclic garbage collector,
+    # which would otherwise rescan every container built so far again and again, stays off.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         ai = data[0] & 31
         n, pos = (ai, 1) if ai < 24 else _argument(data, 1, ai, st.end, 0)
         value, pos = _map(st, pos, 1, n, 0)
-    except DecodeError as exc:
+    except _Bad as exc:
         # An object of another kind may break this kind's bounds: name its format instead.
         got = format_of(data) if fmt is not None else None
         if got is not None and got != fmt:
             raise DecodeError(
                 f"expected format {fmt!r}, got {got!r}", obj=obj, field="format"
             ) from None
-        raise DecodeError(exc.detail, obj=obj) from None
+        raise DecodeError(exc.message, obj=obj, field=exc.field()) from None
+    finally:
+        if collecting:
+            gc.enable()
     if pos != st.end:
         raise DecodeError(f"{st.end - pos} trailing bytes after the object", obj=obj)
     if fmt is not None:
@@ -295,7 +364,7 @@ def format_of(data: bytes, budget: int = 1 << 16) -> str | None:
                 value, _ = _item(st, pos, 1)
                 return value if isinstance(value, str) else None
             pos, budget = _skip(data, pos, end, budget)
-    except DecodeError:
+    except _Bad:
         return None
     return None
 
@@ -306,7 +375,7 @@ def _skip(data: bytes, pos: int, end: int, budget: int) -> tuple[int, int]:
     while pending:
         budget -= 1
         if budget < 0 or pos >= end:
-            raise DecodeError("gave up")
+            raise _Bad("gave up")
         at = pos
         ib = data[pos]
         major, ai = ib >> 5, ib & 31

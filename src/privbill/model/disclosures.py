@@ -97,13 +97,13 @@ MAX_PROOF_BYTES: Final = 1 << 16
 MAX_RANGE_PROOFS: Final = 21
 MAX_REGISTER: Final = 63
 #: Decoding bounds. A request: request → statements → statement → selector or weights (depth
-#: 4); the weights of all its statements together are bounded by one statement's maximum.
-REQUEST_LIMITS: Final = codec.Limits(depth=4, items=MAX_WEIGHTS + (1 << 16), container=MAX_WEIGHTS)
+#: 4); the weights of all its statements together share one bound of 2^20 items.
+REQUEST_LIMITS: Final = codec.Limits(depth=4, items=codec.MAX_ITEMS, container=MAX_WEIGHTS)
 #: A consent: a flat map and the chosen statement indices.
 CONSENT_LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_STATEMENTS, container=MAX_STATEMENTS)
 #: A response: response → meters → evidence → runs → run → seal (depth 6); opened readings
 #: and sealed runs bounded like a bill's.
-RESPONSE_LIMITS: Final = codec.Limits(depth=6, items=1 << 20, container=1 << 20)
+RESPONSE_LIMITS: Final = codec.Limits(depth=6, items=codec.MAX_ITEMS, container=1 << 20)
 #: Size of the proof that binds a revealed value to its statement (a compact Sigma proof:
 #: challenge and response, ``docs/disclosure.md`` §3.4).
 REVEAL_PROOF_BYTES: Final = 2 * group.SCALAR_BYTES

@@ -64,7 +64,7 @@ MAX_WHAT: Final = 2000
 MAX_ABS_WEIGHT: Final = 2**62
 #: Decoding bounds. Depth 7: ledger → entries → entry → terms → term → runs → run (a run is an
 #: array of three integers). Items: a disclosed run takes four, so about 250 000 runs.
-LIMITS: Final = codec.Limits(depth=7, items=1 << 20, container=1 << 20)
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=1 << 20)
 
 EntryKind = Literal["value", "readings", "bound", "peak"]
 ENTRY_KINDS: Final[tuple[EntryKind, ...]] = ("value", "readings", "bound", "peak")

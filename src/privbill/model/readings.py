@@ -22,7 +22,7 @@ FORMAT: Final = "privbill/openings/1"
 OBJ: Final = "openings"
 #: Decoding bounds: a flat map of lists of integers (readings, attribute values), at most
 #: 2^20 of them together — a year of one-minute readings.
-LIMITS: Final = codec.Limits(depth=2, items=1 << 20, container=1 << 20)
+LIMITS: Final = codec.Limits(depth=2, items=codec.MAX_ITEMS, container=1 << 20)
 OPENING_KEY_BYTES: Final = 32
 _PRF_TAG: Final = b"privbill/v1/opening-prf\x00"
 

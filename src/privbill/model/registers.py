@@ -45,8 +45,8 @@ OBJ: Final = "demand register"
 OPENINGS_OBJ: Final = "register openings"
 MAX_SCHEDULES: Final = 16
 #: Decoding bounds: register → schedules → entry; openings → schedules → entry → values.
-LIMITS: Final = codec.Limits(depth=3, items=256, container=MAX_SCHEDULES)
-OPENINGS_LIMITS: Final = codec.Limits(depth=4, items=1024, container=MAX_SCHEDULES)
+LIMITS: Final = codec.Limits(depth=3, items=512, container=MAX_SCHEDULES)
+OPENINGS_LIMITS: Final = codec.Limits(depth=4, items=2048, container=MAX_SCHEDULES)
 MAX_HOLIDAYS: Final = 10000
 _FIELDS: Final = frozenset({"format", "meter_id", "month", "schedules", "signature"})
 

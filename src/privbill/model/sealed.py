@@ -14,7 +14,7 @@ FORMAT: Final = "privbill/sealed-readings/1"
 OBJ: Final = "sealed readings"
 #: Decoding bounds. Depth 5: readings → registers → register → schedules → entry (runs → run →
 #: seal is 4). A day's run takes 25 items: the bound leaves room for 40 000 runs.
-LIMITS: Final = codec.Limits(depth=5, items=1 << 20, container=1 << 20)
+LIMITS: Final = codec.Limits(depth=5, items=codec.MAX_ITEMS, container=1 << 20)
 
 
 @dataclass(frozen=True, slots=True)

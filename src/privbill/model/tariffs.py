@@ -54,11 +54,10 @@ OBJ: Final = "tariff"
 MAX_PERIODS: Final = 64
 MAX_DYNAMIC_PRICES: Final = 1 << 20
 #: Decoding bounds. Depth 7: tariff → components → demand → windows → window → tiers → tier.
-#: Items: the dynamic prices, and room for everything else a tariff holds (64 periods, 10 000
-#: holidays, 32 components of at most 16 bands of 64 prices each).
-LIMITS: Final = codec.Limits(
-    depth=7, items=MAX_DYNAMIC_PRICES + (1 << 16), container=MAX_DYNAMIC_PRICES
-)
+#: Items: the dynamic prices and everything else a tariff holds together (a string counts one
+#: item per 64 bytes): 2^20, which keeps what a hostile tariff can make the decoder build near
+#: 85 MiB (docs/security.md §11).
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=MAX_DYNAMIC_PRICES)
 
 EnergyKind = Literal["time-of-use", "dynamic"]
 
