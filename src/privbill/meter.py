@@ -192,7 +192,7 @@ class MeterState:
                 or len(pending_attrs) % group.POINT_BYTES
             ):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
         return cls(seq, prev, nxt, pending, pending_attrs, registers, pending_outage, tzname, span)
 

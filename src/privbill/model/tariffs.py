@@ -310,7 +310,7 @@ class TariffBody:
     def from_json(cls, text: str | bytes) -> TariffBody:
         try:
             desc = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise TariffError(f"not valid JSON: {exc}", obj="tariff description") from None
         if not isinstance(desc, dict):
             raise TariffError("expected a JSON object", obj="tariff description")
