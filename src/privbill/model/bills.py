@@ -116,7 +116,7 @@ class PaymentMessage:
             },
         )
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
         try:

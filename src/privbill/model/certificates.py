@@ -123,8 +123,8 @@ class MeterCertificate:
         interval = f.integer("interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
         if 86400 % interval:
             raise f.error("interval_s", "interval length must divide a day")
-        valid_from = f.integer("valid_from", 0)
-        valid_until = f.integer("valid_until", 0)
+        valid_from = f.time("valid_from")
+        valid_until = f.time("valid_until")
         if valid_until <= valid_from:
             raise f.error("valid_until", "validity window is empty")
         return cls(

@@ -30,6 +30,9 @@ from privbill.errors import DecodeError, UsageError
 MAX_OBJECT_BYTES: Final = 64 * 1024 * 1024
 INT_MIN: Final = -(2**63)
 INT_MAX: Final = 2**63 - 1
+#: UTC seconds before 2^37 (the year 6325): every decoded time has a calendar date and a local
+#: time in every zone, so no conversion of a hostile time can fail.
+MAX_TIME: Final = 2**37
 
 T = TypeVar("T")
 
@@ -445,6 +448,10 @@ class Fields:
         if not lo <= v <= hi:
             raise self.error(key, f"value {v} outside [{lo}, {hi}]")
         return v
+
+    def time(self, key: str) -> int:
+        """UTC seconds in ``[0, MAX_TIME]``."""
+        return self.integer(key, 0, MAX_TIME)
 
     def text(
         self, key: str, max_len: int = 256, pattern: Callable[[str], bool] | None = None

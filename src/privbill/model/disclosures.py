@@ -212,7 +212,7 @@ def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
         return WholePeriod()
     if kind == Window.KIND:
         f = codec.Fields(value, obj, {"kind", "from", "to"}, path=path)
-        start, end = f.integer("from", 0), f.integer("to", 0)
+        start, end = f.time("from"), f.time("to")
         if end <= start:
             raise f.error("to", "window ends before it starts")
         return Window(start, end)
@@ -481,7 +481,7 @@ class DisclosureRequest:
         if f.raw("format") != REQUEST_FORMAT:
             raise f.error("format", f"expected {REQUEST_FORMAT!r}")
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
         tzname = f.text("timezone", 64)
@@ -489,7 +489,7 @@ class DisclosureRequest:
             zone(tzname)
         except UsageError as exc:
             raise f.error("timezone", exc.detail) from None
-        issued_at, expires = f.integer("issued_at", 0), f.integer("expires", 0)
+        issued_at, expires = f.time("issued_at"), f.time("expires")
         if expires <= issued_at:
             raise f.error("expires", "request expires before it is issued")
         req = cls(
@@ -722,7 +722,7 @@ class Consent:
         return cls(
             request_hash=f.octets("request_hash", DIGEST_BYTES),
             statements=tuple(chosen),
-            at=f.integer("at", 0),
+            at=f.time("at"),
             customer_key=key,
             signature=sig,
         )

@@ -214,7 +214,7 @@ class LedgerEntry:
             source=cast(Source, source),
             reference=f.octets("reference", DIGEST_BYTES),
             statement=f.integer("statement", 0, 1 << 16),
-            at=f.integer("at", 0),
+            at=f.time("at"),
         )
 
 

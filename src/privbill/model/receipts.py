@@ -65,7 +65,7 @@ class Receipt:
              "currency", "issued_at", "issuer", "signature"},
         )  # fmt: skip
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
         meters = f.array("meters", 1, MAX_METERS)
@@ -80,7 +80,7 @@ class Receipt:
             meters=tuple(meters),
             total_fee=f.integer("total_fee"),
             currency=f.text("currency", 3),
-            issued_at=f.integer("issued_at", 0),
+            issued_at=f.time("issued_at"),
             issuer=f.octets("issuer", DIGEST_BYTES),
             signature=f.octets("signature", SIGNATURE_BYTES),
         )

@@ -144,7 +144,7 @@ class RegisterEntry:
 
 def _month_from(f: codec.Fields) -> BillingPeriod:
     m = f.sub("month", {"start", "end"})
-    start, end = m.integer("start", 0), m.integer("end", 0)
+    start, end = m.time("start"), m.time("end")
     if end <= start:
         raise m.error("end", "month ends before it starts")
     return BillingPeriod(start, end)

@@ -369,8 +369,8 @@ class SignedTariff:
             currency=f.text("currency", 3),
             minor_unit=f.integer("minor_unit", 0, 9),
             timezone=f.text("timezone", 64),
-            valid_from=f.integer("valid_from", 0),
-            valid_until=f.integer("valid_until", 0),
+            valid_from=f.time("valid_from"),
+            valid_until=f.time("valid_until"),
             energy=_energy_from_obj(f),
             per_day=fixed.integer("per_day", -lim, lim),
             per_month=fixed.integer("per_month", -lim, lim),
@@ -439,7 +439,7 @@ def _energy_from_obj(f: codec.Fields) -> Energy:
         e = f.sub("energy", {"kind", "interval_s", "start", "prices"})
         return Dynamic(
             e.integer("interval_s", 60, 86400),
-            e.integer("start", 0),
+            e.time("start"),
             tuple(e.int_list("prices", -lim, lim, 1, MAX_DYNAMIC_PRICES)),
         )
     raise f.error("energy.kind", f"unknown energy price kind {kind!r}")
