@@ -9,6 +9,7 @@ Every mutation is a function of a :class:`random.Random`, so a seed reproduces i
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -236,10 +237,8 @@ def structured(data: bytes, rng: random.Random, donors: Sequence[bytes], rounds:
         return rng.choice(BYTE_MUTATIONS)(data, rng, donors)
     donor_trees: list[Tree] = []
     for d in donors[:4]:
-        try:
+        with contextlib.suppress(PrivbillError):
             donor_trees.append(codec.decode(d, "fuzz"))
-        except PrivbillError:
-            pass
     for _ in range(rounds):
         paths = _paths(tree)
         path = rng.choice(paths[1:] or paths)
