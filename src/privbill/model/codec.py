@@ -206,6 +206,9 @@ def _item(st: _State, pos: int, depth: int) -> tuple[Any, int]:
                 elif ib == 0x80 and depth < st.depth:
                     out[i] = []
                     pos += 1
+                elif ib == 0xA0 and depth < st.depth:
+                    out[i] = {}
+                    pos += 1
                 else:
                     out[i], pos = _item(st, pos, depth)
         except _Bad as exc:
@@ -221,7 +224,9 @@ def _item(st: _State, pos: int, depth: int) -> tuple[Any, int]:
         if st.left < 0:
             raise _fail(f"too many data items: the text at byte {at} passes the limit")
         try:
-            return str(st.view[pos : pos + n], "utf-8"), pos + n
+            if n <= 4096:
+                return data[pos : pos + n].decode("utf-8"), pos + n
+            return str(st.view[pos : pos + n], "utf-8"), pos + n  # no copy of a long text
         except UnicodeDecodeError:
             raise _fail(f"text at byte {at} is not valid UTF-8") from None
     if major == 1:
@@ -277,7 +282,7 @@ def _map(st: _State, pos: int, depth: int, n: int, at: int) -> tuple[dict[str, A
             cached = keys.get(raw)
             if cached is None:
                 try:
-                    cached = str(data[kpos:pos], "utf-8")
+                    cached = data[kpos:pos].decode("utf-8")
                 except UnicodeDecodeError:
                     raise _fail(f"text at byte {kat} is not valid UTF-8") from None
                 if len(keys) < _MAX_KEYS and klen <= 64:
@@ -286,6 +291,9 @@ def _map(st: _State, pos: int, depth: int, n: int, at: int) -> tuple[dict[str, A
             ib = data[pos] if pos < end else 0xFF
             if ib < 0x18:
                 out[key] = ib
+                pos += 1
+            elif ib == 0xA0 and depth < st.depth:
+                out[key] = {}
                 pos += 1
             elif ib == 0x58 and pos + 2 <= end:  # a byte string of 24..63 bytes (a commitment)
                 size = data[pos + 1]
@@ -298,7 +306,7 @@ def _map(st: _State, pos: int, depth: int, n: int, at: int) -> tuple[dict[str, A
                 out[key], pos = _item(st, pos, depth)
     except _Bad as exc:
         if key is not None:
-            exc.path.append(f".{key}")
+            exc.path.append(f".{key}" if key else "['']")
         raise
     return out, pos
 
