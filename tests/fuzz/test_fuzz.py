@@ -3,13 +3,15 @@
 Each target starts from a real encoded message (``fuzz/corpus.py``) and gets one to three byte
 or CBOR-aware mutations (``fuzz/mutate.py``); the only exceptions it may raise are typed
 ``privbill.errors`` ones, and a changed message must never verify as something else. The
-examples are derandomized (the same inputs every run); the long, coverage-guided run is
-``tests/fuzz/atheris_fuzz.py`` (``docs/security.md`` §12).
+examples are derandomized (the same inputs every run); ``PRIVBILL_FUZZ_EXAMPLES=N`` runs ``N``
+fresh ones per target, and the coverage-guided run is ``tests/fuzz/atheris_fuzz.py``
+(``docs/security.md`` §12).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 
 import pytest
@@ -22,8 +24,10 @@ from fuzz.targets import Target, targets
 from privbill.errors import PrivbillError
 
 #: Examples per target: decoders are cheap, verifiers check proofs (tens of ms each).
-DECODE_EXAMPLES = 60
-VERIFY_EXAMPLES = 25
+#: ``PRIVBILL_FUZZ_EXAMPLES=N`` runs N fresh (random) examples per target instead.
+LONG = int(os.environ.get("PRIVBILL_FUZZ_EXAMPLES", "0"))
+DECODE_EXAMPLES = LONG or 60
+VERIFY_EXAMPLES = LONG or 25
 
 
 def _names() -> list[str]:
@@ -59,7 +63,7 @@ def test_only_typed_errors_escape(name: str) -> None:
     @settings(
         max_examples=examples,
         deadline=None,
-        derandomize=True,
+        derandomize=not LONG,
         database=None,
         suppress_health_check=[HealthCheck.too_slow],
     )
