@@ -83,12 +83,11 @@ DEFAULT_LIMITS: Final = Limits(depth=MAX_DEPTH, items=MAX_ITEMS, container=MAX_I
 # --- the parser --------------------------------------------------------------------------------
 
 _TYPES: Final = ("integer", "negative integer", "byte string", "text", "array", "map", "tag")
-_KEYS: dict[bytes, str] = {}  # encoded map key -> key, for the keys seen first
-_MAX_KEYS: Final = 4096
+_MAX_KEYS: Final = 4096  # map keys remembered per decoding (one input cannot slow another)
 
 
 class _State:
-    __slots__ = ("container", "data", "depth", "end", "left", "text", "view")
+    __slots__ = ("container", "data", "depth", "end", "keys", "left", "text", "view")
 
     def __init__(self, data: bytes, limits: Limits) -> None:
         self.data = data
@@ -98,6 +97,7 @@ class _State:
         self.depth = limits.depth
         self.container = limits.container
         self.text = limits.text
+        self.keys: dict[bytes, str] = {}  # encoded map key -> key, for the keys seen first
 
 
 class _Bad(Exception):
@@ -251,7 +251,7 @@ def _map(st: _State, pos: int, depth: int, n: int, at: int) -> tuple[dict[str, A
         raise _fail(f"too many data items: the map at byte {at} passes the limit")
     out: dict[str, Any] = {}
     previous = b""
-    keys = _KEYS
+    keys = st.keys
     key: str | None = None
     try:
         for _ in range(n):
