@@ -228,7 +228,7 @@ def main() -> None:
     ap.add_argument(
         "--kinds", default="bill", help="object kinds for every shape ('all', or comma-separated)"
     )
-    ap.add_argument("--shapes", help="only these shapes (comma-separated names)")
+    ap.add_argument("--shapes", help="only these shapes (names separated by semicolons)")
     ap.add_argument("--no-traced", action="store_true", help="skip the tracemalloc run")
     ap.add_argument("--one", nargs=2, metavar=("FILE", "KIND"), help=argparse.SUPPRESS)
     ap.add_argument("--cache", help="keep the honest messages in this folder")
@@ -259,7 +259,7 @@ def main() -> None:
             f"{'kind':<20} {'shape':<44} {'wall':>6} {'cpu':>6} {'traced':>7} {'rss0':>7} "
             f"{'rss':>7}  outcome"
         )
-        shapes = args.shapes.split(",") if args.shapes else None
+        shapes = args.shapes.split(";") if args.shapes else None
         results["hostile"] = hostile(args.size, kinds, shapes, not args.no_traced)
         print(f"(load average {os.getloadavg()[0]:.2f})")
     if args.json:
