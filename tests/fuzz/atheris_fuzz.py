@@ -86,17 +86,21 @@ def main() -> None:
             return (data[:1] + body)[:max_size]
         return atheris.Mutate(data, max_size)
 
-    folder = Path(args.corpus or tempfile.mkdtemp(prefix="privbill-fuzz-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    largest = 0
-    for i, t in enumerate(chosen):
-        for k, seed in enumerate(t.seeds[:1]):
-            (folder / f"seed-{i:02d}-{k}").write_bytes(bytes([i]) + seed)
-            largest = max(largest, len(seed) + 1)
-    libfuzzer = [sys.argv[0], *rest, str(folder)]
-    if not any(a.startswith("-max_len=") for a in rest):
-        libfuzzer.insert(1, f"-max_len={2 * largest}")
-    print(f"fuzzing {len(chosen)} targets from {folder}", flush=True)
+    replay = [a for a in rest if not a.startswith("-") and Path(a).is_file()]
+    if replay:  # run saved inputs (a crash-… file) once each, with the same targets
+        libfuzzer = [sys.argv[0], *rest]
+    else:
+        folder = Path(args.corpus or tempfile.mkdtemp(prefix="privbill-fuzz-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        largest = 0
+        for i, t in enumerate(chosen):
+            for k, seed in enumerate(t.seeds[:1]):
+                (folder / f"seed-{i:02d}-{k}").write_bytes(bytes([i]) + seed)
+                largest = max(largest, len(seed) + 1)
+        libfuzzer = [sys.argv[0], *rest, str(folder)]
+        if not any(a.startswith("-max_len=") for a in rest):
+            libfuzzer.insert(1, f"-max_len={2 * largest}")
+        print(f"fuzzing {len(chosen)} targets from {folder}", flush=True)
     import atexit
 
     atexit.register(save)
