@@ -4,7 +4,7 @@ Every transmitted, signed or hashed object is a CBOR map with text keys whose ``
 names the object and its version (``privbill/<kind>/<version>``). Encoding is deterministic
 (shortest heads, definite lengths, map keys sorted bytewise by their encoding).
 
-Decoding is our own parser, which accepts only what the encoder produces and checks it while it
+Decoding is privbill's own parser, which accepts only what the encoder produces and checks it while it
 reads, so no re-encoding pass is needed: shortest heads, definite lengths, map keys that are
 text, unique and in order, no tags, no floats or other simple values than false, true and null,
 integers within 64 bits, text that is valid UTF-8, and no trailing bytes. Each object kind
@@ -74,8 +74,8 @@ class Limits:
 #: No object kind nests deeper or holds more items than these.
 MAX_DEPTH: Final = 16
 MAX_ITEMS: Final = 1 << 20
-#: Bytes of a string that count as one more item.
-ITEM_BYTES: Final = 64
+#: Bytes of a string that count as one more item (the parser counts ``n >> 6``).
+ITEM_BYTES: Final = 1 << 6
 #: The limits of an object kind that declares none: as much as any kind allows.
 DEFAULT_LIMITS: Final = Limits(depth=MAX_DEPTH, items=MAX_ITEMS, container=MAX_ITEMS)
 
