@@ -233,6 +233,11 @@ def _item(st: _State, pos: int, depth: int) -> tuple[Any, int]:
         if n > INT_MAX:
             raise _fail(f"integer outside 64 bits at byte {at}")
         return -1 - n, pos
+    if n in (2, 3):  # what an encoder writes for an integer beyond 64 bits
+        raise _fail(
+            f"not canonical CBOR: a bignum (tag {n}) at byte {at}: integers lie within 64 bits "
+            "and tags are not allowed"
+        )
     raise _fail(f"not canonical CBOR: tag {n} at byte {at} (tags are not allowed)")
 
 
