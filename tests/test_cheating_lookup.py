@@ -35,7 +35,6 @@ from cheaters import (
 from privbill.billing import lookup
 from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
-from privbill.crypto.sigma import SigmaError
 from privbill.errors import CommitmentError, ComponentProofError, DecodeError, FeeMismatchError
 from privbill.model.component_proofs import LookupMeterProof, LookupProof
 from privbill.model.components import Lookup, LookupBand
@@ -244,12 +243,6 @@ def test_three_road_classes() -> None:
     assert attack_lookup(case, random.Random(3)) >= 12
 
 
-@pytest.mark.xfail(
-    raises=SigmaError,
-    strict=True,
-    reason="known defect: a fee commitment equal to p·C makes a clause the identity and "
-    "lookup.verify raises an untyped SigmaError (refused, but not with a privbill error)",
-)
 def test_fee_commitment_that_makes_a_clause_the_identity() -> None:
     """``F = p_j·C``: the clause's second element is the identity. The bill is refused either
     way; the verifier must say so with a typed error."""
@@ -266,6 +259,28 @@ def test_fee_commitment_that_makes_a_clause_the_identity() -> None:
         "lookup",
         lambda: lookup.verify(component, [0], [point], [attribute], CTX, proof, PATH),
         ComponentProofError,
+        field=re.escape(f"{PATH}.fees"),
+        match="fee commitment makes clause 0 degenerate",
+    )
+
+
+def test_attribute_commitment_without_blinding_is_refused_typed() -> None:
+    """``A = v_j·G`` (no blinding) makes the attribute equation of clause ``j`` the identity:
+    the statement is not a valid Sigma instance, and the verifier says which element."""
+    component = Lookup("l", "c", (0, 1), (LookupBand("b", (10, 20)),), bytes(CELLS), bytes(CELLS))
+    point = pedersen.commit(50, group.random_scalar())
+    attribute = group.mul(group.generator(), 1)  # value 1, blinding 0: A − 1·G = 0
+    fee = pedersen.commit(1000, group.random_scalar())
+    junk = b"".join(
+        group.encode_point(pedersen.commit(1, group.random_scalar())) for _ in range(4)
+    ) + b"".join(group.encode_scalar(1) for _ in range(6))
+    proof = LookupMeterProof(group.encode_point(fee), (junk,))
+    refused(
+        "lookup",
+        lambda: lookup.verify(component, [0], [point], [attribute], CTX, proof, PATH),
+        ComponentProofError,
+        field=re.escape(f"{PATH}.proofs[0]"),
+        match="attribute commitment makes clause 1 degenerate",
     )
 
 

@@ -56,6 +56,11 @@ from privbill.model.tariffs import SignedTariff
 FORMAT: Final = "privbill/dispute-bundle/1"
 OBJ: Final = "dispute bundle"
 MAX_CERTIFICATES: Final = 1024
+#: Decoding bounds: a flat map and the encoded objects (byte strings, each decoded later within
+#: its own kind's bounds); a string counts one item per 64 bytes, and the bill may be as large
+#: as any input.
+LIMITS: Final = codec.Limits(depth=2, items=codec.MAX_ITEMS, container=MAX_CERTIFICATES)
+
 
 T = TypeVar("T")
 
@@ -84,7 +89,7 @@ class DisputeBundle:
     @classmethod
     def decode(cls, data: bytes) -> DisputeBundle:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {"format", "bill", "tariff", "certificates", "provider_key", "receipt"},
         )

@@ -281,7 +281,7 @@ class MeterState:
                 or len(pending_attrs) % group.POINT_BYTES
             ):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, AttributeError, UsageError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UsageError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
         return cls(
             seq,

@@ -58,6 +58,26 @@ def _clauses(
     return out
 
 
+def _check_clauses(clauses: Sequence[Instance], i: int, path: str, n: int) -> None:
+    """Refuse clauses that are not valid Sigma statements (draft, ``ValidateInstance``): an
+    element ``A − v_j·G`` or ``F − p_j·C`` that is the identity makes a clause provable by
+    anyone, and cannot be hashed into the challenge."""
+    for j, inst in enumerate(clauses):
+        problem = inst.problem()
+        if problem is None:
+            continue
+        elements = inst.encoded_elements()
+        if elements[2] is None:  # D1 = A − v_j·G: the sealed attribute commitment
+            field, whose = f"{path}.proofs[{n}]", "attribute commitment"
+        else:  # D2 = F − p_j·C: the prover's fee commitment
+            field, whose = f"{path}.fees", "fee commitment"
+        raise ComponentProofError(
+            f"lookup proof of interval {i}: the {whose} makes clause {j} degenerate ({problem})",
+            obj=OBJ,
+            field=field,
+        )
+
+
 def _uniform(component: Lookup, band: int) -> bool:
     return len(set(component.bands[band].prices)) == 1
 
@@ -171,6 +191,7 @@ def verify(
             raise DecodeError(str(exc), obj=OBJ, field=where) from None
         band = bands[i]
         clauses = _clauses(component, band, attributes[i], points[i], fee_points[n])
+        _check_clauses(clauses, i, path, n)
         challenge = oror.derive_or_challenge(
             oror.or_tag(LABEL, _context(context, i)), clauses, t_bytes
         )

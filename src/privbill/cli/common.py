@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
 from zoneinfo import ZoneInfo
 
-import cbor2
-
 from privbill.billing.prover import MeterInput
 from privbill.crypto.signatures import Algorithm, KeyError_, SigningKey, VerifyingKey
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
 from privbill.files import read_bytes, write_atomic
 from privbill.meter import MeterState
-from privbill.model import certificates, money, readings, sealed, tariffs
+from privbill.model import certificates, codec, money, readings, sealed, tariffs
 from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import interval_time, zone
 from privbill.model.readings import OPENING_KEY_BYTES, Openings
@@ -151,7 +149,7 @@ def is_json(data: bytes) -> bool:
         return False
     try:
         json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return False
     return True
 
@@ -160,12 +158,8 @@ def sniff(data: bytes) -> str | None:
     """``"json"`` for JSON text, the ``format`` tag of a privbill CBOR object, else ``None``."""
     if is_json(data):
         return "json"
-    try:
-        obj = cbor2.loads(data)
-    except Exception:  # anything that is not CBOR: the real decoder names the problem
-        return None
-    fmt = obj.get("format") if isinstance(obj, dict) else None
-    return fmt if isinstance(fmt, str) else None
+    # A bounded look at the top-level map (never a full decode: the file failed one already).
+    return codec.format_of(data)
 
 
 def kind_of(fmt: str) -> str:

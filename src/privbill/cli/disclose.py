@@ -179,7 +179,7 @@ def parse_statements(
     """The statements of a JSON statement list (see the module docstring)."""
     try:
         items = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise UsageError(f"not valid JSON: {exc}", obj=OBJ) from None
     if isinstance(items, dict) and set(items) == {"statements"}:
         items = items["statements"]

@@ -109,7 +109,7 @@ def cmd_tariff_check(args: argparse.Namespace) -> int:
         )
     try:
         json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DecodeError(f"{args.description} is not valid JSON: {exc}", obj=DESCRIPTION) from None
     try:
         body = TariffBody.from_json(data.decode("utf-8-sig"))

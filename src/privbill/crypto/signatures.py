@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -59,7 +59,7 @@ class VerifyingKey:
     def from_spki(cls, der: bytes) -> VerifyingKey:
         try:
             key = serialization.load_der_public_key(der)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyError_(f"not a DER SubjectPublicKeyInfo: {exc}") from None
         if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
             raise KeyError_(f"unsupported public key type {type(key).__name__}")
@@ -72,7 +72,7 @@ class VerifyingKey:
     def from_pem(cls, pem: bytes) -> VerifyingKey:
         try:
             key = serialization.load_pem_public_key(pem)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyError_(f"not a PEM public key: {exc}") from None
         if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
             raise KeyError_(f"unsupported public key type {type(key).__name__}")
@@ -137,7 +137,7 @@ class SigningKey:
     def from_pem(cls, pem: bytes, password: bytes | None = None) -> SigningKey:
         try:
             key = serialization.load_pem_private_key(pem, password=password)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise KeyError_(f"not a PEM private key: {exc}") from None
         if not isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey):
             raise KeyError_(f"unsupported private key type {type(key).__name__}")

@@ -55,7 +55,7 @@ def agile_to_description(
     for p, page in enumerate(pages):
         try:
             data = json.loads(page, parse_float=Decimal)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise _err(f"page {p}", f"not valid JSON: {exc}") from None
         results = data.get("results") if isinstance(data, dict) else None
         if not isinstance(results, list):

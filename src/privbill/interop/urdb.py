@@ -181,7 +181,7 @@ def load_rate(text: str | bytes) -> dict[str, Any]:
     """The rate object of a URDB file: a bare rate, ``{"items": [rate]}`` or ``[rate]``."""
     try:
         data = json.loads(text, parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise TariffError(f"not valid JSON: {exc}", obj=OBJ) from None
     if isinstance(data, dict) and "items" in data:
         data = data["items"]

@@ -11,6 +11,7 @@ from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
 from privbill.model.component_proofs import ComponentProof, component_proof_from_obj
 from privbill.model.ids import is_identifier
+from privbill.model.interval_components import MAX_INTERVALS
 from privbill.model.periods import BillingPeriod
 from privbill.model.register_proofs import MAX_REGISTERS
 from privbill.model.registers import DemandRegister
@@ -19,6 +20,12 @@ from privbill.model.seals import SealedRun
 FORMAT: Final = "privbill/bill/1"
 OBJ: Final = "payment message"
 MAX_METERS: Final = 1024
+#: Decoding bounds. Depth 7: message → components → demand proof → windows → window → tier parts
+#: → ordering proofs (and message → meters → section → runs → run → seal, or → registers →
+#: register → schedules → entry). Items: a year of quarter-hour readings with a polynomial
+#: charge (per interval a map of six proofs, 13 items) takes about 460 000; the bound keeps
+#: what a hostile message can make the decoder build near 100 MiB (docs/security.md §11).
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=MAX_INTERVALS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +101,7 @@ class PaymentMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> PaymentMessage:
-        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT, LIMITS))
 
     @classmethod
     def from_obj(cls, value: object) -> PaymentMessage:
@@ -114,7 +121,7 @@ class PaymentMessage:
             },
         )
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
         try:

@@ -23,6 +23,8 @@ _FIELDS: Final = frozenset(
 
 
 MAX_ATTRIBUTES: Final = 8
+#: Decoding bounds: a flat map of ten fields and the attribute names.
+LIMITS: Final = codec.Limits(depth=2, items=64, container=16)
 
 
 def _check_attributes(names: list[Any], where: str) -> None:
@@ -137,8 +139,8 @@ class MeterCertificate:
         interval = f.integer("interval_s", MIN_INTERVAL_S, MAX_INTERVAL_S)
         if 86400 % interval:
             raise f.error("interval_s", "interval length must divide a day")
-        valid_from = f.integer("valid_from", 0)
-        valid_until = f.integer("valid_until", 0)
+        valid_from = f.time("valid_from")
+        valid_until = f.time("valid_until")
         if valid_until <= valid_from:
             raise f.error("valid_until", "validity window is empty")
         return cls(
@@ -156,7 +158,7 @@ class MeterCertificate:
 
     @classmethod
     def decode(cls, data: bytes) -> MeterCertificate:
-        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT, LIMITS))
 
     def verify(self, provider: VerifyingKey, path: str = "") -> None:
         """Raise unless the provider signed this certificate."""

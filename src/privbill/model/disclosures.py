@@ -96,6 +96,14 @@ MAX_PROOF_BYTES: Final = 1 << 16
 #: One range proof per set bit of the number of derived commitments (at most 2^20 of them).
 MAX_RANGE_PROOFS: Final = 21
 MAX_REGISTER: Final = 63
+#: Decoding bounds. A request: request → statements → statement → selector or weights (depth
+#: 4); the weights of all its statements together share one bound of 2^20 items.
+REQUEST_LIMITS: Final = codec.Limits(depth=4, items=codec.MAX_ITEMS, container=MAX_WEIGHTS)
+#: A consent: a flat map and the chosen statement indices.
+CONSENT_LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_STATEMENTS, container=MAX_STATEMENTS)
+#: A response: response → meters → evidence → runs → run → seal (depth 6); opened readings
+#: and sealed runs bounded like a bill's.
+RESPONSE_LIMITS: Final = codec.Limits(depth=6, items=codec.MAX_ITEMS, container=1 << 20)
 #: Size of the proof that binds a revealed value to its statement (a compact Sigma proof:
 #: challenge and response, ``docs/disclosure.md`` §3.4).
 REVEAL_PROOF_BYTES: Final = 2 * group.SCALAR_BYTES
@@ -204,7 +212,7 @@ def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
         return WholePeriod()
     if kind == Window.KIND:
         f = codec.Fields(value, obj, {"kind", "from", "to"}, path=path)
-        start, end = f.integer("from", 0), f.integer("to", 0)
+        start, end = f.time("from"), f.time("to")
         if end <= start:
             raise f.error("to", "window ends before it starts")
         return Window(start, end)
@@ -465,7 +473,7 @@ class DisclosureRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> DisclosureRequest:
-        return cls.from_obj(codec.decode(data, REQUEST_OBJ, REQUEST_FORMAT))
+        return cls.from_obj(codec.decode(data, REQUEST_OBJ, REQUEST_FORMAT, REQUEST_LIMITS))
 
     @classmethod
     def from_obj(cls, value: object) -> DisclosureRequest:
@@ -473,7 +481,7 @@ class DisclosureRequest:
         if f.raw("format") != REQUEST_FORMAT:
             raise f.error("format", f"expected {REQUEST_FORMAT!r}")
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
         tzname = f.text("timezone", 64)
@@ -481,7 +489,7 @@ class DisclosureRequest:
             zone(tzname)
         except UsageError as exc:
             raise f.error("timezone", exc.detail) from None
-        issued_at, expires = f.integer("issued_at", 0), f.integer("expires", 0)
+        issued_at, expires = f.time("issued_at"), f.time("expires")
         if expires <= issued_at:
             raise f.error("expires", "request expires before it is issued")
         req = cls(
@@ -683,7 +691,7 @@ class Consent:
 
     @classmethod
     def decode(cls, data: bytes) -> Consent:
-        return cls.from_obj(codec.decode(data, CONSENT_OBJ, CONSENT_FORMAT))
+        return cls.from_obj(codec.decode(data, CONSENT_OBJ, CONSENT_FORMAT, CONSENT_LIMITS))
 
     @classmethod
     def from_obj(cls, value: object, path: str = "", obj: str = CONSENT_OBJ) -> Consent:
@@ -714,7 +722,7 @@ class Consent:
         return cls(
             request_hash=f.octets("request_hash", DIGEST_BYTES),
             statements=tuple(chosen),
-            at=f.integer("at", 0),
+            at=f.time("at"),
             customer_key=key,
             signature=sig,
         )
@@ -907,7 +915,7 @@ class DisclosureResponse:
     @classmethod
     def decode(cls, data: bytes) -> DisclosureResponse:
         f = codec.Fields(
-            codec.decode(data, RESPONSE_OBJ, RESPONSE_FORMAT),
+            codec.decode(data, RESPONSE_OBJ, RESPONSE_FORMAT, RESPONSE_LIMITS),
             RESPONSE_OBJ,
             {"format", "request_hash", "consent", "meters", "answers"},
             {"bill_hash"},

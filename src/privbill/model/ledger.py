@@ -62,6 +62,9 @@ MAX_RUNS: Final = 1 << 20
 MAX_RUN: Final = 1 << 20
 MAX_WHAT: Final = 2000
 MAX_ABS_WEIGHT: Final = 2**62
+#: Decoding bounds. Depth 7: ledger → entries → entry → terms → term → runs → run (a run is an
+#: array of three integers). Items: a disclosed run takes four, so about 250 000 runs.
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=1 << 20)
 
 EntryKind = Literal["value", "readings", "bound", "peak"]
 ENTRY_KINDS: Final[tuple[EntryKind, ...]] = ("value", "readings", "bound", "peak")
@@ -211,7 +214,7 @@ class LedgerEntry:
             source=cast(Source, source),
             reference=f.octets("reference", DIGEST_BYTES),
             statement=f.integer("statement", 0, 1 << 16),
-            at=f.integer("at", 0),
+            at=f.time("at"),
         )
 
 
@@ -263,7 +266,7 @@ class DisclosureLedger:
     @classmethod
     def decode(cls, data: bytes) -> DisclosureLedger:
         f = codec.Fields(
-            codec.decode(data, OBJ, LEDGER_FORMAT), OBJ, {"format", "meters", "entries"}
+            codec.decode(data, OBJ, LEDGER_FORMAT, LIMITS), OBJ, {"format", "meters", "entries"}
         )
         meters: dict[str, int] = {}
         for k, m in enumerate(f.array("meters", 0, 1 << 16)):

@@ -38,7 +38,10 @@ def zone(name: str) -> ZoneInfo:
 
 def local_time(ts: int, tz: ZoneInfo) -> str:
     """UTC second ``ts`` as local date and time in ``tz``, for messages: ``2026-01-05 14:00 MST``."""
-    moment = datetime.fromtimestamp(ts, tz)
+    try:
+        moment = datetime.fromtimestamp(ts, tz)
+    except (OverflowError, ValueError, OSError):  # beyond the calendar (a hostile index)
+        return f"UTC second {ts}"
     return f"{moment:%Y-%m-%d %H:%M} {moment.tzname()}"
 
 

@@ -20,6 +20,9 @@ from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S
 
 FORMAT: Final = "privbill/openings/1"
 OBJ: Final = "openings"
+#: Decoding bounds: a flat map of lists of integers (readings, attribute values), at most
+#: 2^20 of them together — a year of one-minute readings.
+LIMITS: Final = codec.Limits(depth=2, items=codec.MAX_ITEMS, container=1 << 20)
 OPENING_KEY_BYTES: Final = 32
 _PRF_TAG: Final = b"privbill/v1/opening-prf\x00"
 
@@ -140,7 +143,7 @@ class Openings:
     @classmethod
     def decode(cls, data: bytes) -> Openings:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {"format", "meter_id", "interval_s", "first", "values"},
             {"blindings", "attributes", "attribute_values", "attribute_blindings"},

@@ -15,6 +15,9 @@ from privbill.model.periods import BillingPeriod
 FORMAT: Final = "privbill/receipt/1"
 PURPOSE: Final = "receipt"
 OBJ: Final = "receipt"
+MAX_METERS: Final = 1024  # the meters of one bill (model/bills.py)
+#: Decoding bounds: a flat map (the period a map of two) and the bill's meter ids.
+LIMITS: Final = codec.Limits(depth=2, items=2 * MAX_METERS, container=MAX_METERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +59,16 @@ class Receipt:
     @classmethod
     def decode(cls, data: bytes) -> Receipt:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {"format", "bill_hash", "account", "period", "tariff_hash", "meters", "total_fee",
              "currency", "issued_at", "issuer", "signature"},
         )  # fmt: skip
         p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
+        start, end = p.time("start"), p.time("end")
         if end <= start:
             raise p.error("end", "period ends before it starts")
-        meters = f.array("meters", 1)
+        meters = f.array("meters", 1, MAX_METERS)
         for i, m in enumerate(meters):
             if not isinstance(m, str) or not is_identifier(m):
                 raise f.error(f"meters[{i}]", "expected a meter id")
@@ -77,7 +80,7 @@ class Receipt:
             meters=tuple(meters),
             total_fee=f.integer("total_fee"),
             currency=f.text("currency", 3),
-            issued_at=f.integer("issued_at", 0),
+            issued_at=f.time("issued_at"),
             issuer=f.octets("issuer", DIGEST_BYTES),
             signature=f.octets("signature", SIGNATURE_BYTES),
         )

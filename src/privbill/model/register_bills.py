@@ -127,7 +127,7 @@ class RegisterBill:
 
     @classmethod
     def decode(cls, data: bytes) -> RegisterBill:
-        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT, bills.LIMITS))
 
     @classmethod
     def from_obj(cls, value: object) -> RegisterBill:
@@ -166,7 +166,7 @@ Bill = PaymentMessage | RegisterBill
 def decode_bill(data: bytes) -> Bill:
     """Either payment message, by its ``format``: ``privbill/bill/1`` (per reading) or
     ``privbill/register-bill/1``."""
-    value = codec.decode(data, OBJ)
+    value = codec.decode(data, OBJ, limits=bills.LIMITS)
     fmt = value.get("format")
     if fmt == bills.FORMAT:
         return PaymentMessage.from_obj(value)

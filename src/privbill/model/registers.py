@@ -44,6 +44,9 @@ SCHEDULE_PURPOSE: Final = "demand-register-schedule"
 OBJ: Final = "demand register"
 OPENINGS_OBJ: Final = "register openings"
 MAX_SCHEDULES: Final = 16
+#: Decoding bounds: register → schedules → entry; openings → schedules → entry → values.
+LIMITS: Final = codec.Limits(depth=3, items=512, container=MAX_SCHEDULES)
+OPENINGS_LIMITS: Final = codec.Limits(depth=4, items=2048, container=MAX_SCHEDULES)
 MAX_HOLIDAYS: Final = 10000
 _FIELDS: Final = frozenset({"format", "meter_id", "month", "schedules", "signature"})
 
@@ -141,7 +144,7 @@ class RegisterEntry:
 
 def _month_from(f: codec.Fields) -> BillingPeriod:
     m = f.sub("month", {"start", "end"})
-    start, end = m.integer("start", 0), m.integer("end", 0)
+    start, end = m.time("start"), m.time("end")
     if end <= start:
         raise m.error("end", "month ends before it starts")
     return BillingPeriod(start, end)
@@ -223,7 +226,7 @@ class DemandRegister:
 
     @classmethod
     def decode(cls, data: bytes) -> DemandRegister:
-        return cls.from_obj(codec.decode(data, OBJ, FORMAT))
+        return cls.from_obj(codec.decode(data, OBJ, FORMAT, LIMITS))
 
     def verify_signature(self, key: VerifyingKey, path: str = "") -> None:
         if not key.verify(PURPOSE, self.body_bytes(), self.signature):
@@ -330,7 +333,7 @@ class RegisterOpenings:
     @classmethod
     def decode(cls, data: bytes) -> RegisterOpenings:
         f = codec.Fields(
-            codec.decode(data, OPENINGS_OBJ, OPENINGS_FORMAT),
+            codec.decode(data, OPENINGS_OBJ, OPENINGS_FORMAT, OPENINGS_LIMITS),
             OPENINGS_OBJ,
             {"format", "meter_id", "month", "schedules"},
         )

@@ -14,6 +14,9 @@ from privbill.model.seals import SealedRun
 
 FORMAT: Final = "privbill/sealed-readings/1"
 OBJ: Final = "sealed readings"
+#: Decoding bounds. Depth 5: readings → registers → register → schedules → entry (runs → run →
+#: seal is 4). A day's run takes 25 items: the bound leaves room for 40 000 runs.
+LIMITS: Final = codec.Limits(depth=5, items=codec.MAX_ITEMS, container=1 << 20)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,7 @@ class SealedReadings:
     @classmethod
     def decode(cls, data: bytes) -> SealedReadings:
         f = codec.Fields(
-            codec.decode(data, OBJ, FORMAT),
+            codec.decode(data, OBJ, FORMAT, LIMITS),
             OBJ,
             {"format", "certificate", "runs"},
             {"registers", "energy_registers"},

@@ -53,6 +53,11 @@ PURPOSE: Final = "tariff"
 OBJ: Final = "tariff"
 MAX_PERIODS: Final = 64
 MAX_DYNAMIC_PRICES: Final = 1 << 20
+#: Decoding bounds. Depth 7: tariff → components → demand → windows → window → tiers → tier.
+#: Items: the dynamic prices and everything else a tariff holds together (a string counts one
+#: item per 64 bytes): 2^20, which keeps what a hostile tariff can make the decoder build near
+#: 85 MiB (docs/security.md §11).
+LIMITS: Final = codec.Limits(depth=7, items=codec.MAX_ITEMS, container=MAX_DYNAMIC_PRICES)
 
 EnergyKind = Literal["time-of-use", "dynamic"]
 
@@ -305,7 +310,7 @@ class TariffBody:
     def from_json(cls, text: str | bytes) -> TariffBody:
         try:
             desc = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise TariffError(f"not valid JSON: {exc}", obj="tariff description") from None
         if not isinstance(desc, dict):
             raise TariffError("expected a JSON object", obj="tariff description")
@@ -375,7 +380,7 @@ class SignedTariff:
 
     @classmethod
     def decode(cls, data: bytes) -> SignedTariff:
-        obj = codec.decode(data, OBJ, FORMAT)
+        obj = codec.decode(data, OBJ, FORMAT, LIMITS)
         return cls.from_obj(obj)
 
     @classmethod
@@ -395,8 +400,8 @@ class SignedTariff:
             currency=f.text("currency", 3),
             minor_unit=f.integer("minor_unit", 0, 9),
             timezone=f.text("timezone", 64),
-            valid_from=f.integer("valid_from", 0),
-            valid_until=f.integer("valid_until", 0),
+            valid_from=f.time("valid_from"),
+            valid_until=f.time("valid_until"),
             energy=_energy_from_obj(f),
             per_day=fixed.integer("per_day", -lim, lim),
             per_month=fixed.integer("per_month", -lim, lim),
@@ -469,7 +474,7 @@ def _energy_from_obj(f: codec.Fields) -> Energy:
         e = f.sub("energy", {"kind", "interval_s", "start", "prices"})
         return Dynamic(
             e.integer("interval_s", 60, 86400),
-            e.integer("start", 0),
+            e.time("start"),
             tuple(e.int_list("prices", -lim, lim, 1, MAX_DYNAMIC_PRICES)),
         )
     raise f.error("energy.kind", f"unknown energy price kind {kind!r}")

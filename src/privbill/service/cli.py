@@ -336,7 +336,7 @@ def cmd_request_disclosure(args: argparse.Namespace) -> int:
         refuse_existing([args.out], args.force)
     try:
         statements = json.loads(read_bytes(args.statements, "statement list"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise UsageError(f"not valid JSON: {exc}", obj="statement list") from None
     if isinstance(statements, dict) and set(statements) == {"statements"}:
         statements = statements["statements"]
