@@ -60,6 +60,8 @@ def test_graceful_shutdown_finishes_running_jobs(
             for c in world.customers:
                 subs.append(cl.submit(c.months["2026-02"].bill))
         assert svc.api is not None
+        group = svc.api.pid  # the server runs in its own session: its pool shares its group
+        assert _group_members(group), "the server and its pool processes"
         t0 = time.monotonic()
         rc = svc.api.stop()
         # uvicorn re-raises SIGTERM after its graceful shutdown: "killed by SIGTERM" is the
@@ -71,6 +73,11 @@ def test_graceful_shutdown_finishes_running_jobs(
         verified_before = out.split("local queue stopped")[0].count('"bill verified"')
         assert verified_before >= 1  # the job that was running finished, it was not dropped
         assert stopped["released"] == 0
+        # The verification pool's processes are gone too (none left behind the server).
+        deadline = time.monotonic() + 10
+        while _group_members(group) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _group_members(group) == []
         svc.api = None
         # Whatever was not finished is picked up after a restart; nothing is lost.
         svc.start()
@@ -79,3 +86,20 @@ def test_graceful_shutdown_finishes_running_jobs(
     finally:
         svc.stop()
         engine.dispose()  # type: ignore[attr-defined]
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies) of process group ``pgid``, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            members.append(int(entry.name))
+    return members

@@ -64,6 +64,26 @@ def _run(bill_id: int) -> tasks.Outcome:
     return tasks.run_verification(_ENGINE, _KEY, bill_id)
 
 
+def _end_pool(pool: ProcessPoolExecutor, wait_s: float = 5.0) -> None:
+    """Shut the pool down and make sure its processes are gone: idle ones exit on the pool's
+    shutdown message; one still running a job past the grace period (its lease already
+    released, so another run redoes it idempotently) is terminated. Without this, a server
+    stopped by SIGTERM could exit before the pool's processes did and leave them behind."""
+    # The executor has no public list of its processes; read it before shutdown clears it.
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + wait_s
+    for proc in procs:
+        proc.join(timeout=max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(timeout=2.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=2.0)
+
+
 # --- the dispatcher ----------------------------------------------------------------------------
 
 
@@ -129,11 +149,11 @@ class LocalDispatcher:
                 if not self._inflight:
                     break
             time.sleep(0.05)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             left = list(self._inflight)
         self._release(left)
+        if self._pool is not None:
+            _end_pool(self._pool)
         log.info("local queue stopped", extra={"released": len(left), "owner": self.owner})
 
     # -- queue operations --
