@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,4 +59,8 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     try:
         yield live
     finally:
+        group = svc.api.pid if svc.api is not None else None
         svc.stop()
+        if group is not None:  # the service's verification pool, started in its session
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGTERM)

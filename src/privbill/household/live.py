@@ -12,6 +12,7 @@ the disclosure answered. Then it stops the meter and the service.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -74,6 +75,9 @@ def _stop(p: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait(10)
+    # what the process started in its own session (the service's verification pool) goes too
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(p.pid, signal.SIGTERM)
 
 
 def run_live(args: argparse.Namespace) -> int:
