@@ -17,6 +17,7 @@ nothing is sent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import html
@@ -231,7 +232,7 @@ class PageData:
         assert self.bill is not None
         msg = PaymentMessage.decode(self.bill.message)
         runs = sum(len(m.runs) for m in msg.meters)
-        readings = sum(r.count for m in msg.meters for r in m.runs)
+        readings = sum(r.seal.count for m in msg.meters for r in m.runs)
         return {
             "runs": runs,
             "readings": readings,
@@ -649,6 +650,18 @@ class PageHandler(BaseHTTPRequestHandler):
 
     def _forbidden(self, why: str, status: int = HTTPStatus.FORBIDDEN) -> None:
         self._send(status, f"{why}\n".encode())
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except (ConnectionError, TimeoutError):
+            return
+        except Exception as exc:  # a fault of the page: said by type, the details stay here
+            with contextlib.suppress(Exception):
+                self._send(
+                    HTTPStatus.INTERNAL_SERVER_ERROR, f"page error: {type(exc).__name__}\n".encode()
+                )
+            print(f"privbill web: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     def do_GET(self) -> None:
         if not self._host_ok():

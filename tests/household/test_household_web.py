@@ -1,0 +1,142 @@
+"""The household's page over plain HTTP: the start secret, the session cookie, CSRF on every
+POST, 127.0.0.1 only, no third-party reference, the strict Content-Security-Policy, and every
+figure equal to the bill the provider verified."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+from collections.abc import Iterator
+
+import pytest
+from web_helpers import WebHousehold, billed_household
+
+from privbill.household.web import CSP, WebPage
+
+
+@pytest.fixture(scope="module")
+def hh(live_service, tmp_path_factory: pytest.TempPathFactory) -> WebHousehold:  # type: ignore[no-untyped-def]
+    return billed_household(live_service, tmp_path_factory.mktemp("web-http"))
+
+
+@pytest.fixture(scope="module")
+def page(hh: WebHousehold) -> Iterator[WebPage]:
+    p = WebPage(hh.setup.home)
+    p.start()
+    yield p
+    p.stop()
+
+
+def fetch(
+    page: WebPage, method: str, path: str, body: str = "", **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    c = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
+    hdrs = {"Host": f"127.0.0.1:{page.port}", **headers}
+    if method == "POST":
+        hdrs.setdefault("Content-Type", "application/x-www-form-urlencoded")
+    c.request(method, path, body=body.encode() or None, headers=hdrs)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+
+def login(page: WebPage) -> str:
+    status, headers, _ = fetch(page, "GET", f"/?token={page.token}")
+    assert status == 303 and headers["location"] == "/"
+    cookie = headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    return cookie.split(";")[0]
+
+
+def test_no_secret_no_page(page: WebPage) -> None:
+    assert fetch(page, "GET", "/")[0] == 401
+    assert fetch(page, "GET", "/data.csv")[0] == 401
+    assert fetch(page, "GET", "/?token=" + "A" * 43)[0] == 403
+    assert fetch(page, "GET", "/", Cookie="privbill_page=forged")[0] == 401
+    assert fetch(page, "POST", "/consent", "csrf=x&request=y&decision=allow")[0] == 403
+
+
+def test_page_figures_equal_the_verified_bill(page: WebPage, hh: WebHousehold) -> None:
+    cookie = login(page)
+    status, headers, body = fetch(page, "GET", "/", Cookie=cookie)
+    assert status == 200 and headers["content-security-policy"] == CSP
+    assert "script-src" not in CSP and "'unsafe-inline'" not in CSP
+    text = body.decode()
+    store = hh.setup.store()
+    try:
+        bill = store.bill("2026-01")
+        assert bill is not None and bill.status == "valid" and bill.receipt is not None
+        explained = store.explain("2026-01")
+        assert explained.total == bill.total_fee
+        total = re.search(r'id="total">([^<]*)<', text)
+        verified = re.search(r'id="verified">([^<]*)<', text)
+        assert total and verified
+        assert total.group(1) == verified.group(1) == f"{bill.currency} {bill.amount}"
+        # the provider received one total, the device kept 2976 readings
+        assert "2,976" in text and "<script" not in text
+        assert not re.search(r'(src|href)="(https?:)?//', text)  # no third-party reference
+        for r in explained.energy:
+            assert explained.amount(r.cost) in text
+        # downloads: the customer's own readings
+        status, headers, csv = fetch(page, "GET", "/data.csv?period=2026-01", Cookie=cookie)
+        assert status == 200 and "attachment" in headers["content-disposition"]
+        lines = csv.decode().splitlines()
+        assert lines[0] == "interval_start,wh" and len(lines) == 2977
+        first, count = bill.period.intervals(900)
+        values = store.values(hh.setup.meter_id, first, first + count)
+        assert [int(x.split(",")[1]) for x in lines[1:]] == values
+        status, _, xml = fetch(page, "GET", "/data.xml?period=2026-01", Cookie=cookie)
+        assert status == 200 and b"espi:IntervalReading" in xml
+        from privbill.interop import greenbutton
+
+        parsed = greenbutton.parse(xml.decode())
+        assert sum(v for _i, v in parsed.readings) == sum(values)
+        assert fetch(page, "GET", "/?period=1999-01", Cookie=cookie)[0] == 404
+    finally:
+        store.close()
+
+
+def test_csrf_and_origin_on_every_post(page: WebPage, hh: WebHousehold) -> None:
+    cookie = login(page)
+    rid = hh.requests[0]["request_id"]
+    form = f"request={rid}&decision=allow"
+    assert fetch(page, "POST", "/consent", form, Cookie=cookie)[0] == 403  # no token
+    assert fetch(page, "POST", "/consent", form + "&csrf=" + "0" * 64, Cookie=cookie)[0] == 403
+    other = login(page)  # another session's token does not serve this one
+    good_other = page.csrf_for(other.split("=", 1)[1])
+    assert fetch(page, "POST", "/consent", form + "&csrf=" + good_other, Cookie=cookie)[0] == 403
+    good = page.csrf_for(cookie.split("=", 1)[1])
+    assert fetch(page, "POST", "/consent", form + "&csrf=" + good, Cookie=cookie,
+                 Origin="http://evil.example")[0] == 403  # fmt: skip
+    store = hh.setup.store()
+    try:
+        assert store.disclosure(rid)["status"] == "waiting"  # type: ignore[index]
+    finally:
+        store.close()
+    # an unknown request with a good token: refused by name, nothing recorded
+    status, _, body = fetch(page, "POST", "/consent", "request=nope&decision=allow&csrf=" + good,
+                            Cookie=cookie)  # fmt: skip
+    assert status == 409 and b"does not wait" in body
+
+
+def test_only_127_0_0_1(page: WebPage) -> None:
+    assert page.server is not None and page.server.server_address[0] == "127.0.0.1"
+    cookie = login(page)
+    # a page reached under another name (DNS rebinding) is refused
+    status, _, _ = fetch(page, "GET", "/", Cookie=cookie, Host=f"evil.example:{page.port}")
+    assert status == 403
+    with pytest.raises(OSError):  # another loopback address: nothing listens
+        socket.create_connection(("127.0.0.2", page.port), timeout=2).close()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: learns the outward address
+        outward = probe.getsockname()[0]
+    except OSError:
+        outward = None
+    finally:
+        probe.close()
+    if outward and not outward.startswith("127."):
+        with pytest.raises(OSError):
+            socket.create_connection((outward, page.port), timeout=2).close()
