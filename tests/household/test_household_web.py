@@ -93,7 +93,7 @@ def test_page_figures_equal_the_verified_bill(page: WebPage, hh: WebHousehold) -
 
         parsed = greenbutton.parse(xml, 900)
         assert [(r.index, r.value) for r in parsed.rows] == list(
-            zip(range(first, first + count), values)
+            zip(range(first, first + count), values, strict=True)
         )
         assert fetch(page, "GET", "/?period=1999-01", Cookie=cookie)[0] == 404
     finally:
