@@ -115,10 +115,10 @@ def bar_chart(
     """A bar chart as SVG: ``values`` (non-negative integers) shown with ``fmt``; optional
     background ``bands`` (a fill per bar) and a ``line`` (a second series, scaled to its own
     maximum, drawn over the bars)."""
-    w, h, left, bottom, top = 640, 240, 56, 28, 12
+    w, h, left, bottom, top = 640, 250, 56, 28, 22
     n = max(1, len(values))
     peak = max([*values, 1])
-    step = (w - left - 8) / n
+    step = min((w - left - 8) / n, 48.0)
     parts = [
         f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{esc(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{esc(title)}</title>'
@@ -162,7 +162,7 @@ def bar_chart(
             f'<polyline points="{pts}" fill="none" stroke="{VERMILLION}" '
             'stroke-width="2.5" stroke-dasharray="6 3"/>'
         )
-    parts.append(f'<text x="4" y="{top + 4}" font-size="11" fill="#333">{esc(unit)}</text></svg>')
+    parts.append(f'<text x="4" y="12" font-size="11" fill="#333">{esc(unit)}</text></svg>')
     return "".join(parts)
 
 
@@ -207,24 +207,25 @@ class PageData:
         return list(days), list(days.values())
 
     def hourly(self) -> tuple[list[int], list[int]]:
-        """Average Wh per local hour of day, and the average price (10⁻⁹ per Wh) of each hour,
-        from the tariff's own price function."""
+        """Average Wh per local hour of day, and each hour's usual price (the price it has on
+        most days of the period, 10⁻¹² currency per Wh) from the tariff's own price function."""
+        from collections import Counter
+
+        assert self.bill is not None
         tz = self.body.tz
         wh = [0] * 24
-        price = [0] * 24
-        n = [0] * 24
-        days = max(1, len(self.bill.period.local_days(tz)))  # type: ignore[union-attr]
+        seen: list[Counter[int]] = [Counter() for _ in range(24)]
+        days = max(1, len(self.bill.period.local_days(tz)))
         for mid, rows in self.readings.items():
             step = self.steps[mid]
-            first, count = self.bill.period.intervals(step)  # type: ignore[union-attr]
+            first, count = self.bill.period.intervals(step)
             prices = self.body.prices(first, count, step)
             for k in range(count):
-                hour = datetime.fromtimestamp((first + k) * step, tz).hour
-                price[hour] += prices[k]
-                n[hour] += 1
+                seen[datetime.fromtimestamp((first + k) * step, tz).hour][prices[k]] += 1
             for idx, v in rows:
                 wh[datetime.fromtimestamp(idx * step, tz).hour] += v
-        return [v // days for v in wh], [p // c if c else 0 for p, c in zip(price, n, strict=True)]
+        usual = [c.most_common(1)[0][0] if c else 0 for c in seen]
+        return [v // days for v in wh], usual
 
     def sent(self) -> dict[str, Any]:
         from privbill.model.bills import PaymentMessage
@@ -343,8 +344,8 @@ def _plots_section(d: PageData) -> list[str]:
     fills = [BAND_FILLS[min(levels.index(p), len(BAND_FILLS) - 1)] for p in price]
     unit = d.body.currency
 
-    def per_kwh(p: int) -> str:  # 10⁻⁹ per Wh is 10⁻⁶ per kWh
-        return f"{money.format_scaled(p, 6)} {unit}/kWh"
+    def per_kwh(p: int) -> str:  # 10⁻¹² per Wh is 10⁻⁹ per kWh
+        return f"{money.format_scaled(p, 9)} {unit}/kWh"
 
     legend = "".join(
         f'<span><i class="sw b{min(k, len(BAND_FILLS) - 1)}"></i>{esc(per_kwh(p))}</span>'
@@ -371,7 +372,7 @@ def _plots_section(d: PageData) -> list[str]:
             bands=fills,
             every=3,
         ),
-        f'<p class="legend muted">Background: the price of each hour — {legend}</p>'
+        f'<p class="legend muted">Background: the usual price of each hour — {legend}</p>'
         if len(levels) > 1
         else f'<p class="muted">One price all day: {esc(per_kwh(levels[0]))}</p>',
         f"<h3>Your bills in {esc(year)}</h3>",
