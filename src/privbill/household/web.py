@@ -136,7 +136,7 @@ def bar_chart(
         parts.append(
             f'<line x1="{left}" x2="{w - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#bbb" '
             'stroke-width="0.6"/>'
-            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
+            f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="12" text-anchor="end" '
             f'fill="#333">{esc(fmt(round(peak * frac)))}</text>'
         )
     for k, v in enumerate(values):
@@ -149,7 +149,7 @@ def bar_chart(
         )
         if k % every == 0:
             parts.append(
-                f'<text x="{left + (k + 0.5) * step:.1f}" y="{h - bottom + 16}" font-size="11" '
+                f'<text x="{left + (k + 0.5) * step:.1f}" y="{h - bottom + 16}" font-size="12" '
                 f'text-anchor="middle" fill="#333">{esc(labels[k])}</text>'
             )
     if line:
@@ -162,7 +162,7 @@ def bar_chart(
             f'<polyline points="{pts}" fill="none" stroke="{VERMILLION}" '
             'stroke-width="2.5" stroke-dasharray="6 3"/>'
         )
-    parts.append(f'<text x="4" y="12" font-size="11" fill="#333">{esc(unit)}</text></svg>')
+    parts.append(f'<text x="4" y="12" font-size="12" fill="#333">{esc(unit)}</text></svg>')
     return "".join(parts)
 
 
