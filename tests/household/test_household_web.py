@@ -142,3 +142,36 @@ def test_only_127_0_0_1(page: WebPage) -> None:
     if outward and not outward.startswith("127."):
         with pytest.raises(OSError):
             socket.create_connection((outward, page.port), timeout=2).close()
+
+
+def test_agent_web_command_prints_the_address_and_stops_on_sigterm(hh: WebHousehold) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "privbill.cli", "agent", "web", "--home", str(hh.setup.home.path),
+         "--port", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"open (http://127\.0\.0\.1:(\d+)/\?token=([\w-]+))", line)
+        assert m, line
+        port = int(m.group(2))
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/", headers={"Host": f"127.0.0.1:{port}"})
+        assert c.getresponse().status == 401
+        c.close()
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", f"/?token={m.group(3)}", headers={"Host": f"127.0.0.1:{port}"})
+        assert c.getresponse().status == 303
+        c.close()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and '"stopped": true' in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -306,8 +306,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from privbill.household.web import WebPage, serve_forever
 
-    serve_forever(WebPage(_home(args), args.account), args.port, _stop_on_signals())
-    return 0
+    page = WebPage(_home(args), args.account)
+    serve_forever(page, args.port, _stop_on_signals())
+    return report(args.json, {"account": page.account, "stopped": True}, ["page stopped"])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -498,6 +499,7 @@ def register(sub: Subparsers) -> None:
     home_arg(w)
     w.add_argument("--account", help="the household (default: the only one)")
     w.add_argument("--port", type=int, default=8750, help="port on 127.0.0.1 (0: any free one)")
+    add_json(w)
     w.set_defaults(func=cmd_web)
 
     s = asub.add_parser("status", help="what the agent holds per household")

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from privbill.errors import UsageError
 from privbill.household.errors import AgentError
 from privbill.household.home import AgentHome
 from privbill.household.store import BillRow, HouseholdStore
@@ -571,7 +572,12 @@ class WebPage:
         class Handler(PageHandler):
             web = page
 
-        self.server = ThreadingHTTPServer((HOST, port), Handler)
+        try:
+            self.server = ThreadingHTTPServer((HOST, port), Handler)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve the page on {HOST}:{port}: {exc.strerror}", obj="page", field="port"
+            ) from None
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, name="privbill-web", daemon=True
