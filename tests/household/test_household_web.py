@@ -4,13 +4,15 @@ figure equal to the bill the provider verified."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from web_helpers import WebHousehold, billed_household
+from web_helpers import WebHousehold, billed_household, proved_household
 
 from privbill.household.web import CSP, WebPage
 
@@ -175,3 +177,35 @@ def test_agent_web_command_prints_the_address_and_stops_on_sigterm(hh: WebHouseh
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+URDB = Path(__file__).resolve().parents[1] / "data" / "urdb"
+
+
+@pytest.mark.parametrize("name", ["tou-tiers-residential.json", "commercial-tou-demand.json"])
+def test_tiers_and_demand_peaks_are_explained(name: str, tmp_path: Path) -> None:
+    from household_helpers import TZ, make_setup
+    from privbill.household.web import PageData, render_page
+    from privbill.interop.urdb import load_rate, urdb_to_description
+    from privbill.model.tariffs import TariffBody
+    from privbill.provider import Provider
+
+    provider = Provider.generate("ed25519")
+    desc, _ = urdb_to_description(load_rate((URDB / name).read_text()), timezone=TZ,
+                                  valid_from="2026-01-01", valid_until="2027-01-01")  # fmt: skip
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
+    s = make_setup(tmp_path, None, provider=provider, tariff=tariff)
+    h = proved_household(s, tmp_path)
+    bill = h.store.bill("2026-01")
+    assert bill is not None and bill.status == "proved"
+    text = render_page(PageData(h.store, None), "csrf")
+    e = h.store.explain("2026-01")
+    assert e.total == bill.total_fee and f">{bill.currency} {bill.amount}<" in text
+    assert "not yet submitted" in text
+    details = [c.detail for c in e.components if c.detail]
+    assert details and all(html.escape(d) in text for d in details)
+    if "demand" in name:
+        assert any("peak" in d and " at " in d for d in details)
+    else:
+        assert any("reached" in d for d in details)
+    h.store.close()

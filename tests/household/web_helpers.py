@@ -26,18 +26,8 @@ def billed_household(live: Any, tmp: Path, n_requests: int = 2) -> WebHousehold:
     total fetched: with no consent policy they wait for the person."""
     s = make_setup(tmp, live.url, provider=live.provider, tariff=live.tariff)
     live.enrol(s)
-    ml = s.meter_link(tmp / "meter", batch=96)
-    rows = month_rows(s.tariff, seed=11) + month_rows(s.tariff, "2026-02", seed=12)[:96]
-    msgs = []
-    for k in range(0, len(rows), 96):
-        part = ml.build(rows[k : k + 96])
-        ml.commit(part)
-        msgs += part
-    ml.close()
-    store = s.store()
-    ingest_all(Ingestor(store, s.home.key()), s.meter_id, msgs)
-    h = Household.load(store, s.home.key())
-    assert h.prove_next() is not None
+    h = proved_household(s, tmp)
+    store = h.store
     deadline = time.monotonic() + 60
     while (b := store.bill("2026-01")) is not None and b.status != "valid":
         assert time.monotonic() < deadline, f"the bill stays {b.status}: {b.error}"
@@ -63,3 +53,23 @@ def billed_household(live: Any, tmp: Path, n_requests: int = 2) -> WebHousehold:
     h.fetch_disclosures()
     assert len(store.disclosures("waiting")) == n_requests
     return WebHousehold(s, h, requests)
+
+
+def proved_household(s: Setup, tmp: Path) -> Household:
+    """The meter's messages for 2026-01 (and a day more, so January's seals close) ingested, and
+    January's bill proved on the device under ``s.tariff`` (stored: no service is asked)."""
+    ml = s.meter_link(tmp / "meter", batch=96)
+    rows = month_rows(s.tariff, seed=11) + month_rows(s.tariff, "2026-02", seed=12)[:96]
+    msgs = []
+    for k in range(0, len(rows), 96):
+        part = ml.build(rows[k : k + 96])
+        ml.commit(part)
+        msgs += part
+    ml.close()
+    store = s.store()
+    ingest_all(Ingestor(store, s.home.key()), s.meter_id, msgs)
+    with store.transaction():
+        store.add_tariff(s.tariff)
+    h = Household.load(store, s.home.key())
+    assert h.prove_next() is not None
+    return h
