@@ -241,3 +241,22 @@ def test_demand_peak_and_when_are_explained(tmp_path: Path) -> None:
     )
     assert f'id="total">{body.currency} {e.amount(e.total)}<' in text
     store.close()
+
+
+def test_the_providers_words_are_shown_as_text(
+    page: WebPage, hh: WebHousehold, live_service
+) -> None:  # type: ignore[no-untyped-def]
+    """A request's requester and purpose come from the provider: escaped, never markup."""
+    from household_helpers import TZ
+
+    with live_service.operator() as op:
+        op.json("POST", "/v1/disclosures", json_body={
+            "account": hh.setup.account, "period": "2026-01", "statements": [{"kind": "sum"}],
+            "requester": '<img src=x onerror="alert(1)">', "purpose": "<script>alert(2)</script>",
+            "timezone": TZ})  # fmt: skip
+    hh.household.fetch_disclosures()
+    cookie = login(page)
+    status, _, body = fetch(page, "GET", "/", Cookie=cookie)
+    text = body.decode()
+    assert status == 200 and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in text
+    assert "<img" not in text and "<script" not in text and "&lt;script&gt;alert(2)" in text
