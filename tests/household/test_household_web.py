@@ -260,3 +260,63 @@ def test_the_providers_words_are_shown_as_text(
     text = body.decode()
     assert status == 200 and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in text
     assert "<img" not in text and "<script" not in text and "&lt;script&gt;alert(2)" in text
+
+
+def test_agent_run_web_answers_what_the_person_allows(hh: WebHousehold, live_service) -> None:  # type: ignore[no-untyped-def]
+    """`privbill agent run --web`: the page beside the running agent; Allow on the page, and the
+    agent itself answers the provider."""
+    import subprocess
+    import sys
+    import time
+
+    from household_helpers import broker_or_skip
+
+    broker_or_skip()
+    rid = hh.requests[1]["request_id"]
+    hh.household.store.close()  # the agent process owns the store now
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "privbill.cli", "agent", "run", "--home", str(hh.setup.home.path),
+         "--web", "0", "--poll-seconds", "0.5", "--for-seconds", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"open http://127\.0\.0\.1:(\d+)/\?token=([\w-]+)", line)
+        assert m, line
+        port, token = int(m.group(1)), m.group(2)
+
+        def call(
+            method: str, path: str, body: str = "", **h: str
+        ) -> tuple[int, dict[str, str], str]:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            hdrs = {
+                "Host": f"127.0.0.1:{port}",
+                "Content-Type": "application/x-www-form-urlencoded",
+                **h,
+            }
+            c.request(method, path, body=body or None, headers=hdrs)
+            r = c.getresponse()
+            out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read().decode())
+            c.close()
+            return out
+
+        _, headers, _ = call("GET", f"/?token={token}")
+        cookie = headers["set-cookie"].split(";")[0]
+        _, _, text = call("GET", "/", Cookie=cookie)
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', text)
+        assert csrf and f'id="req-{rid}"' in text
+        status, headers, _ = call("POST", "/consent", f"csrf={csrf.group(1)}&request={rid}&decision=allow",
+                                  Cookie=cookie)  # fmt: skip
+        assert status == 303
+        deadline = time.monotonic() + 45
+        with live_service.operator() as op:
+            while op.json("GET", f"/v1/disclosures/{rid}")["status"] != "answered":
+                assert time.monotonic() < deadline and proc.poll() is None, (
+                    "the agent did not answer"
+                )
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err[-2000:]
