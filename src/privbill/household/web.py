@@ -83,7 +83,7 @@ form { display: inline; } .legend span { display: inline-block; margin-right: 0.
 """
     + "".join(f".b{k} {{ background: {c}; }}\n" for k, c in enumerate(BAND_FILLS))
     + """@media (max-width: 40rem) { .cols { grid-template-columns: 1fr; } body { font-size: 15px; }
-  .big { font-size: 1.6rem; } td, th { padding: 0.25rem; } }
+  .big { font-size: 1.6rem; } td, th { padding: 0.25rem; } svg text { font-size: 18px; } }
 """
 )
 
@@ -116,7 +116,7 @@ def bar_chart(
     """A bar chart as SVG: ``values`` (non-negative integers) shown with ``fmt``; optional
     background ``bands`` (a fill per bar) and a ``line`` (a second series, scaled to its own
     maximum, drawn over the bars)."""
-    w, h, left, bottom, top = 640, 250, 56, 28, 22
+    w, h, left, bottom, top = 640, 250, 66, 30, 24
     n = max(1, len(values))
     peak = max([*values, 1])
     step = min((w - left - 8) / n, 48.0)
