@@ -941,6 +941,7 @@ def _minimal_args(path: list[str], missing: Path, tmp: Path) -> list[str | Path]
         ("agent", "init"): ["--home", tmp / "h", "--account", "a1", "--cert", m, "--provider-url", "http://127.0.0.1:9"],
         ("agent", "run"): ["--home", m],
         ("agent", "status"): ["--home", m],
+        ("agent", "web"): ["--home", m],
         ("agent", "bills"): ["--home", m],
         ("agent", "consent"): ["0" * 32, "--home", m],
         ("agent", "export"): ["--home", m, "--to", m, "--out", tmp / "x"],

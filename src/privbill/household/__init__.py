@@ -15,6 +15,9 @@
   each period, submit, fetch receipts, answer consented disclosures.
 * :mod:`~privbill.household.home` — an agent's home directory: its key, configuration and the
   households it serves (one on a customer's device, many for a delegate); export and import.
+* :mod:`~privbill.household.web` — ``privbill agent web`` (or ``agent run --web``): the
+  household's own page on 127.0.0.1 — the bill explained, plots, what the provider received,
+  downloads, Allow / Refuse on the requests that wait for the person.
 * :mod:`~privbill.household.live` — ``privbill demo --live``: meter, agent and provider service
   started together.
 """

@@ -1,6 +1,6 @@
 """Commands of the household side: ``privbill meter run`` and ``privbill agent …``.
 
-``agent init|run|status|bills|consent|export|import``. The MQTT client and the service client
+``agent init|run|web|status|bills|consent|export|import``. The MQTT client and the service client
 load only when a command needs them.
 """
 
@@ -265,7 +265,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         if deadline is not None and time.monotonic() > deadline:
             stop.set()
 
+    page = None
     try:
+        if args.web is not None:
+            from privbill.household.web import WebPage
+
+            page = WebPage(home, args.account)
+            url = page.start(args.web)
+            print(
+                f"open {url}  (the household's page, 127.0.0.1 only)", file=sys.stderr, flush=True
+            )
         agent.connect()
         print(
             f"agent {home.path}: {len(agent.households)} household(s), "
@@ -276,12 +285,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         agent.run(stop, on_idle=idle)
         counts = {a: dict(h.ingestor.counts) for a, h in agent.households.items()}
     finally:
+        if page is not None:
+            page.stop()
         agent.close()
     lines = [
         f"{a}: {c['accepted']} messages accepted, {c['duplicate']} duplicates"
         for a, c in counts.items()
     ]
     return report(args.json, {"households": counts, "refused": len(agent.refusals)}, lines)
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    from privbill.household.web import WebPage, serve_forever
+
+    page = WebPage(_home(args), args.account)
+    serve_forever(page, args.port, _stop_on_signals())
+    return report(args.json, {"account": page.account, "stopped": True}, ["page stopped"])
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -458,8 +477,22 @@ def register(sub: Subparsers) -> None:
         "--poll-seconds", type=float, default=30.0, help="disclosure requests poll interval"
     )
     r.add_argument("--for-seconds", type=float, help="stop after this long")
+    r.add_argument("--web", type=int, nargs="?", const=8750, metavar="PORT",
+                   help="also serve the household's page on 127.0.0.1:PORT (default 8750)")  # fmt: skip
+    r.add_argument("--account", help="--web: the household shown (default: the only one)")
     add_json(r)
     r.set_defaults(func=cmd_run)
+
+    w = asub.add_parser("web", help="serve the household's page on 127.0.0.1",
+                        description="Serve the household's own page (its bill explained, plots, "
+                        "what the provider received, the requests for its data) on 127.0.0.1 "
+                        "beside the running agent; prints the address with a secret to open "
+                        "it (docs/deployment.md).")  # fmt: skip
+    home_arg(w)
+    w.add_argument("--account", help="the household (default: the only one)")
+    w.add_argument("--port", type=int, default=8750, help="port on 127.0.0.1 (0: any free one)")
+    add_json(w)
+    w.set_defaults(func=cmd_web)
 
     s = asub.add_parser("status", help="what the agent holds per household")
     home_arg(s)
