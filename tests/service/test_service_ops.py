@@ -88,6 +88,40 @@ def test_graceful_shutdown_finishes_running_jobs(
         engine.dispose()  # type: ignore[attr-defined]
 
 
+def test_pool_processes_end_when_the_server_is_killed(world: World, tmp_path: Path) -> None:
+    """A server killed with SIGKILL cannot tell its verification pool to stop: the pool's
+    processes notice that their parent is gone and exit instead of waiting forever."""
+    import os
+    import signal
+
+    db_url = f"sqlite:///{tmp_path / 'orphans.db'}"
+    svc, admin, _tokens, _engine = start_service(db_url, world, tmp_path, workers=2)
+    try:
+        with Client(svc.url, token=admin) as op:
+            op.request(
+                "POST", "/v1/tariffs", body=world.tariff.encode(), content_type="application/cbor"
+            )
+            c = world.customers[0]
+            op.request(
+                "POST", "/v1/certificates", body=c.cert.encode(), content_type="application/cbor"
+            )
+        with Client(svc.url) as cl:
+            sub = cl.submit(world.customers[0].months["2026-01"].bill)
+        assert wait_final(svc.url, sub["bill_hash"], sub["token"])["status"] == "valid"
+        assert svc.api is not None
+        group = svc.api.pid
+        assert len(_group_members(group)) >= 2, "the server and at least one pool process"
+        os.kill(svc.api.pid, signal.SIGKILL)  # the server alone, not its process group
+        svc.api.p.wait(10)
+        deadline = time.monotonic() + 15
+        while _group_members(group) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _group_members(group) == []
+        svc.api = None
+    finally:
+        svc.stop()
+
+
 def _group_members(pgid: int) -> list[int]:
     """Live processes (not zombies) of process group ``pgid``, from /proc."""
     members = []

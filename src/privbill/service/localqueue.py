@@ -47,9 +47,24 @@ def _init_process(url: str, key_pem: bytes, log_level: int) -> None:
     # The parent handles shutdown; a pool process finishes its job and exits with the pool.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _exit_with_parent(os.getppid())
     _ENGINE = db.make_engine(url)
     _KEY = SigningKey.from_pem(key_pem)
     warm_up()
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """End this pool process when the server that started it is gone (killed with SIGKILL, it
+    cannot tell the pool): otherwise the process would wait for work forever. A job it was
+    running is safe to drop: its lease expires and another run redoes it idempotently."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="privbill-parent-watch", daemon=True).start()
 
 
 def warm_up() -> None:
