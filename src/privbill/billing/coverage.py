@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from privbill.errors import CoverageError, SealChainError
+from privbill.crypto.signatures import VerifyingKey
+from privbill.errors import CertificateError, CoverageError, SealChainError
+from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import interval_time, local_time
 from privbill.model.seals import SealedRun
 
@@ -106,4 +108,28 @@ def check_runs(
             f"{until(end)}: no sealed readings from {at(expected)}",
             obj=OBJ,
             field=f"{path}.runs",
+        )
+
+
+def check_certificate(
+    cert: MeterCertificate,
+    provider: VerifyingKey,
+    account: str,
+    seen: set[str],
+    path: str,
+    obj: str,
+) -> None:
+    """A bill's meter section certificate: a meter at most once per bill (``seen`` collects
+    the meter ids), signed by the provider, for the bill's account."""
+    if cert.meter_id in seen:
+        raise CertificateError(
+            f"meter {cert.meter_id!r} appears twice", obj=obj, field=f"{path}.certificate.meter_id"
+        )
+    seen.add(cert.meter_id)
+    cert.verify(provider, f"{path}.certificate")
+    if cert.account != account:
+        raise CertificateError(
+            f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
+            obj=obj,
+            field=f"{path}.certificate.account",
         )

@@ -117,20 +117,7 @@ def verify_bill(
     for m, section in enumerate(msg.meters):
         path = f"meters[{m}]"
         cert = section.certificate
-        if cert.meter_id in seen:
-            raise CertificateError(
-                f"meter {cert.meter_id!r} appears twice",
-                obj=OBJ,
-                field=f"{path}.certificate.meter_id",
-            )
-        seen.add(cert.meter_id)
-        cert.verify(provider, f"{path}.certificate")
-        if cert.account != msg.account:
-            raise CertificateError(
-                f"meter {cert.meter_id!r} belongs to account {cert.account!r}",
-                obj=OBJ,
-                field=f"{path}.certificate.account",
-            )
+        coverage.check_certificate(cert, provider, msg.account, seen, path, OBJ)
         cert.check_covers(msg.period.start, msg.period.end, f"{path}.certificate")
         try:
             first, count = msg.period.intervals(cert.interval_s)
