@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,42 @@ def test_component_tamper(
     with pytest.raises(error) as ei:
         verify_bill(codec.encode(obj), tariff, provider.public_key)
     assert type(ei.value) is error, f"{name}: {type(ei.value).__name__}: {ei.value}"
+
+
+def _break_ranges(o: dict[str, Any], c: int, w: int) -> None:
+    win = o["components"][c]["windows"][w]
+    win["ranges"] = _flip(win["ranges"], 300)
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        ([(0, 1)], r"components\[0\]\.windows\[1\]\.ranges"),
+        ([(1, 1)], r"components\[1\]\.windows\[1\]\.ranges"),
+        ([(1, 1), (0, 1)], r"components\[0\]\.windows\[1\]\.ranges"),
+    ],
+    ids=["first component", "second component", "both: the first is named"],
+)
+def test_demand_range_proofs_of_the_bill_checked_as_one_batch(
+    broken: list[tuple[int, int]],
+    named: str,
+    demand_bill: tuple[SignedTariff, bytes],
+    provider: Provider,
+) -> None:
+    """The bill's two demand components share one batched range check: a forgery in either is
+    refused, named by its component and window, and a later component's tier parts are not
+    looked at before every range proof holds."""
+    tariff, data = demand_bill
+    assert verify_bill(data, tariff, provider.public_key).total_fee > 0
+    obj = cbor2.loads(data)
+    for c, w in broken:
+        _break_ranges(obj, c, w)
+    # tier parts of the first component swapped too: the range error still comes first
+    parts = obj["components"][0]["windows"][1]["tiers"]["parts"]
+    obj["components"][0]["windows"][1]["tiers"]["parts"] = parts[48:] + parts[:48]
+    with pytest.raises(ComponentProofError, match="peak range proof does not verify") as ei:
+        verify_bill(codec.encode(obj), tariff, provider.public_key)
+    assert re.fullmatch(named, ei.value.field or ""), ei.value.field
 
 
 def test_component_proofs_bound_to_the_bill(

@@ -24,6 +24,7 @@ from privbill.billing import (
     tiered,
 )
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
+from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
@@ -257,6 +258,8 @@ def verify_all(
         points = _load_points(meters)
     fees: list[Point] = [subtotal]
     minimum_at: int | None = None
+    # Every demand component's range proofs are verified together, after the loop.
+    batch = RangeBatch()
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
         path = f"components[{i}]"
         if isinstance(c, TieredEnergy) and isinstance(p, TieredProof) and c.channel is not None:
@@ -284,7 +287,17 @@ def verify_all(
             windows = demand_windows(body, c, first, count, interval_s)
             fees.append(
                 demand.verify_with_registers(
-                    c, points, windows, interval_s, contexts[i], p, path, registers, body, period
+                    c,
+                    points,
+                    windows,
+                    interval_s,
+                    contexts[i],
+                    p,
+                    path,
+                    registers,
+                    body,
+                    period,
+                    batch,
                 )
             )
         elif isinstance(c, BlockCharge) and isinstance(p, BlockProof):
@@ -314,6 +327,7 @@ def verify_all(
                 obj=OBJ,
                 field=f"{path}.kind",
             )
+    fees += batch.settle()
     full = group.point_sum(fees)
     if minimum_at is None:
         if not energy.verify(total_fee, blinding, full):

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from privbill.billing import tiers
+from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
@@ -112,8 +113,12 @@ def verify(
     context: bytes,
     proof: DemandProof,
     path: str,
+    batch: RangeBatch | None = None,
 ) -> Point:
-    return _verify(component, points, windows, interval_s, context, proof, path, None)
+    """The window fees' commitment sum. With ``batch``, the peak range proofs and the tier checks
+    that rely on them are queued there and their fee commitments come from ``batch.settle()``;
+    the returned point then holds only the single-tier windows' fees."""
+    return _verify(component, points, windows, interval_s, context, proof, path, None, batch)
 
 
 _RegisterPeak = Callable[[RegisterWindowProof, int, str], Point]
@@ -128,7 +133,9 @@ def _verify(
     proof: DemandProof,
     path: str,
     register_peak: _RegisterPeak | None,
+    batch: RangeBatch | None,
 ) -> Point:
+    own = RangeBatch() if batch is None else batch
     f = 3600 // interval_s
     if len(proof.windows) != len(component.windows):
         raise DecodeError(
@@ -136,10 +143,8 @@ def _verify(
         )
     entries: tuple[object, ...] = proof.windows
     fee_commitments: list[Point] = []
-    # The windows' peak range proofs are checked together at the end (one MSM), before any
-    # fee commitment is returned.
-    peak_ranges: list[tuple[bulletproofs.RangeStatement, bytes, str]] = []
-    tiered: list[tuple[Sequence[Tier], Point, bytes, PartsProof, str]] = []
+    # The windows' peak range proofs go to the batch (one MSM for the whole bill); the tier
+    # parts are checked after them, once every peak is known to bound its window's load.
     for w, (idx, wp) in enumerate(zip(windows, entries, strict=True)):
         wpath = f"{path}.windows[{w}]"
         if not _charged(component, w, idx):
@@ -164,12 +169,12 @@ def _verify(
             except group.GroupError as exc:
                 raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
             diffs = [c_peak - points[k] for k in idx]
-            peak_ranges.append(
-                (
-                    bulletproofs.values_statement(diffs, component.bits, context=ctx),
-                    wp.ranges,
-                    wpath,
-                )
+            own.add(
+                bulletproofs.values_statement(diffs, component.bits, context=ctx),
+                wp.ranges,
+                obj=OBJ,
+                field=f"{wpath}.ranges",
+                message="peak range proof does not verify",
             )
             parts = wp.tiers
         else:
@@ -184,31 +189,16 @@ def _verify(
         else:
             if parts is None:
                 raise DecodeError("missing tier parts", obj=OBJ, field=f"{wpath}.tiers")
-            tiered.append((win.tiers, group.mul(c_peak, f), ctx, parts, f"{wpath}.tiers"))
-    _check_peak_ranges(peak_ranges)
-    # Tier parts are checked once every peak is known to bound its window's load.
-    for win_tiers, demand, ctx, parts, tpath in tiered:
-        fee_commitments.append(tiers.verify(win_tiers, demand, 1, ctx, parts, tpath))
+            own.after(_tier_check(win.tiers, group.mul(c_peak, f), ctx, parts, f"{wpath}.tiers"))
+    if batch is None:
+        fee_commitments += own.settle()
     return group.point_sum(fee_commitments)
 
 
-def _check_peak_ranges(pending: Sequence[tuple[bulletproofs.RangeStatement, bytes, str]]) -> None:
-    """Every window's ``peak - load_i ∈ [0, 2^bits)`` proof, verified as one batch (the windows
-    share the generators, so the batch costs one MSM the size of the largest window instead of
-    one per window). A failing batch is re-checked proof by proof to name the window."""
-    if not pending:
-        return
-    if len(pending) > 1 and bulletproofs.batch_verify((st, pr) for st, pr, _ in pending):
-        return
-    for statement, ranges, wpath in pending:
-        if not bulletproofs.verify_statement(statement, ranges):
-            raise ComponentProofError(
-                "peak range proof does not verify", obj=OBJ, field=f"{wpath}.ranges"
-            )
-    if len(pending) > 1:  # every proof verifies alone: the batch cannot have failed
-        raise ComponentProofError(
-            "peak range proofs do not verify together", obj=OBJ, field=f"{pending[0][2]}.ranges"
-        )
+def _tier_check(
+    win_tiers: Sequence[Tier], demand: Point, ctx: bytes, parts: PartsProof, path: str
+) -> Callable[[], Point]:
+    return lambda: tiers.verify(win_tiers, demand, 1, ctx, parts, path)
 
 
 # --- the register path -------------------------------------------------------------------------
@@ -361,6 +351,7 @@ def verify_with_registers(
     registers: MeterRegisters | None,
     body: TariffBody,
     period: BillingPeriod,
+    batch: RangeBatch | None = None,
 ) -> Point:
     """:func:`verify`, accepting windows proven by register. For each register a window names:
     meter id (:class:`CertificateError`), month (:class:`CoverageError`), meter signature
@@ -368,7 +359,7 @@ def verify_with_registers(
     (:class:`TariffMismatchError`), a valid commitment for the window (:class:`CommitmentError`).
     Windows proven by range proof are checked as in :func:`verify`."""
     if registers is None:
-        return _verify(component, points, windows, interval_s, context, proof, path, None)
+        return _verify(component, points, windows, interval_s, context, proof, path, None, batch)
     regs = registers
     expected = schedule_hash_for(component, body)
     entries: dict[int, tuple[RegisterEntry, int]] = {}
@@ -409,4 +400,6 @@ def verify_with_registers(
                 f"window {w}: {exc}", obj=OBJ, field=f"{rpath}.schedules[{s}].commitments"
             ) from None
 
-    return _verify(component, points, windows, interval_s, context, proof, path, register_peak)
+    return _verify(
+        component, points, windows, interval_s, context, proof, path, register_peak, batch
+    )
