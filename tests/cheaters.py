@@ -292,7 +292,7 @@ def forge_demand(
         r_peak = group.random_scalar()
         c_peak = pedersen.commit(peak, r_peak)
         with lenient_range_prover():
-            ranges = bulletproofs.prove(
+            ranges = bulletproofs.prove_chunked_values(
                 [(peak - values[k]) % _Q for k in idx],
                 [(r_peak - blindings[k]) % _Q for k in idx],
                 component.bits,
@@ -315,7 +315,7 @@ def forge_demand(
             wblind = sum(t.price * r for t, r in zip(win.tiers, rs, strict=True))
         fee += wfee
         fee_blinding += wblind
-        proofs.append(WindowProof(group.encode_point(c_peak), ranges.encode(), parts))
+        proofs.append(WindowProof(group.encode_point(c_peak), ranges, parts))
     return DemandProof(tuple(proofs)), fee, fee_blinding % _Q
 
 

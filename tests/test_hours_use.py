@@ -128,7 +128,7 @@ def _forge(
     r_peak = group.random_scalar()
     c_peak = pedersen.commit(claimed_peak % group.ORDER, r_peak)
     with lenient_range_prover():
-        ranges = bulletproofs.prove(
+        ranges = bulletproofs.prove_chunked_values(
             [(claimed_peak - v) % group.ORDER for v in values],
             [(r_peak - r) % group.ORDER for r in blindings],
             component.bits,
@@ -169,7 +169,7 @@ def _forge(
         )
     proof = HoursUseProof(
         group.encode_point(c_peak),
-        ranges.encode(),
+        ranges,
         PartsProof(b"".join(group.encode_point(p) for p in points), tranges.encode(), tuple(order)),
     )
     fee = sum(t.price * v for t, v in zip(component.tiers, parts, strict=True))

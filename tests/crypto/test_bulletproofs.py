@@ -646,3 +646,101 @@ def test_msm_many_and_split_match_msm() -> None:
         group.msm_many(jobs, 0)
     with pytest.raises(group.GroupError):
         group.msm_split(pts, scalars[:-1], 2)
+
+
+# --- chunked statements --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("m", "sizes"),
+    [
+        (1, [1]),
+        (32, [32]),
+        (33, [33]),
+        (70, [64, 6]),
+        (2976, [2048, 512, 256, 128, 32]),
+        (4096, [4096]),
+        (4097, [4096, 1]),
+    ],
+)
+def test_chunk_sizes(m: int, sizes: list[int]) -> None:
+    assert bp.chunk_sizes(m) == sizes
+
+
+@given(st.integers(1, 1 << 16))
+def test_chunk_sizes_pad_less_than_a_granule(m: int) -> None:
+    sizes = bp.chunk_sizes(m)
+    assert sum(sizes) == m
+    padded = [1 << (s - 1).bit_length() for s in sizes]
+    assert sum(padded) < m + bp.CHUNK_GRANULE or len(sizes) == 1
+    assert sizes == sorted(sizes, reverse=True)
+    assert len(sizes) <= max(1, -(-m // bp.CHUNK_GRANULE)).bit_length()
+
+
+@pytest.fixture(scope="module")
+def chunked() -> tuple[list[int], list[int], list[Point], bytes]:
+    values = sample_values(8, 70)
+    blindings, commitments = openings(values)
+    proof = bp.prove_chunked_values(values, blindings, 8, context=CTX, commitments=commitments)
+    return values, blindings, commitments, proof
+
+
+def test_chunked_completeness_and_size(
+    chunked: tuple[list[int], list[int], list[Point], bytes],
+) -> None:
+    _, _, commitments, proof = chunked
+    assert len(proof) == bp.proof_size(8, 64) + bp.proof_size(8, 6)
+    assert bp.verify_chunked_values(commitments, 8, proof, context=CTX)
+
+
+def test_chunked_rejects_truncation_extension_and_context(
+    chunked: tuple[list[int], list[int], list[Point], bytes],
+) -> None:
+    _, _, commitments, proof = chunked
+    assert not bp.verify_chunked_values(commitments, 8, proof[:-1], context=CTX)
+    assert not bp.verify_chunked_values(commitments, 8, proof + b"\0", context=CTX)
+    assert not bp.verify_chunked_values(commitments, 8, proof, context=CTX + b"x")
+    assert not bp.verify_chunked_values(commitments[::-1], 8, proof, context=CTX)
+    assert not bp.verify_chunked_values(commitments[:69], 8, proof, context=CTX)
+
+
+def test_chunk_proofs_answer_only_for_their_place(
+    chunked: tuple[list[int], list[int], list[Point], bytes],
+) -> None:
+    """The second chunk's proof from another split of the same values (another context), or
+    a plain proof of the same commitments, does not pass as a chunk."""
+    values, blindings, commitments, proof = chunked
+    first = bp.proof_size(8, 64)
+    other = bp.prove_chunked_values(
+        values, blindings, 8, context=CTX + b"/2", commitments=commitments
+    )
+    assert not bp.verify_chunked_values(commitments, 8, proof[:first] + other[first:], context=CTX)
+    few = bp.prove(values[:5], blindings[:5], 8, context=CTX).encode()
+    assert not bp.verify_chunked_values(commitments[:5], 8, few, context=CTX)
+    honest = bp.prove_chunked_values(values[:5], blindings[:5], 8, context=CTX)
+    assert bp.verify_chunked_values(commitments[:5], 8, honest, context=CTX)
+
+
+def test_chunked_cheating_prover_out_of_range_in_the_last_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A value out of range in the small last chunk: that chunk's proof fails, the batch fails."""
+    values = sample_values(8, 70)
+    values[68] = 300
+    blindings, commitments = openings(values)
+
+    def unchecked(
+        st: RangeStatement, v: list[int], r: list[int]
+    ) -> list[tuple[int, int]]:  # the openings, out of range or not
+        return [((sign * v[i] + off) % Q, sign * r[i] % Q) for i, sign, off in st.constraints]
+
+    monkeypatch.setattr(bp, "_check_openings", unchecked)
+    proof = bp.prove_chunked_values(values, blindings, 8, context=CTX, commitments=commitments)
+    assert not bp.verify_chunked_values(commitments, 8, proof, context=CTX)
+    statements = bp.chunked_values_statements(commitments, 8, context=CTX)
+    parts = bp.split_chunked_proof(statements, proof)
+    assert parts is not None
+    assert [bp.verify_statement(s, p) for s, p in zip(statements, parts, strict=True)] == [
+        True,
+        False,
+    ]

@@ -97,11 +97,11 @@ def prove(
         c_peak = pedersen.commit_ct(peak, r_peak)  # the peak is secret: constant-time path
         diffs = [peak - values[k] for k in idx]
         dblind = [(r_peak - blindings[k]) % group.ORDER for k in idx]
-        ranges = bulletproofs.prove(diffs, dblind, component.bits, context=ctx)
+        ranges = bulletproofs.prove_chunked_values(diffs, dblind, component.bits, context=ctx)
         parts, wfee, wblind = _window_fee(component, w, f, peak, r_peak, ctx)
         fee += wfee
         fee_blinding += wblind
-        proofs.append(WindowProof(group.encode_point(c_peak), ranges.encode(), parts))
+        proofs.append(WindowProof(group.encode_point(c_peak), ranges, parts))
     return DemandProof(tuple(proofs)), fee, fee_blinding % group.ORDER
 
 
@@ -169,8 +169,8 @@ def _verify(
             except group.GroupError as exc:
                 raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
             diffs = [c_peak - points[k] for k in idx]
-            own.add(
-                bulletproofs.values_statement(diffs, component.bits, context=ctx),
+            own.add_chunked(
+                bulletproofs.chunked_values_statements(diffs, component.bits, context=ctx),
                 wp.ranges,
                 obj=OBJ,
                 field=f"{wpath}.ranges",

@@ -62,14 +62,16 @@ def prove(
     c_peak = pedersen.commit_ct(peak, r_peak)  # the peak is secret: constant-time path
     diffs = [peak - v for v in values]
     dblind = [(r_peak - r) % group.ORDER for r in blindings]
-    ranges = bulletproofs.prove(diffs, dblind, component.bits, context=_peak_context(context))
+    ranges = bulletproofs.prove_chunked_values(
+        diffs, dblind, component.bits, context=_peak_context(context)
+    )
     amount = sum(values[k] for k in indices)
     blinding = sum(blindings[k] for k in indices) % group.ORDER
     scale = tiers.HiddenScale(group.mul(c_peak, f), f * peak, f * r_peak % group.ORDER)
     parts, fee, fee_blinding = tiers.prove(
         component.tiers, amount, blinding, scale, _tier_context(context)
     )
-    return HoursUseProof(group.encode_point(c_peak), ranges.encode(), parts), fee, fee_blinding
+    return HoursUseProof(group.encode_point(c_peak), ranges, parts), fee, fee_blinding
 
 
 def verify(
@@ -89,7 +91,9 @@ def verify(
     except group.GroupError as exc:
         raise DecodeError(str(exc), obj=OBJ, field=f"{path}.peak") from None
     diffs = [c_peak - p for p in points]
-    if not bulletproofs.verify(diffs, component.bits, proof.ranges, context=_peak_context(context)):
+    if not bulletproofs.verify_chunked_values(
+        diffs, component.bits, proof.ranges, context=_peak_context(context)
+    ):
         raise ComponentProofError(
             "billing-demand range proof does not verify", obj=OBJ, field=f"{path}.ranges"
         )

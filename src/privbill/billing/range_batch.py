@@ -14,7 +14,7 @@ proofs: first a range proof that fails (by component and window), then what came
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from privbill.crypto import bulletproofs
@@ -50,6 +50,27 @@ class RangeBatch:
         """Queue a range proof; if it fails, :meth:`settle` raises ``ComponentProofError(message)``
         naming ``obj`` and ``field``."""
         self._ranges.append(_Pending(statement, proof, obj, field, message))
+
+    def add_chunked(
+        self,
+        statements: Sequence[bulletproofs.RangeStatement],
+        proof: bytes,
+        *,
+        obj: str,
+        field: str,
+        message: str,
+    ) -> None:
+        """Queue the chunks of a :func:`~privbill.crypto.bulletproofs.prove_chunked_values`
+        proof; a proof of the wrong length fails like a proof that does not verify."""
+        parts = bulletproofs.split_chunked_proof(statements, proof)
+        if parts is None:
+            raise ComponentProofError(
+                f"{message} (it is not {len(statements)} chunk proof(s) of the statement's sizes)",
+                obj=obj,
+                field=field,
+            )
+        for st, part in zip(statements, parts, strict=True):
+            self.add(st, part, obj=obj, field=field, message=message)
 
     def after(self, check: Callable[[], Point]) -> None:
         """Queue a check that may run only once every queued range proof holds; the point it

@@ -872,3 +872,100 @@ def verify_ranges(
     """Verify a :func:`prove_ranges` proof."""
     statement = intervals_statement(commitments, bounds, n, context=context)
     return verify_statement(statement, proof, workers=workers)
+
+
+# --- many values: power-of-two chunks ------------------------------------------------------
+
+#: Chunk unit of :func:`chunked_values_statements`, in constraints.
+CHUNK_GRANULE: Final = 32
+_CHUNK_TAG: Final = b"/chunk/"
+
+
+def chunk_sizes(m: int) -> list[int]:
+    """The constraints per chunk of an ``m``-value statement, largest first.
+
+    One aggregated proof pads ``m`` to a power of two ``m'``: 2976 quarter hours become 4096,
+    and prover and verifier pay for the padding (the verifier's MSM has ``2·n·m'`` generators).
+    Split instead by the binary digits of ``⌈m / CHUNK_GRANULE⌉``, each chunk is a power of two
+    times the granule and only the last one pads (by less than the granule): 2976 = 2048 + 512 +
+    256 + 128 + 32. Every chunk uses the same vector generators from index 0, so a batch of the
+    chunks costs the verifier one MSM the size of the largest chunk (2048 values instead of 4096).
+    At most ``log2(m / CHUNK_GRANULE) + 1`` chunks; ``m ≤ CHUNK_GRANULE`` is one chunk."""
+    if m <= CHUNK_GRANULE:
+        return [m]
+    units = -(-m // CHUNK_GRANULE)
+    sizes = [CHUNK_GRANULE << b for b in reversed(range(units.bit_length())) if units >> b & 1]
+    sizes[-1] -= units * CHUNK_GRANULE - m
+    return sizes
+
+
+def chunk_context(context: bytes, index: int, count: int) -> bytes:
+    """The context of chunk ``index`` of ``count``: ``context || "/chunk/" || BE16(index) ||
+    BE16(count)``, so a chunk's proof answers only for its own place in its own split."""
+    return context + _CHUNK_TAG + index.to_bytes(2, "big") + count.to_bytes(2, "big")
+
+
+def chunked_values_statements(
+    commitments: Sequence[Point], n: int, *, context: bytes = b""
+) -> list[RangeStatement]:
+    """``every value in [0, 2^n)`` as one :func:`values_statement` per chunk of
+    :func:`chunk_sizes`, in order, each under its :func:`chunk_context`."""
+    sizes = chunk_sizes(len(commitments))
+    out: list[RangeStatement] = []
+    start = 0
+    for i, size in enumerate(sizes):
+        ctx = chunk_context(context, i, len(sizes))
+        out.append(values_statement(commitments[start : start + size], n, context=ctx))
+        start += size
+    return out
+
+
+def prove_chunked_values(
+    values: Sequence[int],
+    blindings: Sequence[int],
+    n: int,
+    *,
+    context: bytes = b"",
+    commitments: Sequence[Point] | None = None,
+    workers: int = DEFAULT_WORKERS,
+) -> bytes:
+    """Prove every ``pedersen.commit(values[i], blindings[i])`` holds a value in ``[0, 2^n)``,
+    chunk by chunk (:func:`chunk_sizes`): the encoded proofs of the chunks, concatenated."""
+    commitments = _commitments_for(values, blindings, commitments)
+    out: list[RangeProof] = []
+    start = 0
+    for st in chunked_values_statements(commitments, n, context=context):
+        end = start + len(st.commitments)
+        out.append(prove_statement(st, values[start:end], blindings[start:end], workers=workers))
+        start = end
+    return b"".join(p.encode() for p in out)
+
+
+def split_chunked_proof(statements: Sequence[RangeStatement], data: bytes) -> list[bytes] | None:
+    """The chunks' encoded proofs, cut from ``data`` at the lengths their statements fix
+    (``None`` unless ``data`` is exactly that long: nothing missing, nothing appended)."""
+    sizes = [proof_size(st.n, len(st.constraints)) for st in statements]
+    if len(data) != sum(sizes):
+        return None
+    out: list[bytes] = []
+    start = 0
+    for size in sizes:
+        out.append(bytes(data[start : start + size]))
+        start += size
+    return out
+
+
+def verify_chunked_values(
+    commitments: Sequence[Point],
+    n: int,
+    proof: bytes,
+    *,
+    context: bytes = b"",
+    workers: int = DEFAULT_WORKERS,
+) -> bool:
+    """Verify a :func:`prove_chunked_values` proof: its chunks as one batch."""
+    statements = chunked_values_statements(commitments, n, context=context)
+    parts = split_chunked_proof(statements, proof)
+    if parts is None:
+        return False
+    return batch_verify(zip(statements, parts, strict=True), workers=workers)
