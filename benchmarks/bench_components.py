@@ -180,7 +180,8 @@ def main() -> None:
         print(f"{name:<36} {tp:>8.3f} {tv:>9.4f} {added:>8.4f} {added_cpu:>12.4f} {size:>8}")
     demand = [added for name, _, _, added, _, _ in results if name.startswith("demand")]
     if demand:
-        size = 2 * 16 * 4096
+        # the batch of the month's chunks: 2·n times the largest chunk's padded values
+        size = 2 * 16 * bulletproofs.chunk_sizes(count)[0]
         workers = bulletproofs.DEFAULT_WORKERS
         floor = msm_floor(size, max(1, repeats // 2), workers)
         floor1 = msm_floor(size, max(1, repeats // 2), 1)
