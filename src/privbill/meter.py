@@ -514,6 +514,8 @@ class Meter:
 
         first = items[0][0]
         expect = self.state.next_index if self.state.next_index is not None else first
+        top = self.certificate.max_wh()
+        rated = self.certificate.rating_w is not None
         attrs: list[Sequence[int]] = []
         for pos, item in enumerate(items):
             index, wh = item[0], item[1]
@@ -538,10 +540,15 @@ class Meter:
                         f"gap: no reading from {at(expect)} until {local_time(index * length, tz)}"
                     )
                 raise ReadingError(msg, obj="readings", field="interval_start")
-            if not 0 <= wh <= money.MAX_WH_PER_INTERVAL:
+            if not 0 <= wh <= top:
+                rating = (
+                    f" (the meter's rating of {self.certificate.rating_w} W over "
+                    f"{length // 60} minutes)"
+                    if rated
+                    else ""
+                )
                 raise ReadingError(
-                    f"consumption {wh} Wh at {at(index)} is out of range "
-                    f"[0, {money.MAX_WH_PER_INTERVAL}]",
+                    f"consumption {wh} Wh at {at(index)} is out of range [0, {top}]{rating}",
                     obj="readings",
                     field="wh",
                 )

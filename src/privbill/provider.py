@@ -39,7 +39,10 @@ class Provider:
         valid_until: int = DEFAULT_VALID_UNTIL,
         attributes: tuple[str, ...] = (),
         channel: str | None = None,
+        rating_w: int | None = None,
     ) -> MeterCertificate:
+        """The certificate of a meter for an account; ``rating_w``, the meter's rated power in W,
+        bounds what it signs and lets demand proofs use narrower ranges (``None``: no rating)."""
         return MeterCertificate.issue(
             self.key,
             meter_id=meter_id,
@@ -50,6 +53,7 @@ class Provider:
             valid_until=valid_until,
             attributes=attributes,
             channel=channel,
+            rating_w=rating_w,
         )
 
     def sign_tariff(self, body: TariffBody) -> SignedTariff:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from privbill.cli.common import (
@@ -17,6 +18,7 @@ from privbill.cli.common import (
     write_output,
 )
 from privbill.crypto.signatures import SigningKey
+from privbill.errors import UsageError
 from privbill.meter import Meter
 from privbill.model.periods import check_interval_length
 from privbill.provider import DEFAULT_VALID_FROM, DEFAULT_VALID_UNTIL, Provider
@@ -48,6 +50,7 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         valid_until=DEFAULT_VALID_UNTIL,
         attributes=tuple(a for a in (args.attributes or "").split(",") if a),
         channel=args.channel,
+        rating_w=_rating_w(args.rating_kw),
     )
     stem = f"meter-{args.meter_id}"
     written += [
@@ -67,11 +70,31 @@ def cmd_keygen(args: argparse.Namespace) -> int:
         "meter_id": cert.meter_id,
         "account": cert.account,
         "channel": cert.channel,
+        "rating_w": cert.rating_w,
         "interval_minutes": interval_s // 60,
         "provider_key_id": key_id(provider.public_key),
         "meter_key_id": key_id(meter_key.public_key()),
     }
     return report(args.json, view, [str(p) for p, _, _ in written])
+
+
+def _rating_w(kw: str | None) -> int | None:
+    """``--rating-kw`` in whole watts (exact decimal; ``None`` when not given)."""
+    if kw is None:
+        return None
+    try:
+        w = Decimal(kw) * 1000
+    except InvalidOperation:
+        raise UsageError(
+            f"not a number of kW: {kw!r}", obj="options", field="--rating-kw"
+        ) from None
+    if not w.is_finite() or w != w.to_integral_value() or w < 1:
+        raise UsageError(
+            f"a rating is a positive whole number of watts, got {kw} kW",
+            obj="options",
+            field="--rating-kw",
+        )
+    return int(w)
 
 
 def register(sub: Subparsers) -> None:
@@ -97,6 +120,11 @@ def register(sub: Subparsers) -> None:
         "--channel",
         help="what the meter counts, when the tariff prices it apart (e.g. a licensed feature: "
         "tiers with this channel count only its meters)",
+    )
+    k.add_argument(
+        "--rating-kw",
+        help="the meter's rated power in kW (nameplate or current-transformer rating): it signs "
+        "no interval above it, and demand proofs size their ranges from it",
     )
     k.add_argument(
         "--provider-alg", choices=ALG_CHOICES, default="ed25519", help="provider key algorithm"

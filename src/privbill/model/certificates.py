@@ -9,7 +9,7 @@ from typing import Any, Final
 from privbill.crypto.hashing import DIGEST_BYTES
 from privbill.crypto.signatures import SIGNATURE_BYTES, KeyError_, SigningKey, VerifyingKey
 from privbill.errors import CertificateError, SignatureError
-from privbill.model import codec
+from privbill.model import codec, money
 from privbill.model.ids import is_identifier
 from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S
 
@@ -61,6 +61,25 @@ def _check_channel(channel: str | None) -> None:
         )
 
 
+def max_rating_w(interval_s: int) -> int:
+    """The largest rating a certificate may carry: one whose intervals still fit
+    ``money.MAX_WH_PER_INTERVAL``."""
+    return money.MAX_WH_PER_INTERVAL * 3600 // interval_s
+
+
+def _check_rating(rating_w: int | None, interval_s: int) -> None:
+    if rating_w is None:
+        return
+    top = max_rating_w(interval_s)
+    if isinstance(rating_w, bool) or not isinstance(rating_w, int) or not 1 <= rating_w <= top:
+        raise CertificateError(
+            f"a rating is a whole number of watts in [1, {top}] for {interval_s // 60}-minute "
+            f"intervals, got {rating_w!r}",
+            obj=OBJ,
+            field="rating_w",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class MeterCertificate:
     meter_id: str
@@ -75,6 +94,19 @@ class MeterCertificate:
     #: What the meter counts, when the tariff prices it apart (a licensed feature, a register of
     #: a multi-channel meter); ``None``: the account's ordinary load.
     channel: str | None = None
+    #: The meter's rated power in W (its nameplate or current-transformer rating): it signs no
+    #: interval of more than :meth:`max_wh` Wh, and demand proofs size their ranges from it.
+    #: ``None``: no rating (readings up to ``money.MAX_WH_PER_INTERVAL``).
+    rating_w: int | None = None
+
+    def max_wh(self, interval_s: int | None = None) -> int:
+        """The most Wh the meter signs for one of its intervals, ``⌈rating_w · interval_s /
+        3600⌉`` (``money.MAX_WH_PER_INTERVAL`` without a rating); with ``interval_s``, a
+        multiple of the meter's own, the most its readings add up to over such an interval."""
+        own = money.MAX_WH_PER_INTERVAL
+        if self.rating_w is not None:
+            own = -(-self.rating_w * self.interval_s // 3600)
+        return own * ((interval_s or self.interval_s) // self.interval_s)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -91,6 +123,8 @@ class MeterCertificate:
             body["attributes"] = list(self.attributes)
         if self.channel is not None:
             body["channel"] = self.channel
+        if self.rating_w is not None:
+            body["rating_w"] = self.rating_w
         return body
 
     def to_obj(self) -> dict[str, Any]:
@@ -112,6 +146,7 @@ class MeterCertificate:
         valid_until: int,
         attributes: tuple[str, ...] = (),
         channel: str | None = None,
+        rating_w: int | None = None,
     ) -> MeterCertificate:
         if not is_identifier(meter_id):
             raise CertificateError(f"invalid meter id {meter_id!r}", obj=OBJ, field="meter_id")
@@ -121,15 +156,17 @@ class MeterCertificate:
             raise CertificateError("validity window is empty", obj=OBJ, field="valid_until")
         _check_attributes(list(attributes), "attributes")
         _check_channel(channel)
+        _check_rating(rating_w, interval_s)
         unsigned = cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                       provider.public_key().key_id, b"", tuple(attributes), channel)  # fmt: skip
+                       provider.public_key().key_id, b"", tuple(attributes), channel,
+                       rating_w)  # fmt: skip
         sig = provider.sign(PURPOSE, codec.encode(unsigned.body()))
         return cls(meter_id, account, public_key, interval_s, valid_from, valid_until,
-                   unsigned.issuer, sig, tuple(attributes), channel)  # fmt: skip
+                   unsigned.issuer, sig, tuple(attributes), channel, rating_w)  # fmt: skip
 
     @classmethod
     def from_obj(cls, value: object, path: str = "") -> MeterCertificate:
-        f = codec.Fields(value, OBJ, _FIELDS, {"attributes", "channel"}, path=path)
+        f = codec.Fields(value, OBJ, _FIELDS, {"attributes", "channel", "rating_w"}, path=path)
         if f.raw("format") != FORMAT:
             raise f.error("format", f"expected {FORMAT!r}")
         try:
@@ -143,6 +180,9 @@ class MeterCertificate:
         valid_until = f.time("valid_until")
         if valid_until <= valid_from:
             raise f.error("valid_until", "validity window is empty")
+        rating_w = None
+        if f.has("rating_w"):
+            rating_w = f.integer("rating_w", 1, max_rating_w(interval))
         return cls(
             meter_id=f.text("meter_id", 64, is_identifier),
             account=f.text("account", 64, is_identifier),
@@ -154,6 +194,7 @@ class MeterCertificate:
             signature=f.octets("signature", SIGNATURE_BYTES),
             attributes=_attributes_from(f),
             channel=f.text("channel", 64, is_identifier) if f.has("channel") else None,
+            rating_w=rating_w,
         )
 
     @classmethod

@@ -104,6 +104,7 @@ class MeterSpec(BaseModel):
     valid_until: int | None = Field(default=None, ge=0, le=2**62)
     attributes: list[str] = Field(default_factory=list, max_length=8)
     channel: str | None = Field(default=None, max_length=64)
+    rating_w: int | None = Field(default=None, ge=1, le=2**48)
 
 
 class RevokeSpec(BaseModel):

@@ -194,6 +194,7 @@ def issue_certificate(
         valid_until=int(spec.get("valid_until") or DEFAULT_VALID_UNTIL),
         attributes=tuple(spec.get("attributes") or ()),
         channel=spec.get("channel"),
+        rating_w=spec.get("rating_w"),
     )
     return cert, register_certificate(engine, provider_key.public_key(), cert)
 
@@ -210,6 +211,7 @@ def certificate_view(
         "valid_until": cert.valid_until,
         "attributes": list(cert.attributes),
         "channel": cert.channel,
+        "rating_w": cert.rating_w,
         "meter_key_id": cert.public_key.key_id.hex(),
         "revoked_at": revoked_at,
         "revoke_reason": reason,
