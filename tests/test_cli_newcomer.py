@@ -1060,3 +1060,29 @@ def test_failed_checks_of_inputs_are_usage_errors(
     args[args.index(work.pub)] = tmp_path / "other" / "provider.pub"
     assert run(*args) == 1
     assert capsys.readouterr().out.startswith("INVALID  tariff.issuer")
+
+
+_NO_RICH = (
+    "import sys\n"
+    "sys.modules['rich'] = None  # as if the demo extra were not installed\n"
+    "from privbill.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
+def test_core_commands_do_without_rich_and_the_demo_says_what_it_needs(tmp_path: Path) -> None:
+    """rich comes with the demo extra: keygen and --help run without it; the demo names the
+    extra to install."""
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", _NO_RICH, *args], capture_output=True, text=True, timeout=120
+        )
+
+    assert run("--help").returncode == 0
+    keys = run("keygen", "--out", str(tmp_path / "keys"))
+    assert keys.returncode == 0, keys.stderr
+    assert (tmp_path / "keys" / "meter-0001.cert").exists()
+    demo = run("demo", "--days", "1", "--out", str(tmp_path / "demo"))
+    assert demo.returncode == 2
+    assert "pip install 'privbill[demo]'" in demo.stderr

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias, TypeVar
@@ -430,6 +430,16 @@ def progress_delay() -> float:
         return 1.0
 
 
+def _spinner(what: str) -> AbstractContextManager[object] | None:
+    """A transient spinner on stderr, or ``None`` without rich (it comes with the demo extra;
+    the plain progress lines serve then)."""
+    try:
+        from rich.console import Console
+    except ModuleNotFoundError:
+        return None
+    return Console(stderr=True).status(what, spinner="dots")
+
+
 @contextmanager
 def step(args: argparse.Namespace, what: str) -> Iterator[None]:
     """Progress of a possibly long step on stderr: on a terminal a transient spinner; otherwise
@@ -438,10 +448,9 @@ def step(args: argparse.Namespace, what: str) -> Iterator[None]:
     if getattr(args, "no_progress", False):
         yield
         return
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        with Console(stderr=True).status(what, spinner="dots"):
+    spinner = _spinner(what) if sys.stderr.isatty() else None
+    if spinner is not None:
+        with spinner:
             yield
         return
     started = time.perf_counter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from privbill.cli.common import SEAL_CHOICES, Subparsers, add_force, add_json, add_progress
+from privbill.errors import UsageError
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -12,8 +13,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         from privbill.household.live import run_live  # MQTT and the service only for --live
 
         return run_live(args)
-    from privbill.demo import run_demo  # rich and the load profiles load only for the demo
-
+    try:
+        from privbill.demo import run_demo  # rich and the load profiles load only for the demo
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "rich":
+            raise
+        raise UsageError(
+            "privbill demo needs the demo extra (rich): pip install 'privbill[demo]'",
+            obj="options",
+            field="demo",
+        ) from None
     return run_demo(args)
 
 
