@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import cbor2
 
+from harness import median_time
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
 from privbill.crypto import group, pedersen
@@ -39,15 +39,6 @@ from privbill.model.periods import BillingPeriod
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
 from privbill.provider import Provider
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def without_components(desc: dict[str, Any]) -> dict[str, Any]:

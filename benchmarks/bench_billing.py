@@ -20,12 +20,12 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import py_arkworks_bls12381 as backend
 
+from harness import median_time
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
 from privbill.crypto import group, pedersen
@@ -37,15 +37,6 @@ from privbill.model.periods import BillingPeriod
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
 from privbill.provider import Provider
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def floor_seconds(msg: PaymentMessage, tariff: SignedTariff) -> tuple[float, float, float]:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
+from harness import median_time, median_times
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
 from privbill.crypto import bulletproofs, group, pedersen
@@ -108,22 +106,6 @@ CASES: dict[str, list[dict[str, Any]]] = {
         }
     ],
 }
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    return median_times(fn, repeats)[0]
-
-
-def median_times(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median wall seconds and median CPU seconds of this process (all its threads): the CPU
-    figure is steadier than wall time on a shared machine."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def msm_floor(points: int, repeats: int, workers: int) -> float:

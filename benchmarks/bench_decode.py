@@ -23,25 +23,16 @@ import contextlib
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from harness import median_time
+
 MiB = 1 << 20
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 # --- honest messages ---------------------------------------------------------------------------

@@ -19,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
-import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from harness import median_time
 from privbill import disclosure
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.signatures import SigningKey
@@ -51,15 +49,6 @@ from privbill.provider import Provider
 TARGET_S = 0.100
 #: The cases measure proofs; the policy check has its own benchmark (bench_ledger.py).
 ANY = DisclosurePolicy(min_window_s=0, allow_open=True)
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

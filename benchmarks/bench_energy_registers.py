@@ -22,12 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness import median_time
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt
 from privbill.billing.verifier import verify_bill
@@ -62,15 +62,6 @@ def dynamic_description(period: BillingPeriod) -> dict[str, Any]:
         "prices": [f"0.{(k * 7919) % 300 + 20:04d}" for k in range(2 * hours)],
     }
     return desc
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 @dataclass

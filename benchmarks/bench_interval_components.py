@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness import median_time
 from privbill.billing import block, polynomial
 from privbill.crypto import bulletproofs, group, oror, pedersen
 from privbill.crypto.sigma import Instance, LinearRelation
@@ -53,15 +54,6 @@ CASES: dict[str, BlockCharge | PolynomialCharge] = {
         (PolynomialBand(1000, (0, 100000, 50)), PolynomialBand(None, (0, 200000, 50, 1))),
     ),
 }
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def carried_points(intervals: tuple[IntervalProof, ...]) -> list[tuple[bytes, int]]:

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import time
-from collections.abc import Callable
 
+from harness import median_time
 from privbill.model.disclosures import DisclosurePolicyError
 from privbill.model.ledger import DisclosureLedger, DisclosurePolicy, LedgerEntry, Term, runs_of
 from privbill.model.periods import BillingPeriod, zone
@@ -29,15 +27,6 @@ from privbill.model.periods import BillingPeriod, zone
 TZ = zone("America/Denver")
 L = 900
 DAY = 96
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def entry(kind: str, weights: list[tuple[int, int]], k: int) -> LedgerEntry:

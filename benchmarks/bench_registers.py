@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
+from harness import median_time
 from privbill.billing import components, demand
 from privbill.billing.cleartext import demand_windows
 from privbill.crypto import group
@@ -61,15 +60,6 @@ def description() -> dict[str, Any]:
             }
         ],
     }
-
-
-def median_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from harness import pct
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
 from privbill.crypto.signatures import SigningKey
@@ -302,11 +303,6 @@ class RunningService:
         self.engine.dispose()
         if self.cleanup:
             self.cleanup()
-
-
-def pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 # --- one-shot CLI ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from harness import timed
 from privbill.crypto import gadgets, group, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.pedersen import Opening
@@ -31,12 +32,6 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
         fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples) * 1e3
-
-
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    start = time.perf_counter()
-    out = fn()
-    return out, (time.perf_counter() - start) * 1e3
 
 
 def opening(value: int) -> Opening:

@@ -35,3 +35,22 @@ def test_ruff_lint_and_format() -> None:
 def test_mypy_strict_core() -> None:
     proc = subprocess.run(_tool("mypy"), cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_benchmark_imports() -> None:
+    """Benchmarks run by hand, so nothing else notices when a module they import moves: each
+    one (and the shared harness) must import in a fresh interpreter, as ``python
+    benchmarks/NAME.py`` would."""
+    bench = ROOT / "benchmarks"
+    names = sorted(p.stem for p in bench.glob("*.py"))
+    assert "harness" in names and len(names) > 10
+    code = (
+        "import importlib, sys\n"
+        f"sys.path.insert(0, {str(bench)!r})\n"
+        "for name in sys.argv[1:]:\n"
+        "    importlib.import_module(name)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *names], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
