@@ -27,20 +27,17 @@ from privbill import disclosure
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.signatures import SigningKey
 from privbill.demo import demo_tariff_description
-from privbill.meter import Meter
-from privbill.model.disclosures import (
+from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.model import (
     Consent,
     DisclosureRequest,
     MeterRef,
-    OpenReadings,
     Statement,
-    Sum,
-    Threshold,
-    WeightedSum,
     WholePeriod,
     Window,
 )
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.statements import OpenReadings, Sum, Threshold, WeightedSum
+from privbill.meter import Meter
 from privbill.model.periods import BillingPeriod
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import TariffBody

@@ -20,8 +20,14 @@ import argparse
 import random
 
 from harness import median_time
-from privbill.model.disclosures import DisclosurePolicyError
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy, LedgerEntry, Term, runs_of
+from privbill.disclosure.ledger import (
+    DisclosureLedger,
+    DisclosurePolicy,
+    LedgerEntry,
+    Term,
+    runs_of,
+)
+from privbill.disclosure.model import DisclosurePolicyError
 from privbill.model.periods import BillingPeriod, zone
 
 TZ = zone("America/Denver")

@@ -18,6 +18,28 @@ from privbill import disclosure
 from privbill.billing.prover import prove_bill
 from privbill.crypto import group
 from privbill.crypto.signatures import SigningKey
+from privbill.disclosure import proofs
+from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.model import (
+    REVEAL_PROOF_BYTES,
+    BillReferenceError,
+    Consent,
+    ConsentError,
+    DisclosureProofError,
+    DisclosureRequest,
+    DisclosureResponse,
+    DisclosureScopeError,
+    MeterRef,
+    Register,
+    RequestExpiredError,
+    RequestMismatchError,
+    SealReferences,
+    Statement,
+    WholePeriod,
+    Window,
+)
+from privbill.disclosure.statements import OpenReadings, Sum, Threshold, WeightedSum
+from privbill.disclosure.wording import describe
 from privbill.errors import (
     CertificateError,
     CommitmentError,
@@ -31,30 +53,6 @@ from privbill.errors import (
 )
 from privbill.meter import Meter
 from privbill.model import codec
-from privbill.model.disclosures import (
-    REVEAL_PROOF_BYTES,
-    BillReferenceError,
-    Consent,
-    ConsentError,
-    DisclosureProofError,
-    DisclosureRequest,
-    DisclosureResponse,
-    DisclosureScopeError,
-    MeterRef,
-    OpenReadings,
-    Register,
-    RequestExpiredError,
-    RequestMismatchError,
-    SealReferences,
-    Statement,
-    Sum,
-    Threshold,
-    WeightedSum,
-    WholePeriod,
-    Window,
-    describe,
-)
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
 from privbill.model.periods import BillingPeriod
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
@@ -253,7 +251,7 @@ def test_each_at_most_needs_32_bit_proofs(
     window = Window(week.start, week.start + 3 * 3600)
     for bound in (1 << 16, 2**32 - 1):
         st = Threshold("m-a", window, "each-at-most", bound)
-        assert disclosure.range_bits(st) == 32
+        assert st.range_bits == 32
         req = make_request(provider, [st], week, issued)
         assert check(respond(req, provider, [meter_a], now).encode(), req, provider, now)
     with pytest.raises(UsageError):
@@ -262,11 +260,11 @@ def test_each_at_most_needs_32_bit_proofs(
 
 def test_range_groups_cover_exactly() -> None:
     for m in (1, 2, 3, 8, 96, 672, 2976):
-        groups = disclosure.range_groups(m)
+        groups = proofs.range_groups(m)
         assert sum(size for _, size in groups) == m
         assert [a for a, _ in groups] == [sum(s for _, s in groups[:k]) for k in range(len(groups))]
         assert all(size & (size - 1) == 0 for _, size in groups)
-    assert disclosure.range_groups(96) == [(0, 64), (64, 32)]
+    assert proofs.range_groups(96) == [(0, 64), (64, 32)]
 
 
 def test_consent_to_a_subset(

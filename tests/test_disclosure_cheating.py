@@ -25,21 +25,19 @@ from privbill.crypto import bulletproofs, gadgets, group, pedersen, sigma
 from privbill.crypto.group import Point
 from privbill.crypto.pedersen import Opening
 from privbill.crypto.sigma import Flavor
-from privbill.errors import DecodeError, PrivbillError, VerificationError
-from privbill.model import codec
-from privbill.model.disclosures import (
+from privbill.disclosure import proofs as disclosure_proofs
+from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.model import (
     Consent,
     DisclosureProofError,
     DisclosureRequest,
     MeterRef,
-    OpenReadings,
     Statement,
-    Sum,
-    Threshold,
-    WeightedSum,
     Window,
 )
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.statements import OpenReadings, Sum, Threshold, WeightedSum
+from privbill.errors import DecodeError, PrivbillError, VerificationError
+from privbill.model import codec
 from privbill.model.periods import BillingPeriod
 from privbill.provider import Provider
 
@@ -126,7 +124,7 @@ class Cheater:
 
     def intervals(self, k: int) -> list[int]:
         s = self.req.statements[k]
-        return list(disclosure.statement_intervals(self.req, s, [], _NO_KEY))
+        return list(s.intervals(self.req, [], _NO_KEY))
 
     def values(self, k: int) -> list[int]:
         return [self.meter.values[i - self.a0] for i in self.intervals(k)]
@@ -142,14 +140,14 @@ class Cheater:
 
     def context(self, k: int, consent: Consent | None = None) -> bytes:
         c = consent or self.consent
-        return disclosure.statement_context(
+        return disclosure_proofs.statement_context(
             self.req.hash(), c.hash(), k, self.req.statements[k], self.req.period
         )
 
     def weights(self, k: int) -> list[int]:
         s = self.req.statements[k]
         if isinstance(s, WeightedSum):
-            return disclosure._expanded_weights(self.req, s)
+            return s.expanded_weights(self.req)
         return [1] * len(self.intervals(k))
 
     def proof_for(self, point: Point, value: int, witness: int, context: bytes) -> bytes:
@@ -265,7 +263,7 @@ def test_values_modulo_the_group_order_do_not_decode(
 
 
 def _open_proof(cheater: Cheater, values: list[int], ctx: bytes) -> bytes:
-    rho = disclosure._open_weights(ctx, values)
+    rho = disclosure_proofs.open_weights(ctx, values)
     point = group.msm(cheater.points(3), rho)
     value = sum(a * c for a, c in zip(rho, values, strict=True))
     blind = sum(a * r for a, r in zip(rho, cheater.opening_blindings(3), strict=True))
@@ -390,10 +388,10 @@ def lying_range_prover(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _threshold_answer(
     cheater: Cheater, k: int, statement: Threshold, diffs: list[int], blinds: list[int]
 ) -> list[bytes]:
-    points = disclosure._threshold_points(statement, cheater.points(k))
+    points = statement.derived_points(cheater.points(k))
     return list(
-        disclosure._prove_ranges(
-            diffs, blinds, points, disclosure.range_bits(statement), cheater.context(k)
+        disclosure_proofs.prove_ranges(
+            diffs, blinds, points, statement.range_bits, cheater.context(k)
         )
     )
 
@@ -420,7 +418,7 @@ def test_false_sum_threshold(
         cheater.consent = consent
         total = sum(cheater.values(0))
         blind = -sum(cheater.opening_blindings(0)) % Q
-        n = disclosure.range_bits(false)
+        n = false.range_bits
         attempts = {
             "negative difference": [false.bound - total],
             "difference modulo 2^n": [(false.bound - total) % 2**n],
@@ -430,8 +428,8 @@ def test_false_sum_threshold(
             obj = copy.deepcopy(cheater.obj)
             obj["consent"] = consent.to_obj()
             proofs = _threshold_answer(cheater, 0, false, diffs, [blind])
-            true_answer = disclosure._prove_threshold(
-                1, s, cheater.values(1), cheater.opening_blindings(1),
+            true_answer = s.prove(
+                1, cheater.req, cheater.values(1), cheater.opening_blindings(1),
                 cheater.points(1), cheater.context(1),
             )  # fmt: skip
             obj["answers"] = [
@@ -445,8 +443,8 @@ def test_false_sum_threshold(
         # false statement 0.
         obj = copy.deepcopy(cheater.obj)
         obj["consent"] = consent.to_obj()
-        true1 = disclosure._prove_threshold(
-            1, s, cheater.values(1), cheater.opening_blindings(1), cheater.points(1),
+        true1 = s.prove(
+            1, cheater.req, cheater.values(1), cheater.opening_blindings(1), cheater.points(1),
             cheater.context(1),
         )  # fmt: skip
         obj["answers"] = [
@@ -483,8 +481,8 @@ def test_false_each_at_most(
     diffs = [y - c for c in values]
     neg = [-r % Q for r in blinds]
     bad = diffs.index(min(diffs))
-    true_answer = disclosure._prove_threshold(
-        1, true, cheater.values(1), cheater.opening_blindings(1), cheater.points(1),
+    true_answer = true.prove(
+        1, cheater.req, cheater.values(1), cheater.opening_blindings(1), cheater.points(1),
         cheater.context(1),
     ).to_obj()  # fmt: skip
 
@@ -498,20 +496,20 @@ def test_false_each_at_most(
         submit(_threshold_answer(cheater, 0, false, diffs, neg)), DisclosureProofError
     )
     # The offending derived commitment replaced by one the cheater opens to 0.
-    points = disclosure._threshold_points(false, cheater.points(0))
+    points = false.derived_points(cheater.points(0))
     fake_r = group.random_scalar()
     points[bad] = pedersen.commit(0, fake_r)
     mended = [*diffs]
     mended[bad] = 0
     mended_r = [*neg]
     mended_r[bad] = fake_r
-    proofs = disclosure._prove_ranges(
-        mended, mended_r, points, disclosure.range_bits(false), cheater.context(0)
+    proofs = disclosure_proofs.prove_ranges(
+        mended, mended_r, points, false.range_bits, cheater.context(0)
     )
     assert isinstance(submit(list(proofs)), DisclosureProofError)
     # Wider ranges (64 bits where the statement's bound needs 16): the verifier fixes n.
-    wide = disclosure._prove_ranges(
-        [d % 2**64 for d in diffs], neg, disclosure._threshold_points(false, cheater.points(0)),
+    wide = disclosure_proofs.prove_ranges(
+        [d % 2**64 for d in diffs], neg, false.derived_points(cheater.points(0)),
         64, cheater.context(0),
     )  # fmt: skip
     assert isinstance(submit(list(wide)), DisclosureProofError)

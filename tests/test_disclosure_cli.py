@@ -10,10 +10,10 @@ import pytest
 
 from helpers import demo_description, with_cycle
 from privbill.cli import main
+from privbill.disclosure.ledger import DisclosureLedger
+from privbill.disclosure.model import DisclosureRequest, DisclosureResponse
 from privbill.interop.csv_readings import format_rows
 from privbill.model import codec
-from privbill.model.disclosures import DisclosureRequest, DisclosureResponse
-from privbill.model.ledger import DisclosureLedger
 from privbill.model.periods import BillingPeriod, zone
 
 TZ = zone("America/Denver")

@@ -18,27 +18,24 @@ from helpers import MeterSetup, make_meter
 from privbill import disclosure
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import DecodeError, UsageError
-from privbill.interop.urdb import load_rate, urdb_to_description
-from privbill.meter import Meter
-from privbill.model import codec
-from privbill.model.bills import MeterSection, PaymentMessage
-from privbill.model.disclosures import (
+from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.model import (
     Consent,
     DisclosurePolicyError,
     DisclosureRequest,
     DisclosureResponse,
     MeterRef,
-    OpenReadings,
     Register,
     Statement,
-    Sum,
-    Threshold,
-    WeightedSum,
     WholePeriod,
     Window,
 )
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.statements import OpenReadings, Sum, Threshold, WeightedSum
+from privbill.errors import DecodeError, UsageError
+from privbill.interop.urdb import load_rate, urdb_to_description
+from privbill.meter import Meter
+from privbill.model import codec
+from privbill.model.bills import MeterSection, PaymentMessage
 from privbill.model.periods import BillingPeriod, local_midnight, zone
 from privbill.model.sealed import SealedReadings
 from privbill.model.tariffs import SignedTariff, TariffBody
@@ -395,7 +392,7 @@ def test_record_bill_with_tiers_and_demand(provider: Provider) -> None:
     )  # fmt: skip
     entry = disclosure.statement_entry(req, 0, req.statements[0], range(0), at=period.end)
     assert entry.terms == ()  # no interval: nothing to record
-    idx = disclosure.statement_intervals(req, req.statements[0], [], provider.public_key)
+    idx = req.statements[0].intervals(req, [], provider.public_key)
     entry = disclosure.statement_entry(req, 0, req.statements[0], idx, at=period.end)
     with pytest.raises(DisclosurePolicyError) as ei:
         ledger.check([entry], {"h-1": HOUR}, DisclosurePolicy(), zone("America/Denver"))

@@ -567,15 +567,15 @@ def test_disclosure_attached_to_a_register_bill(
     has no seals to refer to, so the answer carries the sealed readings and stands on its own;
     it verifies, and the disclosed total is what the meter's signed on-peak register holds."""
     from privbill import disclosure
-    from privbill.model.disclosures import (
+    from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+    from privbill.disclosure.model import (
         Consent,
         DisclosureRequest,
         MeterRef,
         Register,
         SealedEvidence,
-        Sum,
     )
-    from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
+    from privbill.disclosure.statements import Sum
 
     bill = prove_bill(tou, [rec.input()], JAN, path="registers").encode()
     issued = JAN.end + 3600
@@ -626,7 +626,7 @@ def test_ledger_records_a_register_bill_like_a_per_reading_one(
     rec: Recorder, tou: SignedTariff
 ) -> None:
     from privbill.disclosure import record_bill
-    from privbill.model.ledger import DisclosureLedger
+    from privbill.disclosure.ledger import DisclosureLedger
 
     a, b = DisclosureLedger(), DisclosureLedger()
     reg = record_bill(a, prove_bill(tou, [rec.input()], JAN, path="registers"), tou, at=1)

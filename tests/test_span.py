@@ -15,7 +15,7 @@ from fractions import Fraction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from privbill.model.span import Coord, SpanForm, blocks_of, new_short_functional
+from privbill.disclosure.span import Coord, SpanForm, blocks_of, new_short_functional
 
 Functional = dict[Coord, int]
 

@@ -16,19 +16,10 @@ from cheaters import BillCase, bill_case, description
 from privbill import disclosure
 from privbill.billing.receipts import issue_receipt
 from privbill.billing.verifier import verify_bill
+from privbill.disclosure.ledger import DisclosureLedger, DisclosurePolicy
+from privbill.disclosure.model import Consent, DisclosureRequest, MeterRef, WholePeriod, Window
+from privbill.disclosure.statements import OpenReadings, Sum, Threshold, WeightedSum
 from privbill.dispute import DisputeBundle
-from privbill.model.disclosures import (
-    Consent,
-    DisclosureRequest,
-    MeterRef,
-    OpenReadings,
-    Sum,
-    Threshold,
-    WeightedSum,
-    WholePeriod,
-    Window,
-)
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
 from privbill.provider import Provider
 
 EVENING = [[1 if 17 <= h < 21 else 0 for h in range(24)] for _ in range(12)]

@@ -7,13 +7,13 @@ import pytest
 from fuzz.corpus import corpus
 from privbill.crypto.signatures import KeyError_, VerifyingKey
 from privbill.disclosure import verify as verify_disclosure
+from privbill.disclosure.model import DisclosureRequest
 from privbill.errors import DecodeError, PrivbillError, TariffError, UsageError
 from privbill.interop.agile import agile_to_description
 from privbill.interop.urdb import load_rate
 from privbill.meter import MeterState
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate
-from privbill.model.disclosures import DisclosureRequest
 from privbill.model.periods import interval_time, local_time, zone
 from privbill.model.tariffs import TariffBody
 

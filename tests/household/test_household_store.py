@@ -9,19 +9,13 @@ from pathlib import Path
 import pytest
 
 from household_helpers import TZ, ingest_all, make_setup, month_rows
+from privbill.disclosure.model import DisclosureRequest, MeterRef, WholePeriod, Window
+from privbill.disclosure.statements import OpenReadings, Sum
 from privbill.errors import DecodeError, UsageError
 from privbill.household import hpke
 from privbill.household.home import AgentConfig, AgentHome, export_household, import_household
 from privbill.household.ingest import Ingestor
 from privbill.household.policy import EXAMPLE, ConsentPolicy
-from privbill.model.disclosures import (
-    DisclosureRequest,
-    MeterRef,
-    OpenReadings,
-    Sum,
-    WholePeriod,
-    Window,
-)
 from privbill.model.periods import BillingPeriod, zone
 
 

@@ -11,8 +11,8 @@ import pytest
 from privbill.billing.receipts import verify_receipt
 from privbill.cli import main
 from privbill.crypto.signatures import SigningKey
+from privbill.disclosure.model import DisclosureRequest
 from privbill.model.certificates import MeterCertificate
-from privbill.model.disclosures import DisclosureRequest
 from privbill.model.receipts import Receipt
 from service_helpers import Running
 

@@ -10,8 +10,8 @@ import pytest
 from privbill.cli import main
 from privbill.crypto.signatures import SigningKey
 from privbill.disclosure import answer
-from privbill.model.disclosures import Consent, DisclosureRequest
-from privbill.model.ledger import DisclosureLedger
+from privbill.disclosure.ledger import DisclosureLedger
+from privbill.disclosure.model import Consent, DisclosureRequest
 from privbill.model.periods import BillingPeriod
 from privbill.service.client import Client, ServiceCallError
 from service_helpers import CBOR, Running, wait_final

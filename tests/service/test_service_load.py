@@ -18,8 +18,8 @@ from sqlalchemy import MetaData, select
 
 from privbill.crypto import group
 from privbill.disclosure import answer
-from privbill.model.disclosures import Consent, DisclosureRequest
-from privbill.model.ledger import DisclosureLedger
+from privbill.disclosure.ledger import DisclosureLedger
+from privbill.disclosure.model import Consent, DisclosureRequest
 from privbill.service.client import Client
 from service_helpers import CBOR, Running, World, build_world, wait_final
 

@@ -1,15 +1,23 @@
-"""Seal structure: one meter's sealed runs must cover an interval range exactly, in order, as one
-unbroken hash chain of that meter's seals. Shared by the prover (to fail early with a clear
-message) and the verifier. Messages name local times in the tariff's timezone (the interval index
-only as a detail)."""
+"""The evidence of sealed readings, checked in one place for every party: one meter's sealed runs
+must cover an interval range exactly, in order, as one unbroken hash chain of that meter's seals
+(:func:`check_runs`); each seal's signature verifies under the certified meter key, each run's
+commitments are those its seal hashes, and the commitments decode to group points
+(:func:`check_evidence`). Shared by the prover (to fail early with a clear message), the bill
+verifiers (both payment message formats) and disclosure answers and their verifier; each names
+its own object in the errors. Messages name local times in the tariff's timezone (the interval
+index only as a detail)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 from zoneinfo import ZoneInfo
 
+from privbill.crypto import group
+from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
-from privbill.errors import CertificateError, CoverageError, SealChainError
+from privbill.errors import CertificateError, CommitmentError, CoverageError, SealChainError
 from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import interval_time, local_time
 from privbill.model.seals import SealedRun
@@ -28,9 +36,10 @@ def check_runs(
     path: str,
     attributes: int = 0,
     tz: ZoneInfo = UTC,
+    obj: str = OBJ,
 ) -> None:
-    """Raise a :class:`CoverageError` or :class:`SealChainError` naming the run at fault and,
-    in ``tz``, the local times concerned."""
+    """Raise a :class:`CoverageError` or :class:`SealChainError` naming ``obj``, the run at
+    fault and, in ``tz``, the local times concerned."""
 
     def at(index: int) -> str:  # the start of interval ``index``
         return interval_time(index, interval_s, tz)
@@ -47,19 +56,19 @@ def check_runs(
         if s.meter_id != meter_id:
             raise SealChainError(
                 f"seal of meter {s.meter_id!r}, not {meter_id!r}",
-                obj=OBJ,
+                obj=obj,
                 field=f"{where}.meter_id",
             )
         if s.interval_s != interval_s:
             raise SealChainError(
                 f"seal interval {s.interval_s} s differs from the certificate's {interval_s} s",
-                obj=OBJ,
+                obj=obj,
                 field=f"{where}.interval_s",
             )
         if s.attributes != attributes:
             raise SealChainError(
                 f"seal carries {s.attributes} attribute(s) per interval, the certificate {attributes}",
-                obj=OBJ,
+                obj=obj,
                 field=f"{where}.attributes",
             )
         if s.first < expected:
@@ -73,31 +82,31 @@ def check_runs(
                     f"the first run starts at {at(s.first)}, before the billing period "
                     f"starts at {until(expected)}"
                 )
-            raise CoverageError(msg, obj=OBJ, field=f"{where}.first")
+            raise CoverageError(msg, obj=obj, field=f"{where}.first")
         if s.first > expected:
             what = "gap before this run" if k else "the billing period starts before the first run"
             raise CoverageError(
                 f"{what}: no sealed readings from {at(expected)} until {until(s.first)}",
-                obj=OBJ,
+                obj=obj,
                 field=f"{where}.first",
             )
         if s.end > end:
             raise CoverageError(
                 f"run ends at {until(s.end)}, after the billing period ends at {until(end)}",
-                obj=OBJ,
+                obj=obj,
                 field=f"{where}.count",
             )
         if prev is not None:
             if s.seq != prev.seq + 1:
                 raise SealChainError(
                     f"sequence number {s.seq} does not follow {prev.seq}",
-                    obj=OBJ,
+                    obj=obj,
                     field=f"{where}.seq",
                 )
             if s.prev != prev.chain_hash():
                 raise SealChainError(
                     "hash chain broken: prev is not the previous seal's hash",
-                    obj=OBJ,
+                    obj=obj,
                     field=f"{where}.prev",
                 )
         prev = s
@@ -106,7 +115,7 @@ def check_runs(
         raise CoverageError(
             f"the sealed runs end at {until(expected)}, before the billing period ends at "
             f"{until(end)}: no sealed readings from {at(expected)}",
-            obj=OBJ,
+            obj=obj,
             field=f"{path}.runs",
         )
 
@@ -133,3 +142,96 @@ def check_certificate(
             obj=obj,
             field=f"{path}.certificate.account",
         )
+
+
+#: How sealed commitments are decoded: onto the curve (enough for the prover and by default for
+#: verifiers, ``docs/security.md``), also checked to be in the prime-order subgroup, or not at
+#: all (a prover whose openings were checked on receipt and whose tariff needs no points).
+PointCheck = Literal["curve", "subgroup", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class SealedPoints:
+    """The decoded commitments of the intervals ``[lo, hi)`` of one meter's checked runs, and
+    (when asked for) the commitments of their private attributes, ``k`` per interval."""
+
+    lo: int
+    hi: int
+    points: list[Point]
+    attributes: list[Point]
+
+    def select(self, indices: Sequence[int]) -> list[Point]:
+        """The commitments of ``indices`` (each in ``[lo, hi)``), in the order given."""
+        if isinstance(indices, range):
+            return self.points[indices.start - self.lo : indices.stop - self.lo]
+        lo, pts = self.lo, self.points
+        return [pts[i - lo] for i in indices]
+
+
+def check_evidence(
+    cert: MeterCertificate,
+    runs: Sequence[SealedRun],
+    first: int,
+    count: int,
+    *,
+    path: str,
+    obj: str,
+    tz: ZoneInfo = UTC,
+    points: PointCheck = "curve",
+    attributes: bool = False,
+    window: tuple[int, int] | None = None,
+) -> SealedPoints:
+    """Check one meter's sealed readings of the intervals ``[first, first + count)`` against
+    its certificate ``cert`` (whose own signature, account and validity the caller has checked:
+    those differ by party): the certificate is valid for those intervals, the runs cover them
+    exactly as one hash chain (:func:`check_runs`), every seal's signature verifies under the
+    certified meter key, every run's commitments are those its seal hashes; then decode the
+    commitments of ``window`` (default: all of them) and, with ``attributes``, their attribute
+    commitments. The certificate must be valid for the intervals of ``window``, the runs must
+    cover ``[first, first + count)``. Every error names ``obj`` and the field under ``path``."""
+    step = cert.interval_s
+    lo, hi = window if window is not None else (first, first + count)
+    cert.check_covers(lo * step, hi * step, f"{path}.certificate")
+    k_attr = len(cert.attributes)
+    check_runs(runs, cert.meter_id, step, first, count, path, k_attr, tz, obj)
+    for k, run in enumerate(runs):
+        run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
+        run.check_commitments(f"{path}.runs[{k}]")
+    found = SealedPoints(lo, hi, [], [])
+    if points == "none":
+        return found
+    decode = group.decode_points if points == "subgroup" else group.decode_points_on_curve
+    pb = group.POINT_BYTES
+    for k, run in enumerate(runs):
+        if len(run.commitments) != run.seal.count * pb:
+            raise CommitmentError(
+                f"expected {run.seal.count} commitments of {pb} bytes",
+                obj=obj,
+                field=f"{path}.runs[{k}].commitments",
+            )
+        a, b = max(run.seal.first, lo), min(run.seal.end, hi)
+        if a >= b:
+            continue
+        part = run.commitments[(a - run.seal.first) * pb : (b - run.seal.first) * pb]
+        try:
+            found.points.extend(decode(part, b - a))
+        except group.GroupError as exc:
+            raise CommitmentError(
+                str(exc), obj=obj, field=f"{path}.runs[{k}].commitments"
+            ) from None
+        if attributes and k_attr:
+            size = k_attr * pb
+            if len(run.attributes) != run.seal.count * size:
+                raise CommitmentError(
+                    f"expected {run.seal.count * k_attr} attribute commitments of {pb} bytes",
+                    obj=obj,
+                    field=f"{path}.runs[{k}].attributes",
+                )
+            part = run.attributes[(a - run.seal.first) * size : (b - run.seal.first) * size]
+            try:
+                found.attributes.extend(decode(part, (b - a) * k_attr))
+            except group.GroupError as exc:
+                raise CommitmentError(
+                    str(exc), obj=obj, field=f"{path}.runs[{k}].attributes"
+                ) from None
+    return found

@@ -10,33 +10,19 @@
 Exit status as for ``bill verify``: 0 valid, 1 a well-formed response that fails (or a request
 that fails its checks, or a customer who declines), 2 unreadable input or bad usage.
 
-The JSON statement list (``docs/disclosure.md``)::
-
-    [{"kind": "sum", "meter": "0001"},
-     {"kind": "sum", "meter": "0001", "from": "2026-01-05", "to": "2026-01-06"},
-     {"kind": "sum", "meter": "0001", "register": "winter on-peak"},
-     {"kind": "open", "meter": "0001", "at": ["2026-01-05T18:00:00-07:00"]},
-     {"kind": "weighted-sum", "meter": "0001", "step_minutes": 60, "unit": "g/kWh",
-      "from": "2026-01-05", "to": "2026-01-06", "weights": [412, 398, ...]},
-     {"kind": "threshold", "meter": "0001", "test": "each-at-most", "bound_kwh": "3.5",
-      "from": "2026-01-05", "to": "2026-01-06"}]
-
-Times are dates (local midnight in the request's timezone) or ISO 8601 date-times with a UTC
-offset; without ``from``/``to`` a statement covers the whole period. ``meter`` may be left out
-when the request is about one meter.
+The JSON statement list is read by :func:`privbill.disclosure.statements.parse_statements`
+(``docs/disclosure.md``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Final
 
 from privbill.cli.common import (
     Subparsers,
@@ -58,202 +44,31 @@ from privbill.cli.common import (
     step,
     write_output,
 )
-from privbill.disclosure import StatementResult, VerifiedDisclosure, answer, record_bill, verify
-from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
-from privbill.files import read_bytes
-from privbill.model import disclosures, money
-from privbill.model.bills import PaymentMessage
-from privbill.model.disclosures import (
-    DEFAULT_LIFETIME_S,
-    DEFAULT_MIN_WINDOW_S,
-    THRESHOLD_TESTS,
+from privbill.disclosure import (
     Consent,
+    DisclosureLedger,
+    DisclosurePolicy,
     DisclosurePolicyError,
     DisclosureRequest,
     DisclosureResponse,
     MeterRef,
-    OpenReadings,
-    Register,
-    Selector,
-    Statement,
-    Sum,
-    Threshold,
-    WeightedSum,
-    WholePeriod,
-    Window,
+    StatementResult,
+    VerifiedDisclosure,
+    answer,
     describe,
-    describe_duration,
-    describe_span,
+    record_bill,
+    verify,
 )
-from privbill.model.ledger import DisclosureLedger, DisclosurePolicy
-from privbill.model.periods import BillingPeriod, local_midnight, zone
-from privbill.model.tariffs import SignedTariff, TimeOfUse
-
-OBJ = "statement list"
-
-
-# --- the JSON statement list -----------------------------------------------------------------
-
-
-def _err(k: int, key: str | None, message: str) -> UsageError:
-    return UsageError(message, obj=OBJ, field=f"[{k}].{key}" if key else f"[{k}]")
-
-
-def _time(value: Any, tz: ZoneInfo, k: int, key: str) -> int:
-    if not isinstance(value, str):
-        raise _err(k, key, "expected a date (YYYY-MM-DD) or an ISO 8601 date-time with offset")
-    try:
-        if len(value) == 10:
-            return local_midnight(date.fromisoformat(value), tz)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _err(k, key, f"{value!r} is not an ISO 8601 date or date-time") from None
-    if moment.tzinfo is None:
-        raise _err(k, key, f"{value!r} has no UTC offset")
-    return int(moment.timestamp())
-
-
-def _selector(
-    item: Mapping[str, Any],
-    k: int,
-    tz: ZoneInfo,
-    period: BillingPeriod,
-    tariffs: list[SignedTariff],
-) -> Selector:
-    if "register" in item:
-        if "from" in item or "to" in item:
-            raise _err(k, "register", "a register covers the whole period; drop from/to")
-        return _register(item["register"], k, tariffs)
-    if "from" not in item and "to" not in item:
-        return WholePeriod()
-    start = _time(item["from"], tz, k, "from") if "from" in item else period.start
-    end = _time(item["to"], tz, k, "to") if "to" in item else period.end
-    if (start, end) == (period.start, period.end):
-        return WholePeriod()
-    return Window(start, end)
-
-
-def _register(value: Any, k: int, tariffs: list[SignedTariff]) -> Register:
-    tous = [(t, t.body.energy) for t in tariffs if isinstance(t.body.energy, TimeOfUse)]
-    if not tous:
-        raise _err(k, "register", "a register statement needs --tariff (a time-of-use tariff)")
-    for t, energy in tous:
-        names = energy.period_names
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
-            return Register(t.hash(), value)
-        if isinstance(value, str) and value in names:
-            return Register(t.hash(), names.index(value))
-    known = [n for _, e in tous for n in e.period_names]
-    raise _err(k, "register", f"unknown register {value!r}; the tariff has {known}")
-
-
-def _bound(item: Mapping[str, Any], k: int) -> int:
-    if ("bound_wh" in item) == ("bound_kwh" in item):
-        raise _err(k, None, "give exactly one of bound_wh (integer) and bound_kwh (decimal text)")
-    if "bound_wh" in item:
-        wh = item["bound_wh"]
-        if isinstance(wh, bool) or not isinstance(wh, int):
-            raise _err(k, "bound_wh", "expected an integer number of Wh")
-        return wh
-    try:
-        return money.parse_scaled(item["bound_kwh"], 3)
-    except money.AmountError as exc:
-        raise _err(k, "bound_kwh", str(exc)) from None
-
-
-_KEYS = {
-    "open": {"kind", "meter", "at", "indices"},
-    "sum": {"kind", "meter", "from", "to", "register"},
-    "weighted-sum": {"kind", "meter", "from", "to", "step_minutes", "weights", "unit"},
-    "threshold": {"kind", "meter", "from", "to", "register", "test", "bound_wh", "bound_kwh"},
-}
-
-
-def parse_statements(
-    text: bytes,
-    meters: list[MeterRef],
-    period: BillingPeriod,
-    tz: ZoneInfo,
-    tariffs: list[SignedTariff],
-) -> list[Statement]:
-    """The statements of a JSON statement list (see the module docstring)."""
-    try:
-        items = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise UsageError(f"not valid JSON: {exc}", obj=OBJ) from None
-    if isinstance(items, dict) and set(items) == {"statements"}:
-        items = items["statements"]
-    if not isinstance(items, list) or not items:
-        raise UsageError("expected a non-empty JSON list of statements", obj=OBJ)
-    lengths = {m.meter_id: m.interval_s for m in meters}
-    out: list[Statement] = []
-    for k, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise _err(k, None, "expected a JSON object")
-        kind = item.get("kind")
-        if kind not in _KEYS:
-            raise _err(k, "kind", f"expected one of {sorted(_KEYS)}")
-        extra = sorted(set(item) - _KEYS[kind])
-        if extra:
-            raise _err(k, extra[0], f"unknown key for a {kind} statement")
-        meter = item.get("meter")
-        if meter is None:
-            if len(lengths) != 1:
-                raise _err(k, "meter", "name the meter (the request is about several)")
-            meter = next(iter(lengths))
-        if meter not in lengths:
-            raise _err(k, "meter", f"no --cert for meter {meter!r}")
-        step = lengths[meter]
-        if kind == "open":
-            out.append(OpenReadings(meter, tuple(_open_indices(item, k, step, tz))))
-            continue
-        sel = _selector(item, k, tz, period, tariffs)
-        if kind == "sum":
-            out.append(Sum(meter, sel))
-        elif kind == "weighted-sum":
-            if isinstance(sel, Register):
-                raise _err(k, "register", "a weighted sum needs a window")
-            minutes = item.get("step_minutes", step // 60)
-            weights = item.get("weights")
-            if not isinstance(weights, list) or not all(
-                isinstance(w, int) and not isinstance(w, bool) for w in weights
-            ):
-                raise _err(k, "weights", "expected a list of integers")
-            if isinstance(minutes, bool) or not isinstance(minutes, int):
-                raise _err(k, "step_minutes", "expected an integer number of minutes")
-            unit = item.get("unit")
-            if not isinstance(unit, str):
-                raise _err(k, "unit", 'expected the unit of the weights, e.g. "g/kWh"')
-            out.append(WeightedSum(meter, sel, minutes * 60, tuple(weights), unit))
-        else:
-            test = item.get("test")
-            if test not in THRESHOLD_TESTS:
-                raise _err(k, "test", f"expected one of {list(THRESHOLD_TESTS)}")
-            out.append(Threshold(meter, sel, test, _bound(item, k)))
-    return out
-
-
-def _open_indices(item: Mapping[str, Any], k: int, step: int, tz: ZoneInfo) -> list[int]:
-    if ("at" in item) == ("indices" in item):
-        raise _err(k, None, "give exactly one of at (start times) and indices")
-    if "indices" in item:
-        idx = item["indices"]
-        if not isinstance(idx, list) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in idx
-        ):
-            raise _err(k, "indices", "expected a list of interval indices")
-        return sorted(idx)
-    times = item["at"]
-    if not isinstance(times, list) or not times:
-        raise _err(k, "at", "expected a list of interval start times")
-    out = []
-    for t in times:
-        ts = _time(t, tz, k, "at")
-        if ts % step:
-            raise _err(k, "at", f"{t} is not the start of a {step // 60}-minute interval")
-        out.append(ts // step)
-    return sorted(out)
-
+from privbill.disclosure import model as disclosure_model
+from privbill.disclosure.model import DEFAULT_LIFETIME_S, DEFAULT_MIN_WINDOW_S
+from privbill.disclosure.statements import LIST_OBJ, parse_statements
+from privbill.disclosure.verified import VerifiedDisclosureJSON
+from privbill.disclosure.wording import describe_duration
+from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
+from privbill.files import read_bytes
+from privbill.model.bills import PaymentMessage
+from privbill.model.periods import BillingPeriod, zone
+from privbill.model.tariffs import SignedTariff
 
 # --- commands --------------------------------------------------------------------------------
 
@@ -273,7 +88,9 @@ def cmd_request(args: argparse.Namespace) -> int:
     tz = zone(tzname)
     period = BillingPeriod.parse(args.period, tz)
     meters = [MeterRef(c.meter_id, c.interval_s) for c in certs]
-    statements = parse_statements(read_bytes(args.statements, OBJ), meters, period, tz, tariffs)
+    statements = parse_statements(
+        read_bytes(args.statements, LIST_OBJ), meters, period, tz, tariffs
+    )
     if args.valid_days <= 0:
         raise UsageError("--valid-days must be positive")
     req = DisclosureRequest.create(
@@ -358,11 +175,11 @@ def check_tariffs_given(
     """Every register statement names its tariff by hash: it must be among ``--tariff``."""
     have = {t.hash() for t in tariffs}
     for k in chosen:
-        sel = getattr(req.statements[k], "select", None)
-        if isinstance(sel, Register) and sel.tariff_hash not in have:
+        needed = req.statements[k].tariff_hash()
+        if needed is not None and needed not in have:
             raise UsageError(
                 f"statement {k + 1} is about a period of the tariff "
-                f"{sel.tariff_hash.hex()[:16]}…: give that signed tariff with --tariff FILE",
+                f"{needed.hex()[:16]}…: give that signed tariff with --tariff FILE",
                 obj="tariff",
             )
 
@@ -375,7 +192,7 @@ def cmd_answer(args: argparse.Namespace) -> int:
         req_bytes,
         args.request,
         "disclosure request",
-        disclosures.REQUEST_FORMAT,
+        disclosure_model.REQUEST_FORMAT,
         DisclosureRequest.decode,
     )
     req.verify(provider)  # only an authentic, current request is shown to the customer
@@ -454,52 +271,22 @@ def cmd_answer(args: argparse.Namespace) -> int:
 
 
 def _result_line(r: StatementResult, req: DisclosureRequest) -> str:
-    tz = req.tz
-    head = f"  {r.index + 1}. {r.kind:<12} meter {r.meter_id}  {r.intervals} reading(s)"
-    if r.kind == "sum" and r.value is not None:
-        return f"{head}: {money.format_scaled(r.value, 3)} kWh"
-    if r.kind == "weighted-sum":
-        s = req.statements[r.index]
-        assert isinstance(s, WeightedSum)
-        return f"{head}: {r.value} (Wh × {s.unit})"
-    if r.kind == "threshold":
-        return f"{head}: holds"
-    step = req.meter(r.meter_id).interval_s
-    shown = "; ".join(
-        f"{describe_span(i * step, (i + 1) * step, tz)[3:]} {money.format_scaled(wh, 3)} kWh"
-        for i, wh in r.readings or ()
-    )
-    return f"{head}: {shown}"
+    return f"  {r.index + 1}. {req.statements[r.index].result_words(r, req)}"
+
+
+#: The keys of a verified disclosure's JSON view, all ``None`` when it does not verify.
+_NO_RESULT: Final[dict[str, None]] = dict.fromkeys(VerifiedDisclosureJSON.__annotations__)
 
 
 def disclosure_view(
     v: VerifiedDisclosure | None, error: PrivbillError | None = None
 ) -> dict[str, Any]:
-    """The JSON result of ``disclose verify``."""
+    """The JSON result of ``disclose verify``: the verified disclosure's one JSON view
+    (:meth:`VerifiedDisclosure.to_json`), whether it is valid, the error and the time taken."""
     return {
         "valid": v is not None,
         **(error_view(error) if error else {"error": None, "error_type": None}),
-        "request_id": v.request_id.hex() if v else None,
-        "requester": v.requester if v else None,
-        "account": v.account if v else None,
-        "period": {"start": v.period.start, "end": v.period.end} if v else None,
-        "results": [
-            {
-                "statement": r.index,
-                "kind": r.kind,
-                "meter": r.meter_id,
-                "intervals": r.intervals,
-                "value": r.value,
-                "readings": [list(p) for p in r.readings] if r.readings is not None else None,
-                "holds": r.holds,
-            }
-            for r in v.results
-        ]
-        if v
-        else None,
-        "declined": list(v.declined) if v else None,
-        "customer_key_id": v.customer_key_id.hex() if v and v.customer_key_id else None,
-        "response_hash": v.response_hash.hex() if v else None,
+        **(v.to_json() if v else _NO_RESULT),
         "seconds": round(v.seconds, 4) if v else None,
     }
 
@@ -527,14 +314,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
             req_bytes,
             args.request,
             "disclosure request",
-            disclosures.REQUEST_FORMAT,
+            disclosure_model.REQUEST_FORMAT,
             DisclosureRequest.decode,
         )
         resp = decode_as(
             data,
             args.response,
             "disclosure response",
-            disclosures.RESPONSE_FORMAT,
+            disclosure_model.RESPONSE_FORMAT,
             DisclosureResponse.decode,
         )
         if resp.bill_hash is not None and bill is None:

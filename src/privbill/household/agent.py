@@ -30,7 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.crypto.signatures import KeyError_, SigningKey, VerifyingKey
-from privbill.disclosure import answer, record_bill
+from privbill.disclosure import (
+    Consent,
+    DisclosurePolicyError,
+    DisclosureRequest,
+    answer,
+    describe,
+    record_bill,
+)
 from privbill.errors import PrivbillError, UsageError, VerificationError
 from privbill.household import link
 from privbill.household.errors import AgentError
@@ -41,7 +48,6 @@ from privbill.household.policy import ConsentPolicy
 from privbill.household.store import BillRow, HouseholdStore
 from privbill.model import money
 from privbill.model.bills import PaymentMessage
-from privbill.model.disclosures import Consent, DisclosurePolicyError, DisclosureRequest, describe
 from privbill.model.periods import BillingPeriod
 from privbill.model.receipts import Receipt
 from privbill.model.tariffs import SignedTariff

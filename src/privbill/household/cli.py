@@ -373,7 +373,7 @@ def cmd_bills(args: argparse.Namespace) -> int:
 
 
 def cmd_consent(args: argparse.Namespace) -> int:
-    from privbill.model.disclosures import DisclosureRequest
+    from privbill.disclosure.model import DisclosureRequest
 
     home = _home(args)
     account = home.account_of(args.account)

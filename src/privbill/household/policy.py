@@ -26,9 +26,10 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from privbill.disclosure.ledger import DisclosurePolicy
+from privbill.disclosure.model import DisclosureRequest, Statement
+from privbill.disclosure.statements import SelectedStatement
 from privbill.errors import UsageError
-from privbill.model.disclosures import DisclosureRequest, OpenReadings, Statement
-from privbill.model.ledger import DisclosurePolicy
 
 KINDS: Final = ("open", "sum", "weighted-sum", "threshold")
 SELECTS: Final = ("period", "window", "register")
@@ -73,7 +74,7 @@ class Rule:
             return False
         if self.select is None:
             return True
-        if isinstance(s, OpenReadings):
+        if not isinstance(s, SelectedStatement):  # opened readings have no selector
             return False
         return s.select.KIND in self.select
 

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from privbill.crypto import group
+from privbill.disclosure.ledger import DisclosureLedger
 from privbill.household.errors import StoreError
 from privbill.model.certificates import MeterCertificate
-from privbill.model.ledger import DisclosureLedger
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings
 from privbill.model.receipts import Receipt

@@ -535,7 +535,7 @@ class WebPage:
 
     def decide(self, request_id: str, allow: bool) -> str:
         """Record the person's decision, as ``privbill agent consent`` does."""
-        from privbill.model.disclosures import DisclosureRequest
+        from privbill.disclosure.model import DisclosureRequest
 
         store = HouseholdStore.open(self.store_path)
         try:

@@ -23,9 +23,10 @@ from sqlalchemy import Engine, insert, select, update
 from starlette.concurrency import run_in_threadpool
 
 from privbill.crypto.signatures import VerifyingKey
-from privbill.disclosure import verify
+from privbill.disclosure import DisclosureRequest, DisclosureResponse, MeterRef, describe, verify
+from privbill.disclosure.statements import parse_statements
+from privbill.disclosure.verified import VerifiedDisclosureJSON
 from privbill.errors import PrivbillError, UsageError
-from privbill.model.disclosures import DisclosureRequest, DisclosureResponse, MeterRef, describe
 from privbill.model.periods import BillingPeriod, zone
 from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff
@@ -48,9 +49,6 @@ def _request_row(engine: Engine, request_id: str) -> Any:
 
 
 def create_request(engine: Engine, config: Any, spec: Any) -> dict[str, Any]:
-    # The JSON statement list is parsed by the one parser the command line uses.
-    from privbill.cli.disclose import parse_statements
-
     core.check_account_name(spec.account)
     with engine.connect() as conn:
         certs = core.account_certificates(conn, spec.account)
@@ -139,7 +137,7 @@ def answer_request(engine: Engine, provider: VerifyingKey, row: Any, data: bytes
                 "the referenced bill is another account's", obj="disclosure response"
             )
     error: PrivbillError | None = None
-    result: dict[str, Any] | None = None
+    result: VerifiedDisclosureJSON | None = None
     try:
         verified = verify(data, req, provider, tariffs=tariffs, bill=bill, customer_key=customer)
         result = verified.to_json()

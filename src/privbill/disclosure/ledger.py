@@ -12,7 +12,7 @@ forbids and the ledger did not already determine:
 
 * a single reading (unless the statement opens it and the policy allows opening readings);
 * any combination of readings that lies within a stretch of time shorter than the policy's
-  minimum window (:mod:`privbill.model.span`, exact linear algebra over the span of all
+  minimum window (:mod:`privbill.disclosure.span`, exact linear algebra over the span of all
   linear functionals; threshold statements count as if they disclosed their functional, since
   repeated thresholds can find its value);
 * a combination of readings of a short stretch modulo some number: a weighted sum whose weights
@@ -41,14 +41,11 @@ from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
 from privbill.crypto.hashing import DIGEST_BYTES
+from privbill.disclosure import span
+from privbill.disclosure.model import DEFAULT_MIN_WINDOW_S, DisclosurePolicyError
+from privbill.disclosure.wording import describe_duration, describe_span
 from privbill.errors import UsageError
-from privbill.model import codec, span
-from privbill.model.disclosures import (
-    DEFAULT_MIN_WINDOW_S,
-    DisclosurePolicyError,
-    describe_duration,
-    describe_span,
-)
+from privbill.model import codec
 from privbill.model.ids import is_identifier
 from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S
 

@@ -27,20 +27,24 @@ kind               statement                                       answer
 ``threshold``      ``Σ c_i ≤ X``, ``Σ c_i ≥ X`` or every ``c_i ≤ Y``  range proofs
 =================  ==============================================  ==============================
 
-Decoding is strict (:mod:`privbill.model.codec`); a request is also checked for consistency
-(meters known, windows aligned to the meter interval and inside the period, weights matching
-their window) and every violation is a :class:`DecodeError` naming the field. Error classes of
-disclosure verification live here, so that model, verifier and command line share them.
+Each statement kind is one class registered with :func:`statement_kind`
+(:mod:`privbill.disclosure.statements` holds them); decoding a statement or an answer
+dispatches through that registry. Decoding is strict (:mod:`privbill.model.codec`); a request
+is also checked for consistency (meters known, windows aligned to the meter interval and inside
+the period, weights matching their window) and every violation is a :class:`DecodeError`
+naming the field. Error classes of disclosure verification live here, so that model, verifier
+and command line share them.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from privbill.crypto import group
@@ -60,11 +64,15 @@ from privbill.model.periods import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
     BillingPeriod,
-    interval_time,
     zone,
 )
 from privbill.model.seals import SealedRun
-from privbill.model.tariffs import SignedTariff, TimeOfUse
+from privbill.model.tariffs import SignedTariff
+
+if TYPE_CHECKING:
+    from privbill.crypto.group import Point
+    from privbill.disclosure.ledger import EntryKind
+    from privbill.disclosure.verified import StatementResult
 
 REQUEST_FORMAT: Final = "privbill/disclosure-request/1"
 CONSENT_FORMAT: Final = "privbill/disclosure-consent/1"
@@ -203,7 +211,7 @@ class Register:
 Selector = WholePeriod | Window | Register
 
 
-def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
+def selector_from_obj(value: object, path: str, obj: str) -> Selector:
     if not isinstance(value, dict) or "kind" not in value:
         raise DecodeError("expected a selector map with a kind", obj=obj, field=path)
     kind = value["kind"]
@@ -224,84 +232,135 @@ def _selector_from_obj(value: object, path: str, obj: str) -> Selector:
     raise DecodeError(f"unknown selector kind {kind!r}", obj=obj, field=f"{path}.kind")
 
 
-# --- statements ------------------------------------------------------------------------------
+# --- statements: one registered class per kind -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OpenReadings:
-    """Reveal the readings of the listed interval indices."""
+class Statement(ABC):
+    """What a request asks to learn about one meter. Each kind is one class, registered once
+    with :func:`statement_kind` (the kinds are in :mod:`privbill.disclosure.statements`): it
+    decodes its signed form and its JSON description, checks itself against the request, says
+    in plain words what it discloses, proves and verifies its answer, and names what the
+    customer's ledger records of it. Everything that differs by kind is dispatched through
+    the registry here."""
 
+    __slots__ = ()
+    KIND: ClassVar[str]
+    #: The fields of the signed form (besides ``kind``).
+    FIELDS: ClassVar[frozenset[str]]
+    #: The keys of the JSON description (``docs/disclosure.md``, the statement list).
+    JSON_KEYS: ClassVar[frozenset[str]]
     meter: str
-    indices: tuple[int, ...]
-    KIND: ClassVar[str] = "open"
 
+    @abstractmethod
     def to_obj(self) -> dict[str, Any]:
-        return {"kind": self.KIND, "meter": self.meter, "indices": list(self.indices)}
+        """The signed form."""
+
+    @classmethod
+    @abstractmethod
+    def from_fields(cls, f: codec.Fields, path: str) -> Statement:
+        """Decode the signed form (its fields already checked against :attr:`FIELDS`)."""
+
+    @classmethod
+    @abstractmethod
+    def from_json(cls, item: Mapping[str, Any], spec: StatementSpec) -> Statement:
+        """Build the statement from its JSON description."""
+
+    @abstractmethod
+    def check(self, request: DisclosureRequest, step: int, path: str) -> None:
+        """Raise :class:`DecodeError` unless the statement fits the request (aligned to the
+        meter's ``step``, inside the period)."""
+
+    @abstractmethod
+    def describe(self, request: DisclosureRequest, tariffs: Sequence[SignedTariff]) -> str:
+        """What the requester would learn, in plain words."""
+
+    @abstractmethod
+    def caveats(self) -> frozenset[str]:
+        """The warnings the plain-words request shows for this kind
+        (:data:`privbill.disclosure.wording.CAVEATS`)."""
+
+    @abstractmethod
+    def tariff_hash(self) -> bytes | None:
+        """The hash of the signed tariff the statement needs, if any."""
+
+    @abstractmethod
+    def intervals(
+        self,
+        request: DisclosureRequest,
+        tariffs: Sequence[SignedTariff],
+        provider: VerifyingKey,
+        where: str = "statement",
+    ) -> Sequence[int]:
+        """The interval indices the statement is about, in increasing order."""
+
+    @abstractmethod
+    def prove(
+        self,
+        index: int,
+        request: DisclosureRequest,
+        values: list[int],
+        blindings: list[int],
+        points: list[Point],
+        context: bytes,
+    ) -> Answer:
+        """The answer to statement ``index`` from the openings of its intervals."""
+
+    @classmethod
+    @abstractmethod
+    def decode_answer(cls, value: dict[Any, Any], path: str) -> Answer:
+        """Decode an answer of this kind."""
+
+    @abstractmethod
+    def check_answer(self, index: int, answer: Answer, path: str) -> None:
+        """Raise :class:`DisclosureScopeError` unless ``answer`` is of this kind and shape."""
+
+    @abstractmethod
+    def verify(
+        self,
+        index: int,
+        answer: Answer,
+        request: DisclosureRequest,
+        points: list[Point],
+        context: bytes,
+        path: str,
+    ) -> StatementResult:
+        """Check the answer against the sealed commitments ``points``; what it discloses."""
+
+    @abstractmethod
+    def ledger_terms(
+        self, request: DisclosureRequest, intervals: Sequence[int]
+    ) -> tuple[EntryKind, list[tuple[int, int]]]:
+        """What the customer's ledger records: the entry kind and ``(interval, weight)``
+        pairs of the functional the answer discloses or bounds."""
+
+    @abstractmethod
+    def result_words(self, result: StatementResult, request: DisclosureRequest) -> str:
+        """The verified result in words, after ``"kind meter N reading(s)"``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Sum:
-    """Reveal ``Σ c_i`` (and ``Σ r_i``) over the selected intervals."""
-
-    meter: str
-    select: Selector
-    KIND: ClassVar[str] = "sum"
-
-    def to_obj(self) -> dict[str, Any]:
-        return {"kind": self.KIND, "meter": self.meter, "select": self.select.to_obj()}
+_KINDS: Final[dict[str, type[Statement]]] = {}
+_S = TypeVar("_S", bound=type[Statement])
 
 
-@dataclass(frozen=True, slots=True)
-class WeightedSum:
-    """Reveal ``Σ w_i·c_i`` (and ``Σ w_i·r_i``) over a window with public integer weights.
-
-    ``weights[j]`` applies to every interval of ``[start + j·step, start + (j+1)·step)``: hourly
-    carbon intensities apply to four 15-minute readings each. ``unit`` names what a weight
-    measures (``"g/kWh"``, ``"1e-6 EUR/kWh"``) for people; the arithmetic is on integers.
-    """
-
-    meter: str
-    select: WholePeriod | Window
-    step: int
-    weights: tuple[int, ...]
-    unit: str
-    KIND: ClassVar[str] = "weighted-sum"
-
-    def to_obj(self) -> dict[str, Any]:
-        return {
-            "kind": self.KIND,
-            "meter": self.meter,
-            "select": self.select.to_obj(),
-            "step": self.step,
-            "weights": list(self.weights),
-            "unit": self.unit,
-        }
+def statement_kind(cls: _S) -> _S:
+    """Register a statement class under its :attr:`Statement.KIND`."""
+    if cls.KIND in _KINDS:
+        raise ValueError(f"statement kind {cls.KIND!r} registered twice")
+    _KINDS[cls.KIND] = cls
+    return cls
 
 
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """Prove, revealing nothing else, that ``Σ c_i ≤ bound`` (``sum-at-most``),
-    ``Σ c_i ≥ bound`` (``sum-at-least``) or ``c_i ≤ bound`` for every selected interval
-    (``each-at-most``)."""
-
-    meter: str
-    select: Selector
-    test: ThresholdTest
-    bound: int
-    KIND: ClassVar[str] = "threshold"
-
-    def to_obj(self) -> dict[str, Any]:
-        return {
-            "kind": self.KIND,
-            "meter": self.meter,
-            "select": self.select.to_obj(),
-            "test": self.test,
-            "bound": self.bound,
-        }
+def statement_kinds() -> tuple[str, ...]:
+    """The registered statement kinds, in registration order."""
+    return tuple(_KINDS)
 
 
-Statement = OpenReadings | Sum | WeightedSum | Threshold
-STATEMENT_KINDS: Final = (OpenReadings.KIND, Sum.KIND, WeightedSum.KIND, Threshold.KIND)
+def statement_class(kind: object, what: str, obj: str, field: str) -> type[Statement]:
+    """The class of ``kind``; a :class:`DecodeError` naming ``field`` for an unknown one."""
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise DecodeError(f"unknown {what} kind {kind!r}", obj=obj, field=field)
+    return cls
 
 
 def statement_bytes(statement: Statement) -> bytes:
@@ -313,51 +372,26 @@ def _statement_from_obj(value: object, path: str) -> Statement:
     obj = REQUEST_OBJ
     if not isinstance(value, dict) or "kind" not in value:
         raise DecodeError("expected a statement map with a kind", obj=obj, field=path)
-    kind = value["kind"]
-    if kind == OpenReadings.KIND:
-        f = codec.Fields(value, obj, {"kind", "meter", "indices"}, path=path)
-        indices = f.int_list("indices", 0, codec.INT_MAX, 1, MAX_OPEN)
-        return OpenReadings(f.text("meter", 64, is_identifier), tuple(indices))
-    if kind == Sum.KIND:
-        f = codec.Fields(value, obj, {"kind", "meter", "select"}, path=path)
-        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
-        return Sum(f.text("meter", 64, is_identifier), sel)
-    if kind == WeightedSum.KIND:
-        f = codec.Fields(
-            value, obj, {"kind", "meter", "select", "step", "weights", "unit"}, path=path
-        )
-        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
-        if isinstance(sel, Register):
-            raise f.error("select", "a weighted sum needs a window or the whole period")
-        weights = f.int_list("weights", -MAX_ABS_WEIGHT, MAX_ABS_WEIGHT, 1, MAX_WEIGHTS)
-        return WeightedSum(
-            meter=f.text("meter", 64, is_identifier),
-            select=sel,
-            step=f.integer("step", MIN_INTERVAL_S, MAX_INTERVAL_S),
-            weights=tuple(weights),
-            unit=f.text("unit", 32, _is_unit),
-        )
-    if kind == Threshold.KIND:
-        f = codec.Fields(value, obj, {"kind", "meter", "select", "test", "bound"}, path=path)
-        sel = _selector_from_obj(f.raw("select"), f"{path}.select", obj)
-        raw = f.text("test", 16)
-        if raw not in _TEST_BOUNDS:
-            raise f.error("test", f"unknown test {raw!r} (expected one of {THRESHOLD_TESTS})")
-        test, limit = _TEST_BOUNDS[raw]
-        bound = f.integer("bound", 0, limit)
-        return Threshold(f.text("meter", 64, is_identifier), sel, test, bound)
-    raise DecodeError(f"unknown statement kind {kind!r}", obj=obj, field=f"{path}.kind")
+    cls = statement_class(value["kind"], "statement", obj, f"{path}.kind")
+    f = codec.Fields(value, obj, {"kind", *cls.FIELDS}, path=path)
+    return cls.from_fields(f, path)
 
 
-_TEST_BOUNDS: Final[dict[str, tuple[ThresholdTest, int]]] = {
-    "sum-at-most": ("sum-at-most", MAX_SUM_BOUND),
-    "sum-at-least": ("sum-at-least", MAX_SUM_BOUND),
-    "each-at-most": ("each-at-most", MAX_EACH_BOUND),
-}
+@dataclass(frozen=True, slots=True)
+class StatementSpec:
+    """What the JSON description of statement ``index`` is read against: the request's meters
+    (interval lengths), period, local time and the signed tariffs of register statements."""
 
+    index: int
+    meter: str
+    lengths: Mapping[str, int]
+    period: BillingPeriod
+    tz: ZoneInfo
+    tariffs: Sequence[SignedTariff]
 
-def _is_unit(text: str) -> bool:
-    return len(text) > 0 and text.isprintable()
+    @property
+    def step(self) -> int:
+        return self.lengths[self.meter]
 
 
 # --- the request -----------------------------------------------------------------------------
@@ -569,7 +603,6 @@ def _check_request(req: DisclosureRequest) -> None:
         lengths[m.meter_id] = m.interval_s
     used: set[str] = set()
     seen: set[bytes] = set()
-    per = req.period
     for k, s in enumerate(req.statements):
         path = f"statements[{k}]"
         if s.meter not in lengths:
@@ -579,40 +612,7 @@ def _check_request(req: DisclosureRequest) -> None:
         if enc in seen:
             raise err(path, "statement requested twice")
         seen.add(enc)
-        step = lengths[s.meter]
-        lo, hi = per.start // step, per.end // step
-        if isinstance(s, OpenReadings):
-            prev = -1
-            for j, i in enumerate(s.indices):
-                if i <= prev:
-                    raise err(f"{path}.indices[{j}]", "indices must be increasing and distinct")
-                if not lo <= i < hi:
-                    raise err(
-                        f"{path}.indices[{j}]",
-                        f"the reading at {interval_time(i, step, req.tz)} is outside the period "
-                        f"{describe_span(per.start, per.end, req.tz)}",
-                    )
-                prev = i
-            continue
-        sel = s.select
-        if isinstance(sel, Window):
-            if sel.start % step or sel.end % step:
-                raise err(f"{path}.select", f"window is not aligned to {step}-second intervals")
-            if sel.start < per.start or sel.end > per.end:
-                raise err(f"{path}.select", "window is not inside the period")
-        if isinstance(s, WeightedSum):
-            a, b = (sel.start, sel.end) if isinstance(sel, Window) else (per.start, per.end)
-            if s.step % step:
-                raise err(f"{path}.step", f"step is not a multiple of the {step}-second interval")
-            if (b - a) % s.step:
-                raise err(f"{path}.step", "step does not divide the window")
-            if len(s.weights) != (b - a) // s.step:
-                raise err(
-                    f"{path}.weights",
-                    f"expected {(b - a) // s.step} weights (one per step), got {len(s.weights)}",
-                )
-            if not any(s.weights):
-                raise err(f"{path}.weights", "all weights are zero: the figure is always 0")
+        s.check(req, lengths[s.meter], path)
     for k, m in enumerate(req.meters):
         if m.meter_id not in used:
             raise err(f"meters[{k}]", f"no statement is about meter {m.meter_id!r}")
@@ -738,6 +738,42 @@ class Consent:
                 field=f"{path}.signature" if path else "signature",
             )
 
+    def check(
+        self,
+        request: DisclosureRequest,
+        request_hash: bytes,
+        path: str,
+        obj: str,
+        customer_key: VerifyingKey | None = None,
+    ) -> None:
+        """Raise :class:`ConsentError` unless this consent answers ``request`` (its hash,
+        statements that exist, a time in its lifetime), its signature verifies, and — given
+        ``customer_key`` — that key signed it."""
+        where = f"{path}." if path else ""
+        if self.request_hash != request_hash:
+            raise ConsentError(
+                "consent was given to another request", obj=obj, field=f"{where}request_hash"
+            )
+        n = len(request.statements)
+        for j, i in enumerate(self.statements):
+            if i >= n:
+                raise ConsentError(
+                    f"consent to statement {i}, but the request has {n}",
+                    obj=obj,
+                    field=f"{where}statements[{j}]",
+                )
+        if not request.issued_at - CLOCK_SKEW_S <= self.at < request.expires:
+            raise ConsentError(
+                "consent given outside the request's lifetime", obj=obj, field=f"{where}at"
+            )
+        self.verify_signature(path, obj)
+        if customer_key is not None and self.customer_key != customer_key:
+            raise ConsentError(
+                "consent is not signed by the expected customer key",
+                obj=obj,
+                field=f"{where}customer_key",
+            )
+
 
 # --- the response ----------------------------------------------------------------------------
 
@@ -780,6 +816,10 @@ class OpenedReadings:
     values: tuple[int, ...]
     proof: bytes
     KIND: ClassVar[str] = "open"
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
 
     def __repr__(self) -> str:
         return f"OpenedReadings(statement={self.statement}, count={len(self.values)}, <values>)"
@@ -824,6 +864,10 @@ class RangeAnswer:
     proofs: tuple[bytes, ...]
     KIND: ClassVar[str] = "threshold"
 
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
     def to_obj(self) -> dict[str, Any]:
         return {"kind": self.KIND, "statement": self.statement, "proofs": list(self.proofs)}
 
@@ -835,32 +879,8 @@ def _answer_from_obj(value: object, path: str) -> Answer:
     obj = RESPONSE_OBJ
     if not isinstance(value, dict) or "kind" not in value:
         raise DecodeError("expected an answer map with a kind", obj=obj, field=path)
-    kind = value["kind"]
-    if kind == OpenedReadings.KIND:
-        f = codec.Fields(value, obj, {"kind", "statement", "values", "proof"}, path=path)
-        values = f.int_list("values", 0, money.MAX_WH_PER_INTERVAL, 1, MAX_OPEN)
-        return OpenedReadings(
-            f.integer("statement", 0, MAX_STATEMENTS - 1),
-            tuple(values),
-            f.octets("proof", REVEAL_PROOF_BYTES),
-        )
-    if kind == "sum" or kind == "weighted-sum":
-        f = codec.Fields(value, obj, {"kind", "statement", "value", "proof"}, path=path)
-        lo = 0 if kind == "sum" else codec.INT_MIN
-        return RevealedSum(
-            kind,
-            f.integer("statement", 0, MAX_STATEMENTS - 1),
-            f.integer("value", lo),
-            f.octets("proof", REVEAL_PROOF_BYTES),
-        )
-    if kind == RangeAnswer.KIND:
-        f = codec.Fields(value, obj, {"kind", "statement", "proofs"}, path=path)
-        proofs = f.array("proofs", 1, MAX_RANGE_PROOFS)
-        for i, pr in enumerate(proofs):
-            if not isinstance(pr, bytes) or not 0 < len(pr) <= MAX_PROOF_BYTES:
-                raise f.error(f"proofs[{i}]", f"expected a proof of 1..{MAX_PROOF_BYTES} bytes")
-        return RangeAnswer(f.integer("statement", 0, MAX_STATEMENTS - 1), tuple(proofs))
-    raise DecodeError(f"unknown answer kind {kind!r}", obj=obj, field=f"{path}.kind")
+    cls = statement_class(value["kind"], "answer", obj, f"{path}.kind")
+    return cls.decode_answer(value, path)
 
 
 def _evidence_from_obj(value: object, path: str) -> MeterEvidence:
@@ -936,191 +956,3 @@ class DisclosureResponse:
             answers=tuple(f.each("answers", _answer_from_obj, 1, MAX_STATEMENTS)),
             bill_hash=bill_hash,
         )
-
-
-# --- the request in plain words --------------------------------------------------------------
-
-_MONTHS: Final = (
-    "", "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-
-
-def _day(d: datetime) -> str:
-    return f"{d.day} {_MONTHS[d.month]} {d.year}"
-
-
-def _clock(d: datetime) -> str:
-    return f"{d.hour:02d}:{d.minute:02d}"
-
-
-def _is_midnight(d: datetime) -> bool:
-    return d.hour == 0 and d.minute == 0 and d.second == 0
-
-
-def describe_span(start: int, end: int, tz: ZoneInfo) -> str:
-    """``"from 1 to 31 January 2026"``, ``"on 5 January 2026"``,
-    ``"on 5 January 2026 from 18:00 to 21:00"`` — end exclusive, shown inclusive for whole days."""
-    a = datetime.fromtimestamp(start, tz)
-    b = datetime.fromtimestamp(end, tz)
-    if _is_midnight(a) and _is_midnight(b):
-        last = datetime.fromtimestamp(end - 1, tz)
-        if a.date() == last.date():
-            return f"on {_day(a)}"
-        if (a.year, a.month) == (last.year, last.month):
-            return f"from {a.day} to {_day(last)}"
-        if a.year == last.year:
-            return f"from {a.day} {_MONTHS[a.month]} to {_day(last)}"
-        return f"from {_day(a)} to {_day(last)}"
-    if a.date() == b.date() or (_is_midnight(b) and (b.date() - a.date()).days == 1):
-        until = "24:00" if _is_midnight(b) else _clock(b)
-        return f"on {_day(a)} from {_clock(a)} to {until}"
-    return f"from {_day(a)} {_clock(a)} to {_day(b)} {_clock(b)}"
-
-
-def _kwh(wh: int) -> str:
-    return f"{money.format_scaled(wh, 3)} kWh"
-
-
-def _step_name(seconds: int) -> str:
-    """``"hour"``, ``"15-minute interval"``, ``"2-hour interval"``."""
-    return "hour" if seconds == 3600 else f"{_minutes_adj(seconds)} interval"
-
-
-def _minutes_adj(seconds: int) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600}-hour"
-    return f"{seconds // 60}-minute"
-
-
-def _register_name(sel: Register, tariffs: Sequence[SignedTariff]) -> str:
-    for t in tariffs:
-        if t.hash() == sel.tariff_hash and isinstance(t.body.energy, TimeOfUse):
-            names = t.body.energy.period_names
-            if sel.register < len(names):
-                return f'the "{names[sel.register]}" periods of the tariff "{t.body.name}"'
-    return f"tariff period {sel.register} of the tariff {sel.tariff_hash.hex()[:16]}"
-
-
-def _selection(req: DisclosureRequest, sel: Selector, tariffs: Sequence[SignedTariff]) -> str:
-    tz = req.tz
-    if isinstance(sel, Window):
-        return describe_span(sel.start, sel.end, tz)
-    whole = describe_span(req.period.start, req.period.end, tz)
-    if isinstance(sel, WholePeriod):
-        return whole
-    return f"during {_register_name(sel, tariffs)}, {whole}"
-
-
-def describe_statement(
-    req: DisclosureRequest, statement: Statement, tariffs: Sequence[SignedTariff] = ()
-) -> str:
-    """One statement in plain words (what the requester would learn)."""
-    s = statement
-    meter = f"on meter {s.meter}"
-    tz = req.tz
-    if isinstance(s, OpenReadings):
-        step = req.meter(s.meter).interval_s
-        shown = [describe_span(i * step, (i + 1) * step, tz) for i in s.indices[:3]]
-        more = f" and {len(s.indices) - 3} more" if len(s.indices) > 3 else ""
-        what = "interval" if len(s.indices) == 1 else f"each of {len(s.indices)} intervals"
-        return f"your exact consumption in {what} {meter}: {'; '.join(shown)}{more}"
-    if isinstance(s, Sum):
-        return f"your total consumption {_selection(req, s.select, tariffs)} {meter}"
-    if isinstance(s, WeightedSum):
-        lo, hi = min(s.weights), max(s.weights)
-        return (
-            f"a weighted total of your consumption {_selection(req, s.select, tariffs)} {meter}: "
-            f"each {_step_name(s.step)}'s consumption multiplied by a public weight in {s.unit} "
-            f"({len(s.weights)} weights from {lo} to {hi}, listed in the request) and added up"
-        )
-    where = _selection(req, s.select, tariffs)
-    if s.test == "sum-at-most":
-        return f"that your total consumption {where} {meter} was at most {_kwh(s.bound)}"
-    if s.test == "sum-at-least":
-        return f"that your total consumption {where} {meter} was at least {_kwh(s.bound)}"
-    step = req.meter(s.meter).interval_s
-    return (
-        f"that your consumption in every {_minutes_adj(step)} interval {where} {meter} "
-        f"was at most {_kwh(s.bound)}"
-    )
-
-
-def describe_duration(seconds: int) -> str:
-    """``"23 hours"``, ``"1 day"``, ``"2 days 6 hours"``, ``"45 minutes"``."""
-    if seconds <= 0:
-        return "0 minutes"
-    parts = []
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        n, seconds = divmod(seconds, size)
-        if n:
-            parts.append(f"{n} {unit}" if n == 1 else f"{n} {unit}s")
-    return " ".join(parts)
-
-
-def describe(
-    req: DisclosureRequest,
-    tariffs: Sequence[SignedTariff] = (),
-    min_window_s: int = DEFAULT_MIN_WINDOW_S,
-) -> str:
-    """The request in plain words, shown to the customer before anything is revealed: what
-    each statement discloses, what statements like these can reveal, alone or together with
-    earlier disclosures, and what the customer's device checks (``min_window_s``: the
-    customer's policy, ``docs/disclosure.md`` §7)."""
-    items = [describe_statement(req, s, tariffs) for s in req.statements]
-    head = f"{req.requester} asks, for {req.purpose.strip()}, to learn"
-    if len(items) == 1:
-        text = f"{head} {items[0]}."
-    else:
-        text = f"{head}:\n" + "\n".join(f"  {k + 1}. {item};" for k, item in enumerate(items))
-        text = text[:-1] + "."
-    kinds = {type(s) for s in req.statements}
-    tests = {s.test for s in req.statements if isinstance(s, Threshold)}
-    opened = OpenReadings in kinds
-    lines = [text]
-    if opened:
-        lines.append("Opened readings are learned exactly, each with its time.")
-    if Sum in kinds or WeightedSum in kinds or tests & {"sum-at-most", "sum-at-least"}:
-        lines.append(
-            "Totals over overlapping times reveal the consumption of their difference (a day's "
-            "total and the same day's total without its first hour reveal that hour), also "
-            "together with totals you disclosed before or your bills."
-        )
-    if WeightedSum in kinds:
-        lines.append(
-            "A weighted total mixes your readings with the weights listed. With unequal weights "
-            "it can, alone or with other figures, reveal individual readings: weights far "
-            "apart, or weights that are all multiples of one number but a few, pack readings "
-            "into one figure."
-        )
-    if tests & {"sum-at-most", "sum-at-least"}:
-        lines.append(
-            "A statement that a total was at most or at least an amount can only be answered "
-            "if it is true; they learn that it is true, not the total, but several such "
-            "statements with different amounts narrow the total down."
-        )
-    if "each-at-most" in tests:
-        lines.append(
-            "A statement that no reading was above an amount can only be answered if it is "
-            "true; repeated with smaller amounts it finds your largest reading in that time "
-            "(not when it was)."
-        )
-    other = " other than those listed" if opened else ""
-    stretch = (
-        f" and no combination of readings within any stretch of time shorter than "
-        f"{describe_duration(min_window_s)}"
-        if min_window_s > 0
-        else ""
-    )
-    lines.append(
-        "Before answering, your device checks that this, together with everything you have "
-        f"disclosed before to anyone and your bills, reveals no single reading{other}{stretch}; "
-        "it refuses otherwise and tells you why. They learn nothing about your readings beyond "
-        "what these figures imply."
-    )
-    lines.append(
-        f"Account {req.account}. You may agree to all or some of this, or to none; "
-        f"the request is valid until {_day(datetime.fromtimestamp(req.expires, req.tz))} "
-        f"{_clock(datetime.fromtimestamp(req.expires, req.tz))} ({req.timezone})."
-    )
-    return "\n".join(lines)
