@@ -20,7 +20,6 @@ from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
     CertificateError,
-    CommitmentError,
     CoverageError,
     OpeningError,
     UsageError,
@@ -241,20 +240,20 @@ def prove_bill(
                 field="runs",
             )
         k_attr = len(cert.attributes)
-        coverage.check_runs(
-            runs, cert.meter_id, cert.interval_s, first, count, where, k_attr, body.tz
+        need_points = not openings_checked or bool(body.components)
+        sealed = coverage.check_evidence(
+            cert,
+            runs,
+            first,
+            count,
+            path=where,
+            obj="sealed readings",
+            tz=body.tz,
+            points="curve" if need_points or k_attr else "none",
+            attributes=True,
         )
-        for k, run in enumerate(runs):
-            run.seal.verify_signature(cert.public_key, f"{where}.runs[{k}].seal")
-            run.check_commitments(f"{where}.runs[{k}]")
         values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, body.tz)
-        commitments = b"".join(r.commitments for r in runs)
-        points: list[Point] = []
-        if not openings_checked or body.components:
-            try:
-                points = group.decode_points_on_curve(commitments, count)
-            except group.GroupError as exc:
-                raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
+        points = sealed.points if need_points else []
         bad = None if openings_checked else check_openings(points, values, blindings)
         if bad is not None:
             when = interval_time(first + bad, cert.interval_s, body.tz)
@@ -264,13 +263,8 @@ def prove_bill(
                 obj="openings",
                 field="values",
             )
-        apoints: list[Point] = []
+        apoints = sealed.attributes
         if k_attr:
-            attr_bytes = b"".join(r.attributes for r in runs)
-            try:
-                apoints = group.decode_points_on_curve(attr_bytes, count * k_attr)
-            except group.GroupError as exc:
-                raise CommitmentError(str(exc), obj="sealed readings", field="attributes") from None
             bad = check_openings(apoints, avalues, ablindings)
             if bad is not None:
                 i, j = divmod(bad, k_attr)

@@ -285,16 +285,12 @@ def _prepare(
             field=f"{path}.runs",
         )
     k_attr = len(cert.attributes)
-    coverage.check_runs(runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, tz)
-    for k, run in enumerate(runs):
-        run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
-        run.check_commitments(f"{path}.runs[{k}]")
+    sealed = coverage.check_evidence(
+        cert, runs, first, count, path=path, obj="sealed readings", tz=tz, attributes=True
+    )
     check_chain(statement, runs, path, "sealed readings")
     values, blindings, avalues, ablindings = _collect(inp, first, count, k_attr, tz)
-    try:
-        points = group.decode_points_on_curve(b"".join(r.commitments for r in runs), count)
-    except group.GroupError as exc:
-        raise CommitmentError(str(exc), obj="sealed readings", field="runs") from None
+    points = sealed.points
     bad = check_openings(points, values, blindings)
     if bad is not None:
         raise OpeningError(
@@ -304,14 +300,8 @@ def _prepare(
             obj="openings",
             field="values",
         )
-    apoints: list[Point] = []
+    apoints = sealed.attributes
     if k_attr:
-        try:
-            apoints = group.decode_points_on_curve(
-                b"".join(r.attributes for r in runs), count * k_attr
-            )
-        except group.GroupError as exc:
-            raise CommitmentError(str(exc), obj="sealed readings", field="attributes") from None
         bad = check_openings(apoints, avalues, ablindings)
         if bad is not None:
             raise OpeningError(
@@ -525,7 +515,6 @@ def verify(
     parts: list[tuple[int, int]] = []
     meter_data: list[components.MeterData] = []
     summaries: list[MeterSummary] = []
-    decode = group.decode_points if check_subgroup else group.decode_points_on_curve
     for m, section in enumerate(msg.meters):
         path = f"meters[{m}]"
         cert = section.certificate
@@ -560,29 +549,19 @@ def verify(
         points: list[Point] = []
         apoints: list[Point] = []
         if section.runs:
-            runs = section.runs
-            k_attr = len(cert.attributes)
-            coverage.check_runs(
-                runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, body.tz
+            sealed = coverage.check_evidence(
+                cert,
+                section.runs,
+                first,
+                count,
+                path=path,
+                obj=OBJ,
+                tz=body.tz,
+                points="subgroup" if check_subgroup else "curve",
+                attributes=True,
             )
-            for k, run in enumerate(runs):
-                run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
-                run.check_commitments(f"{path}.runs[{k}]")
-            check_chain(st, runs, path)
-            for k, run in enumerate(runs):
-                try:
-                    points.extend(decode(run.commitments, run.seal.count))
-                except group.GroupError as exc:
-                    raise CommitmentError(
-                        str(exc), obj=OBJ, field=f"{path}.runs[{k}].commitments"
-                    ) from None
-                if k_attr:
-                    try:
-                        apoints.extend(decode(run.attributes, run.seal.count * k_attr))
-                    except group.GroupError as exc:
-                        raise CommitmentError(
-                            str(exc), obj=OBJ, field=f"{path}.runs[{k}].attributes"
-                        ) from None
+            check_chain(st, section.runs, path)
+            points, apoints = sealed.points, sealed.attributes
         meter_data.append(
             components.MeterData(cert.meter_id, cert.interval_s, cert.attributes, points, apoints)
         )

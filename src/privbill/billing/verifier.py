@@ -29,7 +29,6 @@ from privbill.crypto.group import Point
 from privbill.crypto.signatures import VerifyingKey
 from privbill.errors import (
     CertificateError,
-    CommitmentError,
     CoverageError,
     DecodeError,
     FeeMismatchError,
@@ -113,42 +112,28 @@ def verify_bill(
     meter_data: list[components.MeterData] = []
     needs_attributes = any(isinstance(c, Lookup) for c in body.components)
     summaries: list[MeterSummary] = []
-    decode = group.decode_points if check_subgroup else group.decode_points_on_curve
     for m, section in enumerate(msg.meters):
         path = f"meters[{m}]"
         cert = section.certificate
         coverage.check_certificate(cert, provider, msg.account, seen, path, OBJ)
-        cert.check_covers(msg.period.start, msg.period.end, f"{path}.certificate")
         try:
             first, count = msg.period.intervals(cert.interval_s)
         except UsageError as exc:
             raise CoverageError(exc.detail, obj=OBJ, field="period") from None
-        k_attr = len(cert.attributes)
-        coverage.check_runs(
-            section.runs, cert.meter_id, cert.interval_s, first, count, path, k_attr, tariff.body.tz
+        sealed = coverage.check_evidence(
+            cert,
+            section.runs,
+            first,
+            count,
+            path=path,
+            obj=OBJ,
+            tz=tariff.body.tz,
+            points="subgroup" if check_subgroup else "curve",
+            attributes=needs_attributes,
         )
-        for k, run in enumerate(section.runs):
-            run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
-            run.check_commitments(f"{path}.runs[{k}]")
         for k, reg in enumerate(section.registers):
             reg.check(cert, msg.period, f"{path}.registers[{k}]")
-        points: list[Point] = []
-        for k, run in enumerate(section.runs):
-            try:
-                points.extend(decode(run.commitments, run.seal.count))
-            except group.GroupError as exc:
-                raise CommitmentError(
-                    str(exc), obj=OBJ, field=f"{path}.runs[{k}].commitments"
-                ) from None
-        apoints: list[Point] = []
-        if k_attr and needs_attributes:
-            for k, run in enumerate(section.runs):
-                try:
-                    apoints.extend(decode(run.attributes, run.seal.count * k_attr))
-                except group.GroupError as exc:
-                    raise CommitmentError(
-                        str(exc), obj=OBJ, field=f"{path}.runs[{k}].attributes"
-                    ) from None
+        points, apoints = sealed.points, sealed.attributes
         all_points.extend(points)
         meter_data.append(
             components.MeterData(

@@ -150,20 +150,22 @@ def cmd_bill_prove(args: argparse.Namespace) -> int:
 
 
 def bill_view(v: VerifiedBill | None, error: BaseException | None = None) -> View:
-    """The JSON result of ``bill verify``."""
+    """The JSON result of ``bill verify``: its documented keys, taken from the verified bill's
+    one JSON view (:meth:`VerifiedBill.to_json`; the period by its label, the meters by id)."""
+    j = v.to_json() if v else None
     return {
-        "valid": v is not None,
-        "total_fee": v.total_fee if v else None,
-        "currency": v.currency if v else None,
-        "amount": v.amount if v else None,
+        "valid": j is not None,
+        "total_fee": j["total_fee"] if j else None,
+        "currency": j["currency"] if j else None,
+        "amount": j["amount"] if j else None,
         **(error_view(error) if error else {"error": None, "error_type": None}),
-        "account": v.account if v else None,
-        "period": v.period_label if v else None,
-        "meters": [m.meter_id for m in v.meters] if v else None,
-        "readings": v.readings if v else None,
-        "bill_hash": v.bill_hash.hex() if v else None,
+        "account": j["account"] if j else None,
+        "period": j["period"]["label"] if j else None,
+        "meters": [m["meter_id"] for m in j["meters"]] if j else None,
+        "readings": j["readings"] if j else None,
+        "bill_hash": j["bill_hash"] if j else None,
         "seconds": round(v.seconds, 4) if v else None,
-        "path": v.path if v else None,
+        "path": j["path"] if j else None,
     }
 
 
