@@ -588,7 +588,18 @@ def test_pay_as_you_drive_through_the_cli(
 
 @pytest.mark.parametrize(
     "module",
-    ["common", "keygen", "tariff", "meter", "bill", "receipt", "demo", "disclose"],
+    [
+        "common",
+        "keygen",
+        "tariff",
+        "meter",
+        "bill",
+        "receipt",
+        "demo",
+        "disclose",
+        "service",
+        "household",
+    ],
 )
 def test_each_cli_module_imports_alone(module: str) -> None:
     """No import cycle: every module of the command-line package imports first, on its own."""
@@ -596,6 +607,19 @@ def test_each_cli_module_imports_alone(module: str) -> None:
         [sys.executable, "-c", f"import privbill.cli.{module}"], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_service_and_household_groups_load_their_extras_lazily() -> None:
+    """Building the whole parser imports neither the service's nor the agent's dependencies:
+    ``privbill --help`` and ``privbill demo`` work without those extras."""
+    code = (
+        "import sys; from privbill.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('fastapi', 'sqlalchemy', 'uvicorn', 'paho', 'httpx') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
 
 
 def test_a_command_group_registers_itself(

@@ -80,3 +80,96 @@ class ReceiptError(VerificationError):
 
 class ComponentProofError(VerificationError):
     """A charge component's proof (tiers, demand, minimum bill) that does not verify."""
+
+
+# --- the provider service: each error with the HTTP status it maps to --------------------------
+#
+# Errors of the library map as: DecodeError and UsageError → 400; VerificationError subclasses →
+# 422 where a request is checked inline (a disclosure response, a tariff's signature). A bill's
+# verification error is not an HTTP error: the bill is stored and its status says ``invalid``
+# with the typed error.
+
+
+class ServiceError(PrivbillError):
+    """An HTTP request the provider service refuses (400 unless a subclass says otherwise)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class NotFoundError(ServiceError):
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class AuthenticationError(ServiceError):
+    """No credentials, or credentials that do not check (bad token, signature, stale or replayed
+    request)."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class ForbiddenError(ServiceError):
+    """Valid credentials that do not allow this operation on this object."""
+
+    status = 403
+    code = "forbidden"
+
+
+class PayloadTooLargeError(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimitedError(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+
+class UnprocessableError(ServiceError):
+    status = 422
+    code = "unprocessable"
+
+
+# --- the household side: the meter link and the agent ------------------------------------------
+
+
+class LinkDecodeError(DecodeError):
+    """A link message that is not well-formed (wrong type, unknown field, wrong topic)."""
+
+
+class LinkDecryptError(VerificationError):
+    """Encrypted openings that do not decrypt under the agent's key for this meter and message
+    (altered ciphertext, or a ciphertext moved to another message or meter)."""
+
+
+class LinkReplayError(VerificationError):
+    """A message whose sequence number was already used by a different message (a replay of
+    another message, or a meter whose link forked)."""
+
+
+class LinkOrderError(VerificationError):
+    """A message that does not continue what the agent holds for its meter (readings that skip
+    or repeat intervals, a seal out of sequence or over other commitments)."""
+
+
+class UnknownMeterError(VerificationError):
+    """A message from a meter the agent does not serve."""
+
+
+class AgentError(PrivbillError):
+    """The agent cannot do what it was asked (configuration, store, provider service)."""
+
+
+class StoreError(UsageError):
+    """A household store that is missing, damaged or of another household."""
+
+
+class GreenButtonError(DecodeError):
+    """A Green Button (ESPI) file that cannot be used as a meter's measurements."""

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from privbill.household.errors import GreenButtonError
+from privbill.errors import GreenButtonError
 from privbill.interop import greenbutton
 
 FIXTURE = (

@@ -9,15 +9,18 @@ from pathlib import Path
 import pytest
 
 from household_helpers import Setup, ingest_all, make_setup, month_rows
-from privbill.errors import CommitmentError, OpeningError, SealChainError, SignatureError
-from privbill.household import hpke, link
-from privbill.household.errors import (
+from privbill.errors import (
+    CommitmentError,
     LinkDecodeError,
     LinkDecryptError,
     LinkOrderError,
     LinkReplayError,
+    OpeningError,
+    SealChainError,
+    SignatureError,
     UnknownMeterError,
 )
+from privbill.household import hpke, link
 from privbill.household.ingest import Ingestor
 from privbill.model import codec
 from privbill.model.readings import Openings

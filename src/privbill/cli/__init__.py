@@ -3,8 +3,10 @@
 :mod:`privbill.cli.common` holds the loaders, the result reporter and the error → exit status
 mapping; this module builds the parser from the groups and runs a command. Each command group
 is a module with ``register(subparsers)``; :data:`COMMAND_GROUPS` lists them in the order
-``privbill --help`` shows them. A group from another package registers itself the same way: add
-its module to the list.
+``privbill --help`` shows them. The groups of the provider service (:mod:`privbill.cli.service`)
+and the household side (:mod:`privbill.cli.household`) import their optional dependencies only
+when one of their commands runs, so ``privbill --help`` and ``privbill demo`` work without the
+``service`` and ``agent`` extras.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ COMMAND_GROUPS: tuple[str, ...] = (
     "privbill.cli.receipt",
     "privbill.cli.demo",
     "privbill.cli.disclose",
-    "privbill.service.cli",
-    "privbill.household.cli",
+    "privbill.cli.service",
+    "privbill.cli.household",
 )
 
 EXAMPLE = """\

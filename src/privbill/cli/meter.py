@@ -614,6 +614,6 @@ def register(sub: Subparsers) -> None:
     add_json(ms)
     ms.set_defaults(func=cmd_meter_status)
 
-    from privbill.household.cli import add_meter_run  # the meter as a running process
+    from privbill.cli.household import add_meter_run  # the meter as a running process
 
     add_meter_run(msub)

@@ -38,9 +38,8 @@ from privbill.disclosure import (
     describe,
     record_bill,
 )
-from privbill.errors import PrivbillError, UsageError, VerificationError
+from privbill.errors import AgentError, PrivbillError, UsageError, VerificationError
 from privbill.household import link
-from privbill.household.errors import AgentError
 from privbill.household.home import AgentHome
 from privbill.household.ingest import Ingestor
 from privbill.household.mqtt import BrokerAddress, Connection

@@ -25,10 +25,9 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from privbill.crypto.hashing import digest
-from privbill.errors import DecodeError, UsageError
+from privbill.errors import DecodeError, StoreError, UsageError
 from privbill.files import read_bytes, write_atomic
 from privbill.household import hpke
-from privbill.household.errors import StoreError
 from privbill.household.store import HouseholdStore
 from privbill.model import codec
 from privbill.model.ids import is_identifier

@@ -32,18 +32,16 @@ from privbill.crypto import group
 from privbill.errors import (
     CommitmentError,
     DecodeError,
-    OpeningError,
-    SealChainError,
-    SignatureError,
-)
-from privbill.household import hpke, link
-from privbill.household.errors import (
     LinkDecodeError,
     LinkDecryptError,
     LinkOrderError,
     LinkReplayError,
+    OpeningError,
+    SealChainError,
+    SignatureError,
     UnknownMeterError,
 )
+from privbill.household import hpke, link
 from privbill.household.store import HouseholdStore, MeterRow
 from privbill.model.periods import interval_time, zone
 from privbill.model.readings import Openings

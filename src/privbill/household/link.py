@@ -28,9 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from privbill.crypto import group
 from privbill.crypto.hashing import digest
 from privbill.crypto.signatures import SIGNATURE_BYTES, SigningKey, VerifyingKey
-from privbill.errors import DecodeError, SignatureError
+from privbill.errors import DecodeError, LinkDecodeError, SignatureError
 from privbill.household import hpke
-from privbill.household.errors import LinkDecodeError
 from privbill.model import codec
 from privbill.model.ids import is_identifier
 from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S

@@ -28,9 +28,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import UsageError
+from privbill.errors import LinkDecodeError, UsageError
 from privbill.household import link
-from privbill.household.errors import LinkDecodeError
 from privbill.household.mqtt import BrokerAddress, Connection
 from privbill.household.sources import Source
 from privbill.interop.csv_readings import Row

@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from privbill.household.errors import AgentError
+from privbill.errors import AgentError
 
 Handler = Callable[[str, bytes, int, int], None]  # topic, payload, mid, qos
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from privbill.crypto import group
 from privbill.disclosure.ledger import DisclosureLedger
-from privbill.household.errors import StoreError
+from privbill.errors import StoreError
 from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import BillingPeriod
 from privbill.model.readings import Openings

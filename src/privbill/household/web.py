@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from privbill.errors import UsageError
-from privbill.household.errors import AgentError
+from privbill.errors import AgentError, UsageError
 from privbill.household.home import AgentHome
 from privbill.household.store import BillRow, HouseholdStore
 from privbill.model import money

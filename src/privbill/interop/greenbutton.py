@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
-from privbill.household.errors import GreenButtonError
+from privbill.errors import GreenButtonError
 from privbill.interop.csv_readings import Row
 from privbill.model import money
 

@@ -2,7 +2,7 @@
 
 Binary objects travel as their canonical CBOR (``application/cbor``); everything else, and the
 views for people, is JSON. Errors are JSON ``{"error": {"type", "message", "object", "field"}}``
-with the status of :mod:`privbill.service.errors` (400 for malformed input).
+with the status of :mod:`privbill.errors` (400 for malformed input).
 """
 
 import json
@@ -25,18 +25,21 @@ from starlette.concurrency import run_in_threadpool
 from privbill import __version__
 from privbill.crypto.signatures import SigningKey
 from privbill.dispute import DisputeBundle
-from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
-from privbill.model.certificates import MeterCertificate
-from privbill.model.register_bills import decode_bill
-from privbill.service import auth, core, db, disclosures, metrics
-from privbill.service.errors import (
+from privbill.errors import (
     AuthenticationError,
+    DecodeError,
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
+    PrivbillError,
     RateLimitedError,
     ServiceError,
+    UsageError,
+    VerificationError,
 )
+from privbill.model.certificates import MeterCertificate
+from privbill.model.register_bills import decode_bill
+from privbill.service import auth, core, db, disclosure_endpoints, metrics
 
 log = logging.getLogger("privbill.service.api")
 
@@ -639,7 +642,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     # -- disclosures --
 
-    disclosures.add_routes(app, engine, config, Caller, read_limited)
+    disclosure_endpoints.add_routes(app, engine, config, Caller, read_limited)
 
     app.state.dispatcher = lambda: dispatcher
     return app

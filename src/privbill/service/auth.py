@@ -29,9 +29,9 @@ from sqlalchemy.exc import IntegrityError
 
 from privbill.crypto.hashing import digest
 from privbill.crypto.signatures import KeyError_, SigningKey, VerifyingKey
+from privbill.errors import AuthenticationError, ForbiddenError
 from privbill.model import codec
 from privbill.service import db
-from privbill.service.errors import AuthenticationError, ForbiddenError
 
 SCOPES: Final = (
     "tariffs:write",

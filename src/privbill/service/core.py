@@ -18,7 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from privbill.crypto.hashing import digest
 from privbill.crypto.signatures import SigningKey, VerifyingKey
-from privbill.errors import DecodeError, UsageError
+from privbill.errors import (
+    ConflictError,
+    DecodeError,
+    NotFoundError,
+    UnprocessableError,
+    UsageError,
+)
 from privbill.model.bills import PaymentMessage
 from privbill.model.certificates import MeterCertificate
 from privbill.model.ids import is_identifier
@@ -26,7 +32,6 @@ from privbill.model.receipts import Receipt
 from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff, describe
 from privbill.service import auth, db
-from privbill.service.errors import ConflictError, NotFoundError, UnprocessableError
 
 #: Enqueue hook: called with the open connection and the new bill's id, inside the transaction
 #: that inserts the bill (procrastinate defers its job there; the local queue needs nothing).

@@ -26,12 +26,11 @@ from privbill.crypto.signatures import VerifyingKey
 from privbill.disclosure import DisclosureRequest, DisclosureResponse, MeterRef, describe, verify
 from privbill.disclosure.statements import parse_statements
 from privbill.disclosure.verified import VerifiedDisclosureJSON
-from privbill.errors import PrivbillError, UsageError
+from privbill.errors import NotFoundError, PrivbillError, UnprocessableError, UsageError
 from privbill.model.periods import BillingPeriod, zone
 from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff
 from privbill.service import core, db
-from privbill.service.errors import NotFoundError, UnprocessableError
 
 CBOR = "application/cbor"
 
