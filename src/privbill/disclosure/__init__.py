@@ -9,7 +9,7 @@ Code map:
 * :mod:`~privbill.disclosure.statements` — the statement kinds, one class each (signed form,
   JSON description, wording, proof and verification side by side), and the JSON statement list;
 * :mod:`~privbill.disclosure.proofs` — statement contexts, revealed-value and range proofs;
-* :mod:`~privbill.disclosure.sealed` — where an answer's sealed evidence comes from and its check;
+* :mod:`~privbill.disclosure.evidence` — where an answer's sealed evidence comes from and its check;
 * :mod:`~privbill.disclosure.answering` — the customer's side, :func:`answer`;
 * :mod:`~privbill.disclosure.verification` — the provider's side, :func:`verify`;
 * :mod:`~privbill.disclosure.verified` — what a verifier learns, and its one JSON view;

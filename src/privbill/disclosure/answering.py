@@ -26,6 +26,12 @@ from zoneinfo import ZoneInfo
 from privbill.billing.coverage import SealedPoints
 from privbill.billing.prover import check_openings
 from privbill.crypto.signatures import VerifyingKey
+from privbill.disclosure.evidence import (
+    bill_and_bytes,
+    bill_runs,
+    check_meter_evidence,
+    meters_in_order,
+)
 from privbill.disclosure.figures import statement_entry
 from privbill.disclosure.ledger import DEFAULT_POLICY, DisclosureLedger, DisclosurePolicy
 from privbill.disclosure.model import (
@@ -38,12 +44,6 @@ from privbill.disclosure.model import (
     SealReferences,
 )
 from privbill.disclosure.proofs import statement_context
-from privbill.disclosure.sealed import (
-    bill_and_bytes,
-    bill_runs,
-    check_meter_evidence,
-    meters_in_order,
-)
 from privbill.errors import OpeningError, UsageError
 from privbill.model.bills import PaymentMessage
 from privbill.model.periods import interval_time

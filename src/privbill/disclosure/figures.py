@@ -8,9 +8,9 @@ from collections.abc import Iterable, Sequence
 
 from privbill.billing.cleartext import demand_windows, tiered_indices
 from privbill.billing.components import common_interval
+from privbill.disclosure.evidence import bill_and_bytes
 from privbill.disclosure.ledger import DisclosureLedger, EntryKind, LedgerEntry, Run, Term, runs_of
 from privbill.disclosure.model import DisclosureRequest, Statement
-from privbill.disclosure.sealed import bill_and_bytes
 from privbill.disclosure.wording import describe_span
 from privbill.errors import TariffMismatchError
 from privbill.model.bills import PaymentMessage

@@ -280,6 +280,10 @@ class Statement(ABC):
         (:data:`privbill.disclosure.wording.CAVEATS`)."""
 
     @abstractmethod
+    def selector(self) -> Selector | None:
+        """Which intervals the statement is about, if a selector picks them."""
+
+    @abstractmethod
     def tariff_hash(self) -> bytes | None:
         """The hash of the signed tariff the statement needs, if any."""
 

@@ -152,6 +152,17 @@ def _selected_intervals(
     return out
 
 
+def _selection_words(req: DisclosureRequest, sel: Selector, tariffs: Sequence[SignedTariff]) -> str:
+    """The selected intervals in plain words."""
+    tz = req.tz
+    if isinstance(sel, Window):
+        return wording.describe_span(sel.start, sel.end, tz)
+    whole = wording.describe_span(req.period.start, req.period.end, tz)
+    if isinstance(sel, WholePeriod):
+        return whole
+    return f"during {wording.register_name(sel, tariffs)}, {whole}"
+
+
 def _check_window(request: DisclosureRequest, sel: Selector, step: int, path: str) -> None:
     if isinstance(sel, Window):
         if sel.start % step or sel.end % step:
@@ -185,6 +196,9 @@ class SelectedStatement(Statement):
     __slots__ = ()
     select: Selector
 
+    def selector(self) -> Selector:
+        return self.select
+
     def tariff_hash(self) -> bytes | None:
         return self.select.tariff_hash if isinstance(self.select, Register) else None
 
@@ -201,7 +215,7 @@ class SelectedStatement(Statement):
         _check_window(request, self.select, step, path)
 
     def where(self, request: DisclosureRequest, tariffs: Sequence[SignedTariff]) -> str:
-        return wording.selection_words(request, self.select, tariffs)
+        return _selection_words(request, self.select, tariffs)
 
     @classmethod
     def answer_sum(cls, value: dict[Any, Any], path: str, lo: int, kind: str) -> RevealedSum:
@@ -288,6 +302,9 @@ class OpenReadings(Statement):
 
     def caveats(self) -> frozenset[str]:
         return frozenset({wording.OPENED})
+
+    def selector(self) -> None:
+        return None
 
     def tariff_hash(self) -> bytes | None:
         return None

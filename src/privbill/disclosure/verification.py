@@ -14,6 +14,13 @@ from collections.abc import Sequence
 
 from privbill.billing.coverage import PointCheck, SealedPoints
 from privbill.crypto.signatures import VerifyingKey
+from privbill.disclosure.evidence import (
+    bill_and_bytes,
+    check_meter_evidence,
+    meters_in_order,
+    range_of,
+    referenced_runs,
+)
 from privbill.disclosure.model import (
     RESPONSE_OBJ,
     BillReferenceError,
@@ -25,13 +32,6 @@ from privbill.disclosure.model import (
     Statement,
 )
 from privbill.disclosure.proofs import statement_context
-from privbill.disclosure.sealed import (
-    bill_and_bytes,
-    check_meter_evidence,
-    meters_in_order,
-    range_of,
-    referenced_runs,
-)
 from privbill.disclosure.verified import StatementResult, VerifiedDisclosure
 from privbill.errors import UsageError
 from privbill.model.bills import PaymentMessage

@@ -15,9 +15,6 @@ from privbill.disclosure.model import (
     DEFAULT_MIN_WINDOW_S,
     DisclosureRequest,
     Register,
-    Selector,
-    WholePeriod,
-    Window,
 )
 from privbill.model import money
 from privbill.model.tariffs import SignedTariff, TimeOfUse
@@ -115,16 +112,6 @@ def register_name(sel: Register, tariffs: Sequence[SignedTariff]) -> str:
             if sel.register < len(names):
                 return f'the "{names[sel.register]}" periods of the tariff "{t.body.name}"'
     return f"tariff period {sel.register} of the tariff {sel.tariff_hash.hex()[:16]}"
-
-
-def selection_words(req: DisclosureRequest, sel: Selector, tariffs: Sequence[SignedTariff]) -> str:
-    tz = req.tz
-    if isinstance(sel, Window):
-        return describe_span(sel.start, sel.end, tz)
-    whole = describe_span(req.period.start, req.period.end, tz)
-    if isinstance(sel, WholePeriod):
-        return whole
-    return f"during {register_name(sel, tariffs)}, {whole}"
 
 
 def describe_duration(seconds: int) -> str:

@@ -28,7 +28,6 @@ from typing import Any, Final
 
 from privbill.disclosure.ledger import DisclosurePolicy
 from privbill.disclosure.model import DisclosureRequest, Statement
-from privbill.disclosure.statements import SelectedStatement
 from privbill.errors import UsageError
 
 KINDS: Final = ("open", "sum", "weighted-sum", "threshold")
@@ -74,9 +73,8 @@ class Rule:
             return False
         if self.select is None:
             return True
-        if not isinstance(s, SelectedStatement):  # opened readings have no selector
-            return False
-        return s.select.KIND in self.select
+        sel = s.selector()
+        return sel is not None and sel.KIND in self.select
 
 
 @dataclass(frozen=True)
