@@ -685,7 +685,7 @@ class Threshold(SelectedStatement):
     def from_json(cls, item: Mapping[str, Any], spec: StatementSpec) -> Threshold:
         sel = _selector(item, spec)
         test = item.get("test")
-        if test not in _TEST_BOUNDS:
+        if test not in THRESHOLD_TESTS:
             raise _err(spec.index, "test", f"expected one of {list(THRESHOLD_TESTS)}")
         return cls(spec.meter, sel, _TEST_BOUNDS[test][0], _bound(item, spec.index))
 
