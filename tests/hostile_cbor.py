@@ -209,11 +209,11 @@ def check_shapes_are_cbor() -> None:
 def decoders() -> dict[str, tuple[str, Callable[[bytes], object]]]:
     """Every object kind's decoder and format, by kind."""
     from privbill import dispute
+    from privbill.disclosure import ledger
+    from privbill.disclosure import model as disclosures
     from privbill.model import (
         bills,
         certificates,
-        disclosures,
-        ledger,
         readings,
         receipts,
         registers,
