@@ -9,7 +9,7 @@ index only as a detail)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -197,11 +197,13 @@ def check_evidence(
     for k, run in enumerate(runs):
         run.seal.verify_signature(cert.public_key, f"{path}.runs[{k}].seal")
         run.check_commitments(f"{path}.runs[{k}]")
-    found = SealedPoints(lo, hi, [], [])
     if points == "none":
-        return found
+        return SealedPoints(lo, hi, [], [])
     decode = group.decode_points if points == "subgroup" else group.decode_points_on_curve
     pb = group.POINT_BYTES
+    size = k_attr * pb if attributes else 0
+    commitments: list[tuple[int, bytes]] = []
+    attribute_commitments: list[tuple[int, bytes]] = []
     for k, run in enumerate(runs):
         if len(run.commitments) != run.seal.count * pb:
             raise CommitmentError(
@@ -209,29 +211,44 @@ def check_evidence(
                 obj=obj,
                 field=f"{path}.runs[{k}].commitments",
             )
-        a, b = max(run.seal.first, lo), min(run.seal.end, hi)
-        if a >= b:
-            continue
-        part = run.commitments[(a - run.seal.first) * pb : (b - run.seal.first) * pb]
-        try:
-            found.points.extend(decode(part, b - a))
-        except group.GroupError as exc:
+        if size and len(run.attributes) != run.seal.count * size:
             raise CommitmentError(
-                str(exc), obj=obj, field=f"{path}.runs[{k}].commitments"
-            ) from None
-        if attributes and k_attr:
-            size = k_attr * pb
-            if len(run.attributes) != run.seal.count * size:
-                raise CommitmentError(
-                    f"expected {run.seal.count * k_attr} attribute commitments of {pb} bytes",
-                    obj=obj,
-                    field=f"{path}.runs[{k}].attributes",
-                )
-            part = run.attributes[(a - run.seal.first) * size : (b - run.seal.first) * size]
+                f"expected {run.seal.count * k_attr} attribute commitments of {pb} bytes",
+                obj=obj,
+                field=f"{path}.runs[{k}].attributes",
+            )
+        a, b = max(run.seal.first, lo) - run.seal.first, min(run.seal.end, hi) - run.seal.first
+        if a < b:
+            commitments.append((k, run.commitments[a * pb : b * pb]))
+            if size:
+                attribute_commitments.append((k, run.attributes[a * size : b * size]))
+    return SealedPoints(
+        lo,
+        hi,
+        _decode_parts(decode, commitments, path, obj, "commitments"),
+        _decode_parts(decode, attribute_commitments, path, obj, "attributes"),
+    )
+
+
+def _decode_parts(
+    decode: Callable[[bytes, int], list[Point]],
+    parts: Sequence[tuple[int, bytes]],
+    path: str,
+    obj: str,
+    what: str,
+) -> list[Point]:
+    """Decode the runs' parts in one call (one batch, as for a single run); if that fails,
+    name the run at fault."""
+    if not parts:
+        return []
+    pb = group.POINT_BYTES
+    data = b"".join(part for _, part in parts)
+    try:
+        return decode(data, len(data) // pb)
+    except group.GroupError as whole:
+        for k, part in parts:
             try:
-                found.attributes.extend(decode(part, (b - a) * k_attr))
+                decode(part, len(part) // pb)
             except group.GroupError as exc:
-                raise CommitmentError(
-                    str(exc), obj=obj, field=f"{path}.runs[{k}].attributes"
-                ) from None
-    return found
+                raise CommitmentError(str(exc), obj=obj, field=f"{path}.runs[{k}].{what}") from None
+        raise CommitmentError(str(whole), obj=obj, field=f"{path}.runs") from None
