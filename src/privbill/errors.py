@@ -26,6 +26,47 @@ class UsageError(PrivbillError):
     """Bad arguments or configuration supplied by the caller."""
 
 
+class AmountError(PrivbillError, ValueError):
+    """A decimal amount that cannot be represented exactly in the target unit
+    (``privbill.model.money``)."""
+
+
+# --- the cryptographic layer ---------------------------------------------------------------------
+#
+# ``privbill.crypto`` raises these (and re-exports each from the module that raises it:
+# ``group.GroupError`` is this ``GroupError``). They are ``ValueError``s as well, as a malformed
+# value is what they report.
+
+
+class CryptoError(PrivbillError, ValueError):
+    """A cryptographic value or operation refused."""
+
+
+class GroupError(CryptoError):
+    """A point or scalar that is not canonical, not on the curve or in the group, or the
+    identity where it must not be (``privbill.crypto.group``)."""
+
+
+class CodecError(CryptoError):
+    """A byte string that does not deserialise (truncated, non-canonical, out of range), or a
+    Fiat–Shamir transcript used out of order (``privbill.crypto.transcript``)."""
+
+
+class RangeProofError(CryptoError):
+    """A malformed range-proof encoding, an invalid statement, or a false statement at the
+    prover (``privbill.crypto.bulletproofs``)."""
+
+
+class SigmaError(CryptoError):
+    """Malformed input to a Sigma-protocol prover or to the statement builder; verifiers return
+    ``False`` (``privbill.crypto.sigma``)."""
+
+
+class KeyLoadError(CryptoError):
+    """A key that cannot be loaded or does not have a supported algorithm
+    (``privbill.crypto.signatures``)."""
+
+
 class DecodeError(PrivbillError):
     """Input that is not a well-formed, canonically encoded privbill object."""
 
@@ -144,6 +185,11 @@ class LinkDecodeError(DecodeError):
     """A link message that is not well-formed (wrong type, unknown field, wrong topic)."""
 
 
+class DecryptError(PrivbillError):
+    """An HPKE ciphertext that does not open under the key and context given
+    (``privbill.household.hpke``); the meter link reports it as :class:`LinkDecryptError`."""
+
+
 class LinkDecryptError(VerificationError):
     """Encrypted openings that do not decrypt under the agent's key for this meter and message
     (altered ciphertext, or a ciphertext moved to another message or meter)."""
@@ -173,3 +219,47 @@ class StoreError(UsageError):
 
 class GreenButtonError(DecodeError):
     """A Green Button (ESPI) file that cannot be used as a meter's measurements."""
+
+
+# --- disclosure requests and answers (privbill.disclosure) ---------------------------------------
+
+
+class RequestExpiredError(VerificationError):
+    """A disclosure request used after it expired (or a consent given outside its lifetime)."""
+
+
+class RequestMismatchError(VerificationError):
+    """A response (or consent) that answers another request."""
+
+
+class ConsentError(VerificationError):
+    """A consent record that is not bound to the request or consents to what was not asked."""
+
+
+class DisclosureScopeError(VerificationError):
+    """A response that holds more than, or other than, what was requested and consented."""
+
+
+class DisclosureProofError(VerificationError):
+    """A disclosed value or proof that does not match the sealed commitments."""
+
+
+class BillReferenceError(VerificationError):
+    """A response attached to a payment message that refers to another bill or seal."""
+
+
+class DisclosurePolicyError(PrivbillError):
+    """A disclosure the customer's device refuses: together with what was disclosed before, it
+    would reveal a single reading or readings of a stretch shorter than the customer's policy
+    allows. ``statements`` holds the request's statement indices that take part."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        statements: tuple[int, ...] = (),
+        obj: str | None = "consent",
+        field: str | None = "statements",
+    ) -> None:
+        super().__init__(message, obj=obj, field=field)
+        self.statements = statements

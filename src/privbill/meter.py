@@ -71,6 +71,10 @@ SealSpan = Literal["reading", "day", "month"]
 SEAL_SPANS: Final[tuple[SealSpan, ...]] = ("reading", "day", "month")
 
 
+def _damaged() -> UsageError:
+    return UsageError("meter state file is damaged", obj="meter state")
+
+
 @dataclass(slots=True)
 class RegisterTracker:
     """The running maxima of the month a meter is recording (meter-internal, like the readings
@@ -97,7 +101,8 @@ class RegisterTracker:
 
     @classmethod
     def from_obj(cls, d: dict[str, object]) -> RegisterTracker:
-        """Raises ``ValueError`` (or ``KeyError``/``TypeError``) on anything malformed."""
+        """Raises :class:`UsageError` (or ``KeyError``/``TypeError`` from the field accessors) on
+        anything malformed."""
         start, end, complete = d["start"], d["end"], d["complete"]
         if (
             not isinstance(start, int)
@@ -107,17 +112,17 @@ class RegisterTracker:
             or not 0 <= start < end
             or not isinstance(complete, bool)
         ):
-            raise ValueError
+            raise _damaged()
         raw_sched, raw_max = d["schedules"], d["maxima"]
         if not isinstance(raw_sched, list) or not isinstance(raw_max, list):
-            raise ValueError
+            raise _damaged()
         schedules = [bytes.fromhex(h) for h in raw_sched]
         if len(raw_max) != len(schedules) or any(len(h) != 32 for h in schedules):
-            raise ValueError
+            raise _damaged()
         maxima: list[list[tuple[int, int] | None]] = []
         for row in raw_max:
             if not isinstance(row, list) or not row:
-                raise ValueError
+                raise _damaged()
             out: list[tuple[int, int] | None] = []
             for m in row:
                 if m is None:
@@ -130,7 +135,7 @@ class RegisterTracker:
                     or not 0 <= m[0] <= money.MAX_WH_PER_INTERVAL
                     or m[1] < 0
                 ):
-                    raise ValueError
+                    raise _damaged()
                 out.append((m[0], m[1]))
             maxima.append(out)
         return cls(start, end, complete, schedules, maxima)
@@ -170,24 +175,25 @@ class EnergyTracker:
 
     @classmethod
     def from_obj(cls, d: dict[str, object]) -> EnergyTracker:
-        """Raises ``ValueError`` (or ``KeyError``/``TypeError``) on anything malformed."""
+        """Raises :class:`UsageError` (or ``KeyError``/``TypeError`` from the field accessors) on
+        anything malformed."""
         ints = [d["start"], d["end"], d["first"], d["first_seq"]]
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in ints):
-            raise ValueError
+            raise _damaged()
         start, end, first, first_seq = (int(v) for v in ints)  # type: ignore[call-overload]
         usable, raw_sums = d["usable"], d["sums"]
         if not isinstance(usable, bool) or not isinstance(raw_sums, dict) or end <= start:
-            raise ValueError
+            raise _damaged()
         calendar_hash = bytes.fromhex(str(d["calendar_hash"]))
         chain_start = bytes.fromhex(str(d["chain_start"]))
         if len(calendar_hash) != 32 or len(chain_start) != 32:
-            raise ValueError
+            raise _damaged()
         sums: dict[int, Point] = {}
         for k, v in raw_sums.items():
             try:
                 sums[int(k)] = group.decode_point(bytes.fromhex(str(v)))
             except group.GroupError:
-                raise ValueError from None
+                raise _damaged() from None
         return cls(start, end, first, calendar_hash, first_seq, chain_start, usable, sums)
 
 
@@ -260,7 +266,7 @@ class MeterState:
             config = pending_config = tracker_e = None
             if energy is not None:
                 if not isinstance(energy, dict):
-                    raise ValueError
+                    raise _damaged()
                 config = _config_from(energy["config"])
                 pending_config = _config_from(energy["pending"])
                 raw_tracker = energy["tracker"]
@@ -270,7 +276,7 @@ class MeterState:
                 or not (tzname is None or isinstance(tzname, str))
                 or not (span is None or span in SEAL_SPANS)
             ):
-                raise ValueError
+                raise _damaged()
             if (
                 len(prev) != 32
                 or not isinstance(seq, int)
@@ -280,7 +286,7 @@ class MeterState:
                 or (pending and nxt is None)
                 or len(pending_attrs) % group.POINT_BYTES
             ):
-                raise ValueError
+                raise _damaged()
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError, UsageError):
             raise UsageError("meter state file is damaged", obj="meter state") from None
         return cls(
@@ -307,7 +313,7 @@ def _config_from(value: object) -> RegisterConfig | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise ValueError
+        raise _damaged()
     return RegisterConfig.from_obj(value)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
+from privbill.errors import UsageError
 
 
 def prove(
@@ -22,7 +23,7 @@ def prove(
 ) -> tuple[int, int]:
     """``(F, R)``: the exact fee and the opening of the fee commitment."""
     if not len(prices) == len(values) == len(blindings):
-        raise ValueError("prices, values and blindings differ in length")
+        raise UsageError("prices, values and blindings differ in length", obj="energy charge")
     fee = sum(p * c for p, c in zip(prices, values, strict=True))
     blinding = sum(p * r for p, r in zip(prices, blindings, strict=True)) % group.ORDER
     return fee, blinding
@@ -36,7 +37,7 @@ def fee_commitment(prices: Sequence[int], points: Sequence[Point]) -> Point:
     Dynamic prices, mostly distinct, go to one MSM over all commitments.
     """
     if len(prices) != len(points):
-        raise ValueError("prices and commitments differ in length")
+        raise UsageError("prices and commitments differ in length", obj="energy charge")
     distinct = set(prices)
     if 4 * len(distinct) > len(prices):
         return group.msm(points, prices)

@@ -40,7 +40,7 @@ from privbill.crypto import bulletproofs, group, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
 from privbill.crypto.transcript import CodecError, Transcript
-from privbill.errors import ComponentProofError, DecodeError
+from privbill.errors import ComponentProofError, DecodeError, UsageError
 from privbill.model.interval_components import (
     PROOF_OBJ,
     BandTable,
@@ -181,7 +181,7 @@ def prove_bands(
     committed with ``blindings`` (``points``, if given, are those commitments)."""
     n = len(values)
     if len(blindings) != n or (points is not None and len(points) != n):
-        raise ValueError("one blinding (and commitment) per value")
+        raise UsageError("one blinding (and commitment) per value", obj="polynomial charge")
     pedersen.precompute()
     layout = Layout(table)
     degree, bands = table.degree, table.bands

@@ -37,7 +37,7 @@ from privbill.crypto.signatures import Algorithm, KeyError_, SigningKey, Verifyi
 from privbill.errors import DecodeError, PrivbillError, UsageError, VerificationError
 from privbill.files import read_bytes, write_atomic
 from privbill.meter import MeterState
-from privbill.model import certificates, codec, money, readings, sealed, tariffs
+from privbill.model import certificates, codec, readings, sealed, tariffs
 from privbill.model.certificates import MeterCertificate
 from privbill.model.periods import interval_time, zone
 from privbill.model.readings import OPENING_KEY_BYTES, Openings
@@ -101,11 +101,11 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-class ArgumentsError(Exception):
+class ArgumentsError(UsageError):
     """A usage problem found while parsing the command line (exit status 2)."""
 
     def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, obj="command line")
         self.parser = parser
         self.message = message
 
@@ -534,7 +534,7 @@ def run(func: Command, args: argparse.Namespace) -> int:
     one JSON object on stdout) and an exit status."""
     try:
         return func(args)
-    except (PrivbillError, money.AmountError, KeyError_, OSError) as exc:
+    except (PrivbillError, OSError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         status = status_of(exc, getattr(args, "verifies", False))

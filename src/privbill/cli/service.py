@@ -255,8 +255,6 @@ def cmd_token(args: argparse.Namespace) -> int:
     engine = make_engine(args.db)
     try:
         token = create_operator_token(engine, args.name, scopes)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     finally:
         engine.dispose()
     return report(args.json, {"name": args.name, "scopes": scopes, "token": token}, [token])

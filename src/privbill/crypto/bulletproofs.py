@@ -29,6 +29,7 @@ from typing import Final
 from privbill.crypto import generator_cache, group, pedersen, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.transcript import Transcript
+from privbill.errors import RangeProofError as RangeProofError
 
 #: Fiat–Shamir tags (``DeriveSessionID`` input) of the two statement kinds.
 TAG_VALUES: Final = b"privbill/v1/bulletproofs-range/values"
@@ -63,10 +64,6 @@ FOLD_BLOCKS: Final = 16
 _PARALLEL_MIN: Final = 8192
 
 _Q: Final = group.ORDER
-
-
-class RangeProofError(ValueError):
-    """A malformed proof encoding, an invalid statement, or a false statement at the prover."""
 
 
 # --- generators ----------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Final
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
+from privbill.errors import UsageError
 
 #: Generators per chunk file (``G`` and ``H`` each).
 CHUNK: Final = 4096
@@ -103,7 +104,7 @@ def chunk_path(directory: Path, index: int) -> Path:
 
 def encode_chunk(g: list[Point], h: list[Point]) -> bytes:
     if len(g) != CHUNK or len(h) != CHUNK:
-        raise ValueError(f"a chunk holds {CHUNK} generators of each kind")
+        raise UsageError(f"a chunk holds {CHUNK} generators of each kind", obj="generator cache")
     return group.encode_points_xy(g) + group.encode_points_xy(h)
 
 

@@ -26,6 +26,8 @@ from typing import Final
 import py_arkworks_bls12381 as _backend
 import pyblst as _ct_backend
 
+from privbill.errors import GroupError as GroupError
+
 #: The backend point type (G1 of BLS12-381, projective coordinates).
 Point = _backend.G1Point
 
@@ -46,10 +48,6 @@ _COMPRESSED_FLAG: Final = 0x80
 _INFINITY_FLAG: Final = 0x40
 _X_MASK_TOP: Final = 0x1F
 _IDENTITY_BYTES: Final = bytes([_COMPRESSED_FLAG | _INFINITY_FLAG]) + bytes(POINT_BYTES - 1)
-
-
-class GroupError(ValueError):
-    """An encoding or argument that does not describe a valid group element or scalar."""
 
 
 def generator() -> Point:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Final
 
+from privbill.errors import UsageError
+
 TAG_PREFIX: Final = b"privbill/v1/"
 DIGEST_BYTES: Final = 32
 
@@ -17,7 +19,7 @@ DIGEST_BYTES: Final = 32
 def tag(purpose: str) -> bytes:
     """The full, versioned domain tag for ``purpose`` (ASCII, no spaces)."""
     if not purpose or not purpose.isascii() or " " in purpose:
-        raise ValueError(f"bad hash purpose {purpose!r}")
+        raise UsageError(f"bad hash purpose {purpose!r}", obj="hash")
     return TAG_PREFIX + purpose.encode("ascii")
 
 

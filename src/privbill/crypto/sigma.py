@@ -38,6 +38,7 @@ from typing import Final, Protocol, overload
 from privbill.crypto import group, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.transcript import NE, NS, CodecError, Transcript
+from privbill.errors import SigmaError as SigmaError
 
 #: The ciphersuite identifier, included verbatim in every tag.
 CIPHERSUITE_ID: Final = "sigma-proofs_Shake128_BLS12381"
@@ -58,10 +59,6 @@ _GENERATOR_BYTES: Final = group.encode_point(_GENERATOR)
 def _generator_table() -> group.FixedBase:
     """Fixed-base multiples of the generator (built once, in about 10 ms)."""
     return group.FixedBase(_GENERATOR)
-
-
-class SigmaError(ValueError):
-    """Malformed input to a prover or to the statement builder (verifiers return ``False``)."""
 
 
 class Flavor(enum.Enum):

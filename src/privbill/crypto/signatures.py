@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 )
 
 from privbill.crypto.hashing import digest, signing_input
+from privbill.errors import KeyLoadError
 
 Algorithm = Literal["ecdsa-p256-sha256", "ed25519"]
 ALGORITHMS: Final[tuple[Algorithm, ...]] = ("ecdsa-p256-sha256", "ed25519")
@@ -29,8 +30,8 @@ SIGNATURE_BYTES: Final = 64
 _P256_ORDER: Final = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-class KeyError_(ValueError):
-    """A key that cannot be loaded or does not have a supported algorithm."""
+#: A key that cannot be loaded or does not have a supported algorithm.
+KeyError_ = KeyLoadError
 
 
 def _algorithm_of(key: object) -> Algorithm:

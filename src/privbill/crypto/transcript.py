@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 from privbill.crypto import group
 from privbill.crypto.group import Point
+from privbill.errors import CodecError as CodecError
 
 if TYPE_CHECKING:
     from _hashlib import HASHXOF
@@ -52,10 +53,6 @@ NS: Final = group.SCALAR_BYTES
 CHALLENGE_BYTES: Final = NS + DECODE_EXTRA_BYTES
 
 ByteOrder = Literal["little", "big"]
-
-
-class CodecError(ValueError):
-    """A byte string that does not deserialise (truncated, non-canonical, or out of range)."""
 
 
 # --- duplex sponge -------------------------------------------------------------------------
@@ -118,7 +115,7 @@ class DuplexSponge:
     def squeeze(self, n: int) -> bytes:
         """``Squeeze(n)``: the next ``n`` bytes of the output stream over everything absorbed."""
         if n < 0:
-            raise ValueError("cannot squeeze a negative number of bytes")
+            raise CodecError("cannot squeeze a negative number of bytes")
         if self._reader is None:
             self._reader = _XofReader(self._ctx.copy())
         return self._reader.read(n)
@@ -126,7 +123,7 @@ class DuplexSponge:
     def copy(self) -> DuplexSponge:
         """An independent copy of the absorbing state (an open output stream is not shared)."""
         if self._reader is not None:
-            raise ValueError("copy the sponge before squeezing from it")
+            raise CodecError("copy the sponge before squeezing from it")
         return DuplexSponge._from_parts(self._ctx.copy())
 
 
@@ -167,7 +164,7 @@ def le2ip(data: bytes) -> int:
 def byte_length(modulus: int) -> int:
     """``Ns``: the smallest integer with ``256^Ns >= modulus``."""
     if modulus < 2:
-        raise ValueError("modulus must be at least 2")
+        raise CodecError("modulus must be at least 2")
     return ((modulus - 1).bit_length() + 7) // 8
 
 
@@ -318,15 +315,15 @@ class Transcript:
 
     def absorb_instance(self, encoded_instance: bytes) -> None:
         if self._instance_absorbed:
-            raise ValueError("the instance is absorbed once, before any prover message")
+            raise CodecError("the instance is absorbed once, before any prover message")
         if not encoded_instance:
-            raise ValueError("the encoded instance must be non-empty")
+            raise CodecError("the encoded instance must be non-empty")
         self._sponge.absorb(encoded_instance)
         self._instance_absorbed = True
 
     def _check_started(self) -> None:
         if not self._instance_absorbed:
-            raise ValueError("absorb the instance before any prover message")
+            raise CodecError("absorb the instance before any prover message")
 
     def absorb_bytes(self, message: bytes) -> None:
         """Absorb an already-encoded prover message (fixed length, known to both sides)."""

@@ -51,11 +51,30 @@ from privbill.crypto import group
 from privbill.crypto.hashing import DIGEST_BYTES, digest
 from privbill.crypto.signatures import SIGNATURE_BYTES, KeyError_, SigningKey, VerifyingKey
 from privbill.errors import (
+    BillReferenceError as BillReferenceError,
+)
+from privbill.errors import (
+    ConsentError as ConsentError,
+)
+from privbill.errors import (
     DecodeError,
-    PrivbillError,
     SignatureError,
     UsageError,
-    VerificationError,
+)
+from privbill.errors import (
+    DisclosurePolicyError as DisclosurePolicyError,
+)
+from privbill.errors import (
+    DisclosureProofError as DisclosureProofError,
+)
+from privbill.errors import (
+    DisclosureScopeError as DisclosureScopeError,
+)
+from privbill.errors import (
+    RequestExpiredError as RequestExpiredError,
+)
+from privbill.errors import (
+    RequestMismatchError as RequestMismatchError,
 )
 from privbill.model import codec, money
 from privbill.model.certificates import MeterCertificate
@@ -124,50 +143,6 @@ DEFAULT_LIFETIME_S: Final = 14 * 86400
 
 ThresholdTest = Literal["sum-at-most", "sum-at-least", "each-at-most"]
 THRESHOLD_TESTS: Final[tuple[ThresholdTest, ...]] = ("sum-at-most", "sum-at-least", "each-at-most")
-
-
-# --- errors ----------------------------------------------------------------------------------
-
-
-class RequestExpiredError(VerificationError):
-    """A disclosure request used after it expired (or a consent given outside its lifetime)."""
-
-
-class RequestMismatchError(VerificationError):
-    """A response (or consent) that answers another request."""
-
-
-class ConsentError(VerificationError):
-    """A consent record that is not bound to the request or consents to what was not asked."""
-
-
-class DisclosureScopeError(VerificationError):
-    """A response that holds more than, or other than, what was requested and consented."""
-
-
-class DisclosureProofError(VerificationError):
-    """A disclosed value or proof that does not match the sealed commitments."""
-
-
-class BillReferenceError(VerificationError):
-    """A response attached to a payment message that refers to another bill or seal."""
-
-
-class DisclosurePolicyError(PrivbillError):
-    """A disclosure the customer's device refuses: together with what was disclosed before, it
-    would reveal a single reading or readings of a stretch shorter than the customer's policy
-    allows. ``statements`` holds the request's statement indices that take part."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        statements: tuple[int, ...] = (),
-        obj: str | None = CONSENT_OBJ,
-        field: str | None = "statements",
-    ) -> None:
-        super().__init__(message, obj=obj, field=field)
-        self.statements = statements
 
 
 # --- selectors: which intervals a statement is about -----------------------------------------
@@ -349,7 +324,7 @@ _S = TypeVar("_S", bound=type[Statement])
 def statement_kind(cls: _S) -> _S:
     """Register a statement class under its :attr:`Statement.KIND`."""
     if cls.KIND in _KINDS:
-        raise ValueError(f"statement kind {cls.KIND!r} registered twice")
+        raise UsageError(f"statement kind {cls.KIND!r} registered twice", obj="statement kinds")
     _KINDS[cls.KIND] = cls
     return cls
 
@@ -467,7 +442,9 @@ class DisclosureRequest:
         for m in self.meters:
             if m.meter_id == meter_id:
                 return m
-        raise KeyError(meter_id)
+        raise RequestMismatchError(
+            f"the request names no meter {meter_id!r}", obj=REQUEST_OBJ, field="meters"
+        )
 
     @classmethod
     def create(

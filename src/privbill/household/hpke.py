@@ -24,16 +24,13 @@ from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from privbill.crypto.hashing import digest
 from privbill.errors import DecodeError
+from privbill.errors import DecryptError as DecryptError
 from privbill.files import read_bytes, write_atomic
 
 SUITE: Final = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
 SUITE_NAME: Final = "DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305"
 ENC_BYTES: Final = 32
 TAG_BYTES: Final = 16
-
-
-class DecryptError(Exception):
-    """The ciphertext does not decrypt (wrong key, wrong info, altered bytes)."""
 
 
 def openings_info(meter_id: str, n: int, first: int, count: int, commitments_hash: bytes) -> bytes:

@@ -116,14 +116,18 @@ class TouCalendar:
 
     @classmethod
     def from_obj(cls, d: Mapping[str, Any]) -> TouCalendar:
-        """Raises ``ValueError``/``KeyError``/``TypeError`` (or :class:`UsageError`) on anything
-        malformed."""
+        """Raises :class:`UsageError` (or ``KeyError``/``TypeError``/``ValueError`` from the
+        field accessors) on anything malformed."""
         periods = d["periods"]
         if isinstance(periods, bool) or not isinstance(periods, int):
-            raise ValueError("periods")
+            raise UsageError(
+                "malformed register configuration", obj="register configuration", field="periods"
+            )
         holidays = d["holidays"]
         if not isinstance(holidays, list):
-            raise ValueError("holidays")
+            raise UsageError(
+                "malformed register configuration", obj="register configuration", field="holidays"
+            )
         return cls(
             periods,
             bytes.fromhex(d["weekday"]),
@@ -220,18 +224,22 @@ class RegisterConfig:
 
     @classmethod
     def from_obj(cls, d: Mapping[str, Any]) -> RegisterConfig:
-        """Raises ``ValueError``/``KeyError``/``TypeError`` (or :class:`UsageError`) on anything
-        malformed."""
+        """Raises :class:`UsageError` (or ``KeyError``/``TypeError``/``ValueError`` from the
+        field accessors) on anything malformed."""
         c = d["cycle"]
         if c["kind"] == "monthly":
             cycle = BillingCycle(day=int(c["day"]))
         elif c["kind"] == "days":
             days = c["days"]
             if isinstance(days, bool) or not isinstance(days, int) or days > MAX_CYCLE_DAYS:
-                raise ValueError("days")
+                raise UsageError(
+                    "malformed register configuration", obj="register configuration", field="days"
+                )
             cycle = BillingCycle(days=days, anchor=date.fromisoformat(c["anchor"]))
         else:
-            raise ValueError("cycle")
+            raise UsageError(
+                "malformed register configuration", obj="register configuration", field="cycle"
+            )
         return cls(TouCalendar.from_obj(d["calendar"]), cycle)
 
 

@@ -26,7 +26,7 @@ from math import isqrt
 from typing import Any, Final, Literal
 
 from privbill.crypto import group
-from privbill.errors import DecodeError, ReadingError, TariffError
+from privbill.errors import DecodeError, ReadingError, TariffError, UsageError
 from privbill.model import codec, money
 
 OBJ: Final = "tariff"
@@ -191,7 +191,7 @@ def min_on_integers(poly: Sequence[int], lo: int, hi: int) -> int:
     within one of a bracket is evaluated.
     """
     if lo > hi:
-        raise ValueError("empty interval")
+        raise UsageError(f"empty interval [{lo}, {hi}]", obj="polynomial")
     p = [*poly, 0, 0, 0, 0][:4]
     candidates = {lo, hi}
     a3, a2, a1 = 3 * p[3], 2 * p[2], p[1]  # derivative: a3·x² + a2·x + a1

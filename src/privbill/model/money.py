@@ -17,6 +17,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Final
 
+from privbill.errors import AmountError as AmountError
+
 PRICE_DIGITS: Final = 9  # price unit: 10^-9 currency per kWh
 FEE_DIGITS: Final = 12  # fee unit: 10^-12 currency
 PRICE_SCALE: Final = 10**PRICE_DIGITS
@@ -37,10 +39,6 @@ MINOR_UNITS: Final[dict[str, int]] = {
 
 _DECIMAL_RE: Final = re.compile(r"^[+-]?(\d+)(\.(\d+))?$")
 _CURRENCY_RE: Final = re.compile(r"^[A-Z]{3}$")
-
-
-class AmountError(ValueError):
-    """A decimal amount that cannot be represented exactly in the target unit."""
 
 
 def parse_scaled(text: str | int, digits: int) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from privbill.crypto import group
-from privbill.errors import DecodeError
+from privbill.errors import DecodeError, UsageError
 from privbill.model import codec, money
 from privbill.model.ids import is_identifier
 from privbill.model.periods import MAX_INTERVAL_S, MIN_INTERVAL_S
@@ -31,7 +31,7 @@ def derive_blinding(opening_key: bytes, meter_id: str, index: int) -> int:
     """Blinding factor of interval ``index``: HMAC-SHA-512 as a PRF, reduced modulo the order
     (64 uniform bytes: bias below 2^-250)."""
     if len(opening_key) != OPENING_KEY_BYTES:
-        raise ValueError("opening key must be 32 bytes")
+        raise UsageError("an opening key is 32 bytes", obj="opening key")
     msg = _PRF_TAG + meter_id.encode() + b"\x00" + index.to_bytes(8, "big")
     return group.scalar_from_uniform_bytes(hmac.digest(opening_key, msg, "sha512"))
 
@@ -40,7 +40,7 @@ def derive_attribute_blinding(opening_key: bytes, meter_id: str, index: int, j: 
     """Blinding factor of private attribute ``j`` of interval ``index`` (same PRF, its own input:
     the value's input followed by ``b"attr"`` and ``j``)."""
     if len(opening_key) != OPENING_KEY_BYTES:
-        raise ValueError("opening key must be 32 bytes")
+        raise UsageError("an opening key is 32 bytes", obj="opening key")
     msg = _PRF_TAG + meter_id.encode() + b"\x00" + index.to_bytes(8, "big") + b"attr" + bytes([j])
     return group.scalar_from_uniform_bytes(hmac.digest(opening_key, msg, "sha512"))
 
@@ -51,7 +51,7 @@ def derive_register_blinding(
     """Blinding factor of a demand register's commitment (same PRF, its own input: the month's
     start in UTC seconds, ``b"register"``, the schedule's and the window's position)."""
     if len(opening_key) != OPENING_KEY_BYTES:
-        raise ValueError("opening key must be 32 bytes")
+        raise UsageError("an opening key is 32 bytes", obj="opening key")
     msg = (
         _PRF_TAG
         + meter_id.encode()

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from privbill.crypto.hashing import digest
 from privbill.crypto.signatures import KeyError_, SigningKey, VerifyingKey
-from privbill.errors import AuthenticationError, ForbiddenError
+from privbill.errors import AuthenticationError, ForbiddenError, UsageError
 from privbill.model import codec
 from privbill.service import db
 
@@ -105,7 +105,9 @@ def create_operator_token(engine: Engine, name: str, scopes: list[str]) -> str:
     """Make a token, store its hash with ``scopes``; return the token (shown once)."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
-        raise ValueError(f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}")
+        raise UsageError(
+            f"unknown scope {unknown[0]!r}; known: {', '.join(SCOPES)}", obj="token", field="scopes"
+        )
     token = OPERATOR_PREFIX + secrets.token_urlsafe(32)
     with db.transaction(engine) as conn:
         conn.execute(
