@@ -37,3 +37,8 @@ def verify_charge(
         return [block.verify(component, load.points, ctx.context, proof, ctx.path)]
     assert isinstance(component, PolynomialCharge) and isinstance(proof, PolynomialProof)
     return [polynomial.verify(component, load.points, ctx.context, proof, ctx.path)]
+
+
+def needs_readings(component: IntervalComponent, proof: IntervalComponentProof) -> bool:
+    """Always: each interval is priced by its own consumption."""
+    return True

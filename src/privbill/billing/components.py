@@ -198,6 +198,8 @@ class ChargeBilling(Protocol):
         self, component: Any, proof: Any, load: LoadView, ctx: ChargeContext
     ) -> list[Point]: ...
 
+    def needs_readings(self, component: Any, proof: Any) -> bool: ...
+
 
 @cache
 def billing(kind: str) -> ChargeBilling:

@@ -442,3 +442,8 @@ def verify_charge(
         ctx.batch,
     )
     return [fee]
+
+
+def needs_readings(component: Demand, proof: DemandProof) -> bool:
+    """Unless every charged window is proven from a maximum-demand register."""
+    return any(isinstance(w, WindowProof) for w in proof.windows)

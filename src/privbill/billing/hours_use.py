@@ -125,3 +125,8 @@ def verify_charge(
             component, load.points, idx, load.interval_s, ctx.context, proof, ctx.path, load.days
         )
     ]
+
+
+def needs_readings(component: HoursUse, proof: HoursUseProof) -> bool:
+    """Always: the billing demand is the largest interval of the readings."""
+    return True

@@ -285,3 +285,8 @@ def verify_charge(
             )
         )
     return fees
+
+
+def needs_readings(component: Lookup, proof: LookupProof) -> bool:
+    """Always: each interval is priced by its own attribute."""
+    return True

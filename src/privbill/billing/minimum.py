@@ -80,3 +80,8 @@ def verify_charge(
     assert ctx.bill is not None
     verify(component, ctx.bill, ctx.total_fee, ctx.blinding, ctx.context, proof, ctx.path)
     return []
+
+
+def needs_readings(component: Minimum, proof: MinimumProof) -> bool:
+    """Never: the minimum looks only at the rest of the bill."""
+    return False

@@ -111,3 +111,8 @@ def verify_charge(
         return [verify_amount(component, amount, load.days, ctx.context, proof, ctx.path)]
     idx = load.indices(component)
     return [verify(component, load.points, idx, load.days, ctx.context, proof, ctx.path)]
+
+
+def needs_readings(component: TieredEnergy, proof: TieredProof) -> bool:
+    """Never: a register bill proves tiers on the sum of its energy registers."""
+    return False
