@@ -10,8 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from privbill.errors import TariffMismatchError, UsageError
-from privbill.model.components import Demand, HoursUse, Lookup, Minimum, TieredEnergy
-from privbill.model.interval_components import BlockCharge, PolynomialCharge
+from privbill.model.components import Demand, HoursUse, TieredEnergy
 from privbill.model.periods import BillingPeriod
 from privbill.model.schedules import NONE, schedule_indices
 from privbill.model.tariffs import TariffBody, TimeOfUse
@@ -119,6 +118,46 @@ def demand_windows(
     return out
 
 
+@dataclass(slots=True)
+class ClearLoad:
+    """What a component's cleartext fee looks at: the meters' readings, the account's ``load``
+    (every meter added, when some component needs it; else the first meter), the days billed,
+    and for a component that settles last the rest of the bill (``so_far``)."""
+
+    body: TariffBody
+    period: BillingPeriod
+    meters: Sequence[MeterReadings]
+    load: MeterReadings
+    days: int
+    so_far: int = 0
+
+    def counted(self, channel: str | None) -> MeterReadings:
+        """The load of the meters of ``channel`` (all meters for ``None``)."""
+        if channel is None:
+            return self.load
+        return aggregate(channel_readings(self.meters, channel), self.period)
+
+    def indices(self, component: TieredEnergy | HoursUse, readings: MeterReadings) -> list[int]:
+        return tiered_indices(
+            self.body, component, readings.first, len(readings.values), readings.interval_s
+        )
+
+    def windows(self, component: Demand) -> list[list[int]]:
+        m = self.load
+        return demand_windows(self.body, component, m.first, len(m.values), m.interval_s)
+
+    def schedule(self, weekday: bytes, weekend: bytes, m: MeterReadings) -> list[int]:
+        return component_schedule(self.body, weekday, weekend, m.first, len(m.values), m.interval_s)
+
+
+def clear_load(
+    body: TariffBody, meters: Sequence[MeterReadings], period: BillingPeriod
+) -> ClearLoad:
+    needs_load = any(c.needs_load for c in body.components)
+    load = aggregate(meters, period) if needs_load else meters[0]
+    return ClearLoad(body, period, meters, load, len(period.local_days(body.tz)))
+
+
 def cleartext_bill(
     body: TariffBody, meters: Sequence[MeterReadings], period: BillingPeriod
 ) -> Breakdown:
@@ -130,53 +169,12 @@ def cleartext_bill(
     b.fixed = body.fixed_charges(period)
     if not body.components:
         return b
-    needs_load = any(
-        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
-        or (isinstance(c, TieredEnergy) and c.channel is None)
-        for c in body.components
-    )
-    load = aggregate(meters, period) if needs_load else meters[0]
-    days = len(period.local_days(body.tz))
-    minimum = None
+    load = clear_load(body, meters, period)
     for c in body.components:
-        n = len(load.values)
-        if isinstance(c, TieredEnergy):
-            counted = (
-                load
-                if c.channel is None
-                else aggregate(channel_readings(meters, c.channel), period)
-            )
-            idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
-            b.components.append((c.name, c.fee(sum(counted.values[k] for k in idx), days)))
-        elif isinstance(c, HoursUse):
-            idx = tiered_indices(body, c, load.first, n, load.interval_s)
-            amount = sum(load.values[k] for k in idx)
-            b.components.append((c.name, c.fee(amount, max(load.values), load.interval_s, days)))
-        elif isinstance(c, Demand):
-            for w, idx in enumerate(demand_windows(body, c, load.first, n, load.interval_s)):
-                peak = max((load.values[k] for k in idx), default=0)
-                b.components.append(
-                    (f"{c.name}: {c.windows[w].name}", c.fee(w, peak, load.interval_s))
-                )
-        elif isinstance(c, BlockCharge | PolynomialCharge):
-            b.components.append((c.name, c.fee(load.values)))
-        elif isinstance(c, Lookup):
-            fee = 0
-            for m in meters:
-                if c.attribute not in m.attributes:
-                    raise TariffMismatchError(
-                        f"no {c.attribute!r} attribute in the readings",
-                        obj="tariff",
-                        field="components",
-                    )
-                bands = component_schedule(
-                    body, c.weekday, c.weekend, m.first, len(m.values), m.interval_s
-                )
-                attrs = m.attributes[c.attribute]
-                fee += sum(c.fee(b, a, q) for b, a, q in zip(bands, attrs, m.values, strict=True))
-            b.components.append((c.name, fee))
-        elif isinstance(c, Minimum):
-            minimum = c.per_month
-    if minimum is not None and b.total < minimum:
-        b.minimum_top_up = minimum - b.total
+        if not c.settles_last:
+            b.components += c.cleartext_fees(load)
+    for c in body.components:
+        if c.settles_last:
+            load.so_far = b.total
+            b.minimum_top_up += sum(fee for _, fee in c.cleartext_fees(load))
     return b

@@ -10,43 +10,26 @@ the component's position.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from privbill.billing import (
-    block,
-    demand,
-    energy,
-    hours_use,
-    lookup,
-    minimum,
-    polynomial,
-    tiered,
-)
+from privbill.billing import energy
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
 from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import group
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
 from privbill.errors import DecodeError, FeeMismatchError, TariffMismatchError
-from privbill.model.component_proofs import (
-    OBJ,
-    ComponentProof,
-    DemandProof,
-    HoursUseProof,
-    LookupProof,
-    MinimumProof,
-    TieredProof,
-)
-from privbill.model.components import Demand, HoursUse, Lookup, Minimum, TieredEnergy
-from privbill.model.interval_components import (
-    BlockCharge,
-    BlockProof,
-    PolynomialCharge,
-    PolynomialProof,
-)
+from privbill.model.component_proofs import OBJ, ComponentProof
+from privbill.model.components import KINDS, Demand, HoursUse, Lookup, TieredEnergy
 from privbill.model.periods import BillingPeriod
 from privbill.model.tariffs import TariffBody
+
+if TYPE_CHECKING:
+    from privbill.billing.demand import MeterRegisters
 
 
 @dataclass(slots=True)
@@ -108,13 +91,13 @@ def channel_meters(meters: Sequence[MeterData], channel: str | None, where: str)
     return chosen
 
 
-def _load_points(meters: Sequence[MeterData]) -> list[Point]:
+def load_points(meters: Sequence[MeterData]) -> list[Point]:
     if len(meters) == 1:
         return meters[0].points
     return [group.point_sum(col) for col in zip(*(m.points for m in meters), strict=True)]
 
 
-def _load_openings(meters: Sequence[MeterData]) -> tuple[list[int], list[int]]:
+def load_openings(meters: Sequence[MeterData]) -> tuple[list[int], list[int]]:
     if len(meters) == 1:
         return meters[0].values, meters[0].blindings
     values = [sum(col) for col in zip(*(m.values for m in meters), strict=True)]
@@ -122,24 +105,131 @@ def _load_openings(meters: Sequence[MeterData]) -> tuple[list[int], list[int]]:
     return values, blinds
 
 
-def _bands(body: TariffBody, c: Lookup, period: BillingPeriod, m: MeterData) -> list[int]:
-    if c.attribute not in m.attribute_names:
+def attribute_column(component: Lookup, m: MeterData) -> slice:
+    """Where the lookup's attribute sits in ``m``'s attribute lists (the meter must commit to
+    it)."""
+    if component.attribute not in m.attribute_names:
         raise TariffMismatchError(
-            f"meter {m.meter_id!r} does not commit to the attribute {c.attribute!r}",
+            f"meter {m.meter_id!r} does not commit to the attribute {component.attribute!r}",
             obj="tariff",
             field="components",
         )
-    first, count = period.intervals(m.interval_s)
-    return component_schedule(body, c.weekday, c.weekend, first, count, m.interval_s)
+    return m.column(component.attribute)
 
 
-def _needs_load(body: TariffBody) -> bool:
-    """Whether a component sees the load of every meter together."""
-    return any(
-        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
-        or (isinstance(c, TieredEnergy) and c.channel is None)
-        for c in body.components
-    )
+@dataclass(slots=True)
+class LoadView:
+    """What a bill's components look at: the period and its days, every meter (points, and the
+    openings for the prover), the account's load when some component needs it (one interval
+    length: ``interval_s``, ``first``, ``count``; the prover's ``values`` and ``blindings``),
+    the meters' demand registers, and for a register bill ``amount``: the commitment to a tiered
+    component's counted consumption in place of the readings'."""
+
+    body: TariffBody
+    period: BillingPeriod
+    meters: Sequence[MeterData]
+    days: int
+    registers: MeterRegisters | None = None
+    amount: Callable[[TieredEnergy], Point] | None = None
+    interval_s: int = 0
+    first: int = 0
+    count: int = 0
+    values: list[int] = field(default_factory=list)
+    blindings: list[int] = field(default_factory=list)
+    _points: list[Point] | None = None
+
+    @property
+    def points(self) -> list[Point]:
+        """The load's commitments, interval by interval (added up once, on first use)."""
+        if self._points is None:
+            self._points = load_points(self.meters)
+        return self._points
+
+    def indices(self, component: TieredEnergy | HoursUse) -> list[int]:
+        """The load's intervals the component counts (its time-of-use periods)."""
+        return tiered_indices(self.body, component, self.first, self.count, self.interval_s)
+
+    def windows(self, component: Demand) -> list[list[int]]:
+        """For each demand window, the load's intervals in it."""
+        return demand_windows(self.body, component, self.first, self.count, self.interval_s)
+
+    def schedule(self, weekday: bytes, weekend: bytes) -> list[int]:
+        """A component's schedule entry for each interval of the load."""
+        return component_schedule(
+            self.body, weekday, weekend, self.first, self.count, self.interval_s
+        )
+
+    def bands(self, component: Lookup, m: MeterData) -> list[int]:
+        """The lookup's time band of each interval of meter ``m``."""
+        first, count = self.period.intervals(m.interval_s)
+        return component_schedule(
+            self.body, component.weekday, component.weekend, first, count, m.interval_s
+        )
+
+
+@dataclass(slots=True)
+class ChargeContext:
+    """One component's place in the bill: its transcript context, its path for error naming
+    and the bill-wide range-proof batch (verifier). A component that settles last sees the rest
+    of the bill: the prover's total and its blinding (``so_far``), the verifier's commitment to
+    it (``bill``) with the billed total and blinding."""
+
+    context: bytes
+    path: str
+    batch: RangeBatch | None = None
+    so_far: int = 0
+    so_far_blinding: int = 0
+    bill: Point | None = None
+    total_fee: int = 0
+    blinding: int = 0
+
+
+class ChargeBilling(Protocol):
+    """A kind's billing module: its ``prove_charge`` gives ``(proof, fee, fee blinding)`` (for a
+    component that settles last: what it adds to the total and to the blinding), its
+    ``verify_charge`` the fee commitments (none for one that settles last: it checks the billed
+    total itself)."""
+
+    def prove_charge(
+        self, component: Any, load: LoadView, ctx: ChargeContext
+    ) -> tuple[ComponentProof, int, int]: ...
+
+    def verify_charge(
+        self, component: Any, proof: Any, load: LoadView, ctx: ChargeContext
+    ) -> list[Point]: ...
+
+    def needs_readings(self, component: Any, proof: Any) -> bool: ...
+
+
+@cache
+def billing(kind: str) -> ChargeBilling:
+    """The module that proves and verifies components of ``kind`` (named by its class)."""
+    cls = KINDS.component(kind)
+    assert cls is not None
+    return cast(ChargeBilling, importlib.import_module(cls.billing_module))
+
+
+def load_view(
+    body: TariffBody,
+    period: BillingPeriod,
+    meters: Sequence[MeterData],
+    needs_load: bool,
+    *,
+    openings: bool,
+    registers: MeterRegisters | None = None,
+    amount: Callable[[TieredEnergy], Point] | None = None,
+) -> LoadView:
+    """The view of ``meters``; with ``needs_load`` the account's load (one interval length, or a
+    :class:`TariffMismatchError`), with ``openings`` the prover's values and blindings of it."""
+    view = LoadView(body, period, meters, len(period.local_days(body.tz)), registers, amount)
+    if needs_load:
+        view.interval_s = common_interval([m.interval_s for m in meters])
+        view.first, view.count = period.intervals(view.interval_s)
+        if openings:
+            view.values, view.blindings = load_openings(meters)
+        else:
+            view._points = load_points(meters)
+    return view
 
 
 def prove_all(
@@ -149,76 +239,24 @@ def prove_all(
     contexts: Sequence[bytes],
     subtotal: int,
     subtotal_blinding: int,
-    registers: demand.MeterRegisters | None = None,
+    registers: MeterRegisters | None = None,
 ) -> tuple[list[ComponentProof], int, int]:
     """Proofs for every component, and the billed total with the blinding to reveal."""
-    days = len(period.local_days(body.tz))
-    if _needs_load(body):
-        interval_s = common_interval([m.interval_s for m in meters])
-        first, count = period.intervals(interval_s)
-        values, blindings = _load_openings(meters)
-    proofs: list[ComponentProof | None] = []
+    needs_load = any(c.needs_load for c in body.components)
+    load = load_view(body, period, meters, needs_load, openings=True, registers=registers)
+    proofs: list[ComponentProof | None] = [None] * len(body.components)
     total, blind = subtotal, subtotal_blinding
-    for i, c in enumerate(body.components):
-        if isinstance(c, TieredEnergy) and c.channel is not None:
-            chosen = channel_meters(meters, c.channel, f"components[{i}]")
-            step = common_interval([m.interval_s for m in chosen])
-            idx = tiered_indices(body, c, *period.intervals(step), step)
-            cv, cb = _load_openings(chosen)
-            tp, fee, fb = tiered.prove(c, cv, cb, idx, days, contexts[i])
-            proofs.append(tp)
-        elif isinstance(c, TieredEnergy):
-            idx = tiered_indices(body, c, first, count, interval_s)
-            tp, fee, fb = tiered.prove(c, values, blindings, idx, days, contexts[i])
-            proofs.append(tp)
-        elif isinstance(c, HoursUse):
-            idx = tiered_indices(body, c, first, count, interval_s)
-            hp, fee, fb = hours_use.prove(c, values, blindings, idx, interval_s, contexts[i], days)
-            proofs.append(hp)
-        elif isinstance(c, Demand):
-            windows = demand_windows(body, c, first, count, interval_s)
-            dp, fee, fb = demand.prove_with_registers(
-                c, values, blindings, windows, interval_s, contexts[i], registers, body, period
+    # Components that settle last (the minimum bill) see the total of all the others.
+    for last in (False, True):
+        for i, c in enumerate(body.components):
+            if c.settles_last != last:
+                continue
+            ctx = ChargeContext(
+                contexts[i], f"components[{i}]", so_far=total, so_far_blinding=blind
             )
-            proofs.append(dp)
-        elif isinstance(c, BlockCharge):
-            bp, fee, fb = block.prove(
-                c, values, blindings, contexts[i], points=_load_points(meters)
-            )
-            proofs.append(bp)
-        elif isinstance(c, PolynomialCharge):
-            pp, fee, fb = polynomial.prove(
-                c, values, blindings, contexts[i], points=_load_points(meters)
-            )
-            proofs.append(pp)
-        elif isinstance(c, Lookup):
-            parts = []
-            fee, fb = 0, 0
-            for n, m in enumerate(meters):
-                lp, f, b = lookup.prove(
-                    c,
-                    _bands(body, c, period, m),
-                    m.points,
-                    m.attribute_points[m.column(c.attribute)],
-                    m.values,
-                    m.blindings,
-                    m.attribute_values[m.column(c.attribute)],
-                    m.attribute_blindings[m.column(c.attribute)],
-                    contexts[i] + n.to_bytes(2, "big"),
-                )
-                parts.append(lp)
-                fee += f
-                fb += b
-            proofs.append(LookupProof(tuple(parts)))
-        else:
-            proofs.append(None)  # the minimum is settled last, on the full subtotal
-            continue
-        total += fee
-        blind = (blind + fb) % group.ORDER
-    for i, c in enumerate(body.components):
-        if isinstance(c, Minimum):
-            mp, total, blind = minimum.prove(c, total, blind, contexts[i])
-            proofs[i] = mp
+            proofs[i], fee, fb = billing(c.kind).prove_charge(c, load, ctx)
+            total += fee
+            blind = (blind + fb) % group.ORDER
     return [p for p in proofs if p is not None], total, blind
 
 
@@ -231,7 +269,7 @@ def verify_all(
     subtotal: Point,
     total_fee: int,
     blinding: int,
-    registers: demand.MeterRegisters | None = None,
+    registers: MeterRegisters | None = None,
     tiered_amount: Callable[[TieredEnergy], Point] | None = None,
 ) -> None:
     """Check every component proof and the billed total; ``subtotal`` commits to energy and
@@ -246,90 +284,40 @@ def verify_all(
             obj=OBJ,
             field="components",
         )
-    days = len(period.local_days(body.tz))
+    # The verifier adds up the load for every tiered component that reads the readings (channel
+    # tiers too), before any proof is looked at.
     needs_load = any(
-        isinstance(c, HoursUse | Demand | BlockCharge | PolynomialCharge)
-        or (isinstance(c, TieredEnergy) and tiered_amount is None)
+        (tiered_amount is None) if isinstance(c, TieredEnergy) else c.needs_load
         for c in body.components
     )
-    if needs_load:
-        interval_s = common_interval([m.interval_s for m in meters])
-        first, count = period.intervals(interval_s)
-        points = _load_points(meters)
+    load = load_view(
+        body,
+        period,
+        meters,
+        needs_load,
+        openings=False,
+        registers=registers,
+        amount=tiered_amount,
+    )
     fees: list[Point] = [subtotal]
-    minimum_at: int | None = None
     # Every demand component's range proofs are verified together, after the loop.
     batch = RangeBatch()
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
         path = f"components[{i}]"
-        if isinstance(c, TieredEnergy) and isinstance(p, TieredProof) and c.channel is not None:
-            if tiered_amount is not None:
-                raise DecodeError(
-                    "tiers that count one channel's meters need the readings: a register bill "
-                    "cannot prove them",
-                    obj=OBJ,
-                    field=path,
-                )
-            chosen = channel_meters(meters, c.channel, path)
-            step = common_interval([m.interval_s for m in chosen])
-            idx = tiered_indices(body, c, *period.intervals(step), step)
-            fees.append(tiered.verify(c, _load_points(chosen), idx, days, contexts[i], p, path))
-        elif isinstance(c, TieredEnergy) and isinstance(p, TieredProof):
-            if tiered_amount is not None:
-                fees.append(tiered.verify_amount(c, tiered_amount(c), days, contexts[i], p, path))
-            else:
-                idx = tiered_indices(body, c, first, count, interval_s)
-                fees.append(tiered.verify(c, points, idx, days, contexts[i], p, path))
-        elif isinstance(c, HoursUse) and isinstance(p, HoursUseProof):
-            idx = tiered_indices(body, c, first, count, interval_s)
-            fees.append(hours_use.verify(c, points, idx, interval_s, contexts[i], p, path, days))
-        elif isinstance(c, Demand) and isinstance(p, DemandProof):
-            windows = demand_windows(body, c, first, count, interval_s)
-            fees.append(
-                demand.verify_with_registers(
-                    c,
-                    points,
-                    windows,
-                    interval_s,
-                    contexts[i],
-                    p,
-                    path,
-                    registers,
-                    body,
-                    period,
-                    batch,
-                )
-            )
-        elif isinstance(c, BlockCharge) and isinstance(p, BlockProof):
-            fees.append(block.verify(c, points, contexts[i], p, path))
-        elif isinstance(c, PolynomialCharge) and isinstance(p, PolynomialProof):
-            fees.append(polynomial.verify(c, points, contexts[i], p, path))
-        elif isinstance(c, Lookup) and isinstance(p, LookupProof):
-            if len(p.meters) != len(meters):
-                raise DecodeError(f"expected {len(meters)} meters", obj=OBJ, field=f"{path}.meters")
-            for n, (m, mp) in enumerate(zip(meters, p.meters, strict=True)):
-                fees.append(
-                    lookup.verify(
-                        c,
-                        _bands(body, c, period, m),
-                        m.points,
-                        m.attribute_points[m.column(c.attribute)],
-                        contexts[i] + n.to_bytes(2, "big"),
-                        mp,
-                        f"{path}.meters[{n}]",
-                    )
-                )
-        elif isinstance(c, Minimum) and isinstance(p, MinimumProof):
-            minimum_at = i
-        else:
+        if p.kind != c.kind:
             raise DecodeError(
                 f"the tariff's component is {c.kind}, the proof is {p.kind}",
                 obj=OBJ,
                 field=f"{path}.kind",
             )
+        if not c.settles_last:
+            fees += billing(c.kind).verify_charge(
+                c, p, load, ChargeContext(contexts[i], path, batch)
+            )
     fees += batch.settle()
     full = group.point_sum(fees)
-    if minimum_at is None:
+    last = [i for i, c in enumerate(body.components) if c.settles_last]
+    if not last:
         if not energy.verify(total_fee, blinding, full):
             raise FeeMismatchError(
                 "total fee does not match the committed readings and the tariff",
@@ -337,8 +325,9 @@ def verify_all(
                 field="total_fee",
             )
         return
-    c, p = body.components[minimum_at], proofs[minimum_at]
-    assert isinstance(c, Minimum) and isinstance(p, MinimumProof)
-    minimum.verify(
-        c, full, total_fee, blinding, contexts[minimum_at], p, f"components[{minimum_at}]"
-    )
+    for i in last:
+        c = body.components[i]
+        ctx = ChargeContext(
+            contexts[i], f"components[{i}]", bill=full, total_fee=total_fee, blinding=blinding
+        )
+        billing(c.kind).verify_charge(c, proofs[i], load, ctx)

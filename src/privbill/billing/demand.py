@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from privbill.billing import tiers
+from privbill.billing.components import ChargeContext, LoadView
 from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
@@ -403,3 +404,46 @@ def verify_with_registers(
     return _verify(
         component, points, windows, interval_s, context, proof, path, register_peak, batch
     )
+
+
+def prove_charge(
+    component: Demand, load: LoadView, ctx: ChargeContext
+) -> tuple[DemandProof, int, int]:
+    """:func:`prove_with_registers` over the account's load."""
+    return prove_with_registers(
+        component,
+        load.values,
+        load.blindings,
+        load.windows(component),
+        load.interval_s,
+        ctx.context,
+        load.registers,
+        load.body,
+        load.period,
+    )
+
+
+def verify_charge(
+    component: Demand, proof: DemandProof, load: LoadView, ctx: ChargeContext
+) -> list[Point]:
+    """:func:`verify_with_registers` over the account's load; the range proofs go to the
+    bill's batch."""
+    fee = verify_with_registers(
+        component,
+        load.points,
+        load.windows(component),
+        load.interval_s,
+        ctx.context,
+        proof,
+        ctx.path,
+        load.registers,
+        load.body,
+        load.period,
+        ctx.batch,
+    )
+    return [fee]
+
+
+def needs_readings(component: Demand, proof: DemandProof) -> bool:
+    """Unless every charged window is proven from a maximum-demand register."""
+    return any(isinstance(w, WindowProof) for w in proof.windows)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from privbill.billing import tiers
+from privbill.billing.components import ChargeContext, LoadView
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import ComponentProofError, DecodeError
@@ -102,3 +103,30 @@ def verify(
     return tiers.verify(
         component.tiers, amount, scale, _tier_context(context), proof.parts, f"{path}.tiers"
     )
+
+
+def prove_charge(
+    component: HoursUse, load: LoadView, ctx: ChargeContext
+) -> tuple[HoursUseProof, int, int]:
+    """:func:`prove` over the account's load."""
+    idx = load.indices(component)
+    return prove(
+        component, load.values, load.blindings, idx, load.interval_s, ctx.context, load.days
+    )
+
+
+def verify_charge(
+    component: HoursUse, proof: HoursUseProof, load: LoadView, ctx: ChargeContext
+) -> list[Point]:
+    """:func:`verify` over the account's load."""
+    idx = load.indices(component)
+    return [
+        verify(
+            component, load.points, idx, load.interval_s, ctx.context, proof, ctx.path, load.days
+        )
+    ]
+
+
+def needs_readings(component: HoursUse, proof: HoursUseProof) -> bool:
+    """Always: the billing demand is the largest interval of the readings."""
+    return True

@@ -28,11 +28,17 @@ import secrets
 from collections.abc import Sequence
 from functools import cache
 
+from privbill.billing.components import ChargeContext, LoadView, attribute_column
 from privbill.crypto import group, oror, pedersen
 from privbill.crypto.group import Point
 from privbill.crypto.sigma import Instance, LinearRelation
 from privbill.errors import ComponentProofError, DecodeError
-from privbill.model.component_proofs import OBJ, LookupMeterProof, lookup_proof_bytes
+from privbill.model.component_proofs import (
+    OBJ,
+    LookupMeterProof,
+    LookupProof,
+    lookup_proof_bytes,
+)
 from privbill.model.components import Lookup
 
 LABEL = "lookup"
@@ -226,3 +232,61 @@ def verify(
         [points[i] for i in uniform], [component.bands[bands[i]].prices[0] for i in uniform]
     )
     return group.point_sum([*fee_points, derived])
+
+
+def prove_charge(
+    component: Lookup, load: LoadView, ctx: ChargeContext
+) -> tuple[LookupProof, int, int]:
+    """:func:`prove` for each meter on its own (context: the component's and the meter's
+    position)."""
+    parts = []
+    fee, blinding = 0, 0
+    for n, m in enumerate(load.meters):
+        col = attribute_column(component, m)
+        bands = load.bands(component, m)
+        part, f, b = prove(
+            component,
+            bands,
+            m.points,
+            m.attribute_points[col],
+            m.values,
+            m.blindings,
+            m.attribute_values[col],
+            m.attribute_blindings[col],
+            ctx.context + n.to_bytes(2, "big"),
+        )
+        parts.append(part)
+        fee += f
+        blinding += b
+    return LookupProof(tuple(parts)), fee, blinding
+
+
+def verify_charge(
+    component: Lookup, proof: LookupProof, load: LoadView, ctx: ChargeContext
+) -> list[Point]:
+    """:func:`verify` for each meter: one fee commitment each."""
+    if len(proof.meters) != len(load.meters):
+        raise DecodeError(
+            f"expected {len(load.meters)} meters", obj=OBJ, field=f"{ctx.path}.meters"
+        )
+    fees = []
+    for n, (m, mp) in enumerate(zip(load.meters, proof.meters, strict=True)):
+        col = attribute_column(component, m)
+        bands = load.bands(component, m)
+        fees.append(
+            verify(
+                component,
+                bands,
+                m.points,
+                m.attribute_points[col],
+                ctx.context + n.to_bytes(2, "big"),
+                mp,
+                f"{ctx.path}.meters[{n}]",
+            )
+        )
+    return fees
+
+
+def needs_readings(component: Lookup, proof: LookupProof) -> bool:
+    """Always: each interval is priced by its own attribute."""
+    return True

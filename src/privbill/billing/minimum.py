@@ -8,6 +8,7 @@ verifier checks ``S ≥ minimum``. Otherwise the bill states exactly the minimum
 
 from __future__ import annotations
 
+from privbill.billing.components import ChargeContext, LoadView
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import ComponentProofError, FeeMismatchError
@@ -61,3 +62,26 @@ def verify(
         raise ComponentProofError(
             "minimum-bill range proof does not verify", obj=OBJ, field=f"{path}.ranges"
         )
+
+
+def prove_charge(
+    component: Minimum, load: LoadView, ctx: ChargeContext
+) -> tuple[MinimumProof, int, int]:
+    """:func:`prove` on the rest of the bill (``ctx.so_far``): what the minimum adds to the
+    total and to its blinding."""
+    proof, total, blinding = prove(component, ctx.so_far, ctx.so_far_blinding, ctx.context)
+    return proof, total - ctx.so_far, (blinding - ctx.so_far_blinding) % group.ORDER
+
+
+def verify_charge(
+    component: Minimum, proof: MinimumProof, load: LoadView, ctx: ChargeContext
+) -> list[Point]:
+    """:func:`verify` of the billed total on the commitment to the rest of the bill."""
+    assert ctx.bill is not None
+    verify(component, ctx.bill, ctx.total_fee, ctx.blinding, ctx.context, proof, ctx.path)
+    return []
+
+
+def needs_readings(component: Minimum, proof: MinimumProof) -> bool:
+    """Never: the minimum looks only at the rest of the bill."""
+    return False

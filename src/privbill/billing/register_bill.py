@@ -52,8 +52,8 @@ from privbill.errors import (
 from privbill.model import codec, money
 from privbill.model.bills import OBJ
 from privbill.model.certificates import MeterCertificate
-from privbill.model.component_proofs import ComponentProof, DemandProof, WindowProof
-from privbill.model.components import Demand, Minimum, TieredEnergy
+from privbill.model.component_proofs import ComponentProof, DemandProof
+from privbill.model.components import Minimum, TieredEnergy
 from privbill.model.energy_registers import EnergyRegisters, calendar_hash_for, periods_in
 from privbill.model.periods import BillingPeriod, interval_time, local_time
 from privbill.model.register_bills import RegisterBill, RegisterSection
@@ -168,13 +168,7 @@ def needs_readings(body: TariffBody, proofs: Sequence[ComponentProof]) -> int | 
     ``None``: tiers and the minimum bill never do; a demand charge does unless every charged
     window is proven from a maximum-demand register."""
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=False)):
-        if isinstance(c, TieredEnergy | Minimum):
-            continue
-        if isinstance(c, Demand) and isinstance(p, DemandProof):
-            if any(isinstance(w, WindowProof) for w in p.windows):
-                return i
-            continue
-        if c.kind == p.kind:
+        if c.kind == p.kind and components.billing(c.kind).needs_readings(c, p):
             return i
     return None
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from privbill.billing import tiers
+from privbill.billing import components, tiers
+from privbill.billing.cleartext import tiered_indices
+from privbill.billing.components import ChargeContext, LoadView
 from privbill.crypto import group
 from privbill.crypto.group import Point
-from privbill.model.component_proofs import TieredProof
+from privbill.errors import DecodeError
+from privbill.model.component_proofs import OBJ, TieredProof
 from privbill.model.components import TieredEnergy
 
 
@@ -63,3 +66,53 @@ def verify_amount(
     return tiers.verify(
         component.tiers, amount, component.scale(days), context, proof.parts, f"{path}.tiers"
     )
+
+
+def _channel(
+    component: TieredEnergy, load: LoadView, path: str
+) -> tuple[list[components.MeterData], list[int]]:
+    """The meters of the component's channel and the intervals of theirs it counts."""
+    chosen = components.channel_meters(load.meters, component.channel, path)
+    step = components.common_interval([m.interval_s for m in chosen])
+    first, count = load.period.intervals(step)
+    return chosen, tiered_indices(load.body, component, first, count, step)
+
+
+def prove_charge(
+    component: TieredEnergy, load: LoadView, ctx: ChargeContext
+) -> tuple[TieredProof, int, int]:
+    """:func:`prove` over the account's load, or the load of the component's channel."""
+    if component.channel is None:
+        values, blindings, idx = load.values, load.blindings, load.indices(component)
+    else:
+        chosen, idx = _channel(component, load, ctx.path)
+        values, blindings = components.load_openings(chosen)
+    return prove(component, values, blindings, idx, load.days, ctx.context)
+
+
+def verify_charge(
+    component: TieredEnergy, proof: TieredProof, load: LoadView, ctx: ChargeContext
+) -> list[Point]:
+    """:func:`verify` (:func:`verify_amount` for a register bill, which cannot prove tiers that
+    count one channel's meters)."""
+    if component.channel is not None:
+        if load.amount is not None:
+            raise DecodeError(
+                "tiers that count one channel's meters need the readings: a register bill "
+                "cannot prove them",
+                obj=OBJ,
+                field=ctx.path,
+            )
+        chosen, idx = _channel(component, load, ctx.path)
+        points = components.load_points(chosen)
+        return [verify(component, points, idx, load.days, ctx.context, proof, ctx.path)]
+    if load.amount is not None:
+        amount = load.amount(component)
+        return [verify_amount(component, amount, load.days, ctx.context, proof, ctx.path)]
+    idx = load.indices(component)
+    return [verify(component, load.points, idx, load.days, ctx.context, proof, ctx.path)]
+
+
+def needs_readings(component: TieredEnergy, proof: TieredProof) -> bool:
+    """Never: a register bill proves tiers on the sum of its energy registers."""
+    return False

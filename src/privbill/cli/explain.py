@@ -13,20 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from privbill.billing.cleartext import (
-    Breakdown,
-    MeterReadings,
-    aggregate,
-    channel_readings,
-    cleartext_bill,
-    demand_windows,
-    tiered_indices,
-)
+from privbill.billing.cleartext import Breakdown, MeterReadings, clear_load, cleartext_bill
 from privbill.model import money
-from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy, tier_parts
-from privbill.model.interval_components import BlockCharge, PolynomialCharge
-from privbill.model.periods import BillingPeriod, local_time
+from privbill.model.periods import BillingPeriod
 from privbill.model.tariffs import TariffBody, TimeOfUse
+from privbill.model.wording import kwh as kwh  # shown by `privbill bill explain` and the demo
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,24 +89,6 @@ class Explanation:
         }
 
 
-def kwh(wh: int) -> str:
-    """Wh as kWh with three decimals (exact)."""
-    sign = "-" if wh < 0 else ""
-    q, r = divmod(abs(wh), 1000)
-    return f"{sign}{q:,}.{r:03d}"
-
-
-def _tier_detail(
-    c: TieredEnergy, consumption: int, days: int, unit: str = "kWh"
-) -> tuple[str, dict[str, Any]]:
-    scale = c.scale(days)
-    parts = tier_parts(c.tiers, consumption, scale)
-    reached = max((j for j, p in enumerate(parts) if p), default=0)
-    shown = ", ".join(f"tier {j + 1}: {kwh(p)} {unit}" for j, p in enumerate(parts) if p or j == 0)
-    detail = f"{kwh(consumption)} {unit}; {shown} (tier {reached + 1} of {len(c.tiers)} reached)"
-    return detail, {"consumption_wh": consumption, "tier_wh": parts, "tier_reached": reached + 1}
-
-
 def explain(
     body: TariffBody,
     meters: Sequence[MeterReadings],
@@ -148,43 +121,12 @@ def explain(
 
     comps: list[ComponentRow] = []
     fees = iter(breakdown.components)
-    load = (
-        aggregate(meters, period) if any(isinstance(c, Demand) for c in body.components) else None
-    )
-    days = len(period.local_days(tz))
+    load = clear_load(body, meters, period) if body.components else None
     for c in body.components:
-        if isinstance(c, Minimum):
-            continue
-        if isinstance(c, TieredEnergy):
-            counted = aggregate(channel_readings(meters, c.channel), period)
-            idx = tiered_indices(body, c, counted.first, len(counted.values), counted.interval_s)
+        assert load is not None
+        for detail, data in c.explain(load, unit):
             label, fee = next(fees)
-            detail, data = _tier_detail(c, sum(counted.values[k] for k in idx), days, unit)
             comps.append(ComponentRow(label, c.kind, fee, detail, data))
-        elif isinstance(c, Demand):
-            assert load is not None
-            windows = demand_windows(body, c, load.first, len(load.values), load.interval_s)
-            for idx in windows:
-                label, fee = next(fees)
-                if not idx:
-                    comps.append(ComponentRow(label, c.kind, fee, "no interval in this window"))
-                    continue
-                k = max(idx, key=lambda j: (load.values[j], -j))
-                peak = load.values[k]
-                watts = peak * (3600 // load.interval_s)
-                when = local_time((load.first + k) * load.interval_s, tz)
-                detail = f"peak {money.format_scaled(watts, 3)} kW at {when}"
-                comps.append(
-                    ComponentRow(label, c.kind, fee, detail, {"peak_w": watts, "peak_at": when})
-                )
-        else:
-            label, fee = next(fees)
-            detail = {
-                Lookup: "priced by the private attribute of each reading",
-                BlockCharge: "each interval priced by its own consumption band",
-                PolynomialCharge: "each interval's fee a polynomial of its consumption",
-            }.get(type(c), "")
-            comps.append(ComponentRow(label, c.kind, fee, detail))
     ids = list(meter_ids) or [str(i + 1) for i in range(len(meters))]
     meter_rows = [(i, len(m.values), sum(m.values)) for i, m in zip(ids, meters, strict=True)]
     return Explanation(body, period, breakdown, rows, comps, meter_rows)

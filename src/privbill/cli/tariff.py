@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,11 @@ from privbill.errors import DecodeError, TariffError, UsageError
 from privbill.files import read_bytes
 from privbill.model import money, tariffs
 from privbill.model.certificates import MeterCertificate
-from privbill.model.components import Demand, Lookup, Minimum, TieredEnergy
-from privbill.model.interval_components import BlockCharge, PolynomialCharge
+from privbill.model.components import TieredEnergy
 from privbill.model.periods import zone
-from privbill.model.schedules import HOURS, MONTHS, NONE
 from privbill.model.tariffs import SignedTariff, TariffBody, TimeOfUse, describe
+from privbill.model.wording import schedule_lines
 
-MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DESCRIPTION = "tariff description"
 
 
@@ -146,109 +143,11 @@ def cmd_tariff_check(args: argparse.Namespace) -> int:
 # --- show ----------------------------------------------------------------------------------------
 
 
-def _cell(v: int) -> str:
-    return "." if v == NONE else str(v)
-
-
-def grid(table: bytes, indent: str = "    ") -> list[str]:
-    """A month × hour schedule as text: one row per run of identical months, one column per
-    local hour; cells are period (window, band) numbers, ``.`` for none."""
-    rows = [table[m * HOURS : (m + 1) * HOURS] for m in range(MONTHS)]
-    out = [indent + " " * 8 + "".join(f"{h:>3}" for h in range(HOURS))]
-    m = 0
-    while m < MONTHS:
-        n = m
-        while n + 1 < MONTHS and rows[n + 1] == rows[m]:
-            n += 1
-        label = MONTH_NAMES[m] if n == m else f"{MONTH_NAMES[m]}-{MONTH_NAMES[n]}"
-        out.append(indent + f"{label:<8}" + "".join(f"{_cell(v):>3}" for v in rows[m]))
-        m = n + 1
-    return out
-
-
-def schedule_lines(weekday: bytes, weekend: bytes, indent: str = "  ") -> list[str]:
-    if weekday == weekend:
-        return [f"{indent}every day (local hour across):", *grid(weekday, indent + "  ")]
-    return [
-        f"{indent}weekdays (local hour across):",
-        *grid(weekday, indent + "  "),
-        f"{indent}weekends and holidays:",
-        *grid(weekend, indent + "  "),
-    ]
-
-
-def _tier_lines(
-    tiers: Sequence[Any], unit: str, price_unit: str, cur: str, indent: str
-) -> list[str]:
-    out, lower = [], "0"
-    for t in tiers:
-        upper = None if t.up_to is None else money.format_scaled(t.up_to, 3)
-        span = f"{lower}..{upper} {unit}" if upper else f"above {lower} {unit}"
-        price = money.format_scaled(t.price, money.PRICE_DIGITS)
-        out.append(f"{indent}{span:<24} {price} {cur}/{price_unit}")
-        lower = upper or lower
-    return out
-
-
-def _price(p: int) -> str:
-    return money.format_scaled(p, money.PRICE_DIGITS)
-
-
-def _band_lines(bands: Sequence[tuple[int | None, str]]) -> list[str]:
-    out, lower = [], 0
-    for up_to, what in bands:
-        span = f"{lower}..{up_to} Wh" if up_to else f"above {lower} Wh"
-        out.append(f"       {span:<24} {what}")
-        lower = up_to or lower
-    return out
-
-
 def component_lines(body: TariffBody) -> list[str]:
-    cur = body.currency
     names = body.energy.period_names if isinstance(body.energy, TimeOfUse) else ()
     out: list[str] = []
     for i, c in enumerate(body.components, 1):
-        if isinstance(c, TieredEnergy):
-            on = (
-                "all consumption"
-                if c.periods is None
-                else "consumption in " + ", ".join(names[p] for p in c.periods)
-            )
-            if c.channel is not None:
-                on += f" of the meters of channel {c.channel!r}"
-            per = "per day (bounds times the days billed)" if c.per_day else "per calendar month"
-            out.append(f"  {i}. tiers {c.name!r}: {on}, tiers {per}")
-            # a channel's meter counts uses, minutes, calls: "kWh" reads "thousand"
-            unit = "kWh" if c.channel is None else "thousand"
-            out += _tier_lines(c.tiers, unit, unit, cur, "       ")
-        elif isinstance(c, Demand):
-            out.append(
-                f"  {i}. demand {c.name!r}: the month's largest interval demand in each window"
-            )
-            for w, win in enumerate(c.windows):
-                out.append(f"       window {w}: {win.name}")
-                out += _tier_lines(win.tiers, "kW", "kW", cur, "         ")
-            out += schedule_lines(c.weekday, c.weekend, "       ")
-        elif isinstance(c, Minimum):
-            fee = money.format_scaled(c.per_month, money.FEE_DIGITS)
-            out.append(f"  {i}. minimum bill: {fee} {cur} per calendar month")
-        elif isinstance(c, Lookup):
-            out.append(
-                f"  {i}. lookup {c.name!r}: price per 1000 units by private attribute "
-                f"{c.attribute!r} (values {', '.join(map(str, c.values))}) and time band"
-            )
-            for b, band in enumerate(c.bands):
-                prices = ", ".join(money.format_scaled(p, money.PRICE_DIGITS) for p in band.prices)
-                out.append(f"       band {b}: {band.name}: {prices} {cur}")
-            out += schedule_lines(c.weekday, c.weekend, "       ")
-        elif isinstance(c, BlockCharge):
-            out.append(f"  {i}. block charge {c.name!r}: each interval by its own consumption")
-            out += _band_lines([(b.up_to, f"{_price(b.price)} {cur}/kWh") for b in c.bands])
-        elif isinstance(c, PolynomialCharge):
-            out.append(f"  {i}. polynomial charge {c.name!r}: each interval by its consumption")
-            out += _band_lines(
-                [(b.up_to, "coefficients " + ", ".join(map(str, b.coefficients))) for b in c.bands]
-            )
+        out += c.describe_lines(i, names, body.currency)
     return out
 
 

@@ -7,12 +7,13 @@ that a hostile message cannot make a verifier allocate without limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final, Self, cast
 
 from privbill.crypto import group
 from privbill.errors import DecodeError
 from privbill.model import codec
-from privbill.model.components import MAX_LOOKUP_VALUES
+from privbill.model.charge import ChargeProof
+from privbill.model.components import KINDS, MAX_LOOKUP_VALUES
 from privbill.model.interval_components import BlockProof, PolynomialProof
 from privbill.model.register_proofs import RegisterWindowProof, is_register_window
 
@@ -47,23 +48,30 @@ class PartsProof:
 
 
 @dataclass(frozen=True, slots=True)
-class TieredProof:
+class TieredProof(ChargeProof):
+    kind: ClassVar[str] = "tiered"
+
     parts: PartsProof
-    kind: str = "tiered"
 
     def to_obj(self) -> dict[str, Any]:
         return {"kind": self.kind, "tiers": self.parts.to_obj()}
 
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        f = codec.Fields(value, OBJ, {"kind", "tiers"}, path=path)
+        return cls(PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"))
+
 
 @dataclass(frozen=True, slots=True)
-class HoursUseProof:
+class HoursUseProof(ChargeProof):
     """Hours-use tiers: a commitment to the month's largest interval consumption, the range proof
     that it is at least every interval's, and the tier parts (widths multiples of that peak)."""
+
+    kind: ClassVar[str] = "hours-use"
 
     peak: bytes
     ranges: bytes
     parts: PartsProof
-    kind: str = "hours-use"
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -72,6 +80,15 @@ class HoursUseProof:
             "ranges": self.ranges,
             "tiers": self.parts.to_obj(),
         }
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        f = codec.Fields(value, OBJ, {"kind", "peak", "ranges", "tiers"}, path=path)
+        return cls(
+            f.octets("peak", group.POINT_BYTES),
+            f.octets("ranges", max_len=MAX_PROOF_BYTES),
+            PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +107,23 @@ class WindowProof:
             "tiers": None if self.tiers is None else self.tiers.to_obj(),
         }
 
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> WindowProof:
+        wf = codec.Fields(value, OBJ, {"peak", "ranges", "tiers"}, path=path)
+        tiers = wf.raw("tiers")
+        return cls(
+            wf.octets("peak", group.POINT_BYTES),
+            wf.octets("ranges", max_len=MAX_PROOF_BYTES),
+            None if tiers is None else PartsProof.from_obj(tiers, f"{path}.tiers"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
-class DemandProof:
+class DemandProof(ChargeProof):
+    kind: ClassVar[str] = "demand"
+
     # None: no interval in the period, or no price
     windows: tuple[WindowProof | RegisterWindowProof | None, ...]
-    kind: str = "demand"
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -103,17 +131,43 @@ class DemandProof:
             "windows": [None if w is None else w.to_obj() for w in self.windows],
         }
 
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        f = codec.Fields(value, OBJ, {"kind", "windows"}, path=path)
+        windows: list[WindowProof | RegisterWindowProof | None] = []
+        for w, item in enumerate(f.array("windows", 1, 16)):
+            wpath = f"{path}.windows[{w}]"
+            if item is None:
+                windows.append(None)
+            elif is_register_window(item):
+                windows.append(RegisterWindowProof.from_obj(item, wpath))
+            else:
+                windows.append(WindowProof.from_obj(item, wpath))
+        return cls(tuple(windows))
+
 
 @dataclass(frozen=True, slots=True)
-class MinimumProof:
+class MinimumProof(ChargeProof):
     """``applied``: the bill is the minimum, and ``ranges`` proves the rest did not reach it."""
+
+    kind: ClassVar[str] = "minimum"
 
     applied: bool
     ranges: bytes
-    kind: str = "minimum"
 
     def to_obj(self) -> dict[str, Any]:
         return {"kind": self.kind, "applied": self.applied, "ranges": self.ranges}
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        f = codec.Fields(value, OBJ, {"kind", "applied", "ranges"}, path=path)
+        applied = f.raw("applied")
+        if not isinstance(applied, bool):
+            raise f.error("applied", "expected true or false")
+        ranges = f.octets("ranges", max_len=MAX_PROOF_BYTES)
+        if not applied and ranges:
+            raise f.error("ranges", "a minimum that is not applied carries no proof")
+        return cls(applied, ranges)
 
 
 def lookup_proof_bytes(values: int) -> int:
@@ -134,12 +188,27 @@ class LookupMeterProof:
 
 
 @dataclass(frozen=True, slots=True)
-class LookupProof:
+class LookupProof(ChargeProof):
+    kind: ClassVar[str] = "lookup"
+
     meters: tuple[LookupMeterProof, ...]
-    kind: str = "lookup"
 
     def to_obj(self) -> dict[str, Any]:
         return {"kind": self.kind, "meters": [m.to_obj() for m in self.meters]}
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        f = codec.Fields(value, OBJ, {"kind", "meters"}, path=path)
+        meters = []
+        for m, item in enumerate(f.array("meters", 1, 1024)):
+            mf = codec.Fields(item, OBJ, {"fees", "proofs"}, path=f"{path}.meters[{m}]")
+            fees = mf.octets("fees", max_len=(1 << 20) * group.POINT_BYTES)
+            proofs = mf.array("proofs", 0, 1 << 20)
+            for i, p in enumerate(proofs):
+                if not isinstance(p, bytes) or len(p) > lookup_proof_bytes(MAX_LOOKUP_VALUES):
+                    raise mf.error(f"proofs[{i}]", "expected a proof byte string")
+            meters.append(LookupMeterProof(fees, tuple(proofs)))
+        return cls(tuple(meters))
 
 
 ComponentProof = (
@@ -151,64 +220,21 @@ ComponentProof = (
     | BlockProof
     | PolynomialProof
 )
+for _proof in (
+    TieredProof,
+    HoursUseProof,
+    DemandProof,
+    MinimumProof,
+    LookupProof,
+    BlockProof,
+    PolynomialProof,
+):
+    KINDS.register_proof(_proof)
 
 
 def component_proof_from_obj(value: object, path: str) -> ComponentProof:
     kind = value.get("kind") if isinstance(value, dict) else None
-    if kind == "tiered":
-        f = codec.Fields(value, OBJ, {"kind", "tiers"}, path=path)
-        return TieredProof(PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"))
-    if kind == "hours-use":
-        f = codec.Fields(value, OBJ, {"kind", "peak", "ranges", "tiers"}, path=path)
-        return HoursUseProof(
-            f.octets("peak", group.POINT_BYTES),
-            f.octets("ranges", max_len=MAX_PROOF_BYTES),
-            PartsProof.from_obj(f.raw("tiers"), f"{path}.tiers"),
-        )
-    if kind == "demand":
-        f = codec.Fields(value, OBJ, {"kind", "windows"}, path=path)
-        windows: list[WindowProof | RegisterWindowProof | None] = []
-        for w, item in enumerate(f.array("windows", 1, 16)):
-            wpath = f"{path}.windows[{w}]"
-            if item is None:
-                windows.append(None)
-                continue
-            if is_register_window(item):
-                windows.append(RegisterWindowProof.from_obj(item, wpath))
-                continue
-            wf = codec.Fields(item, OBJ, {"peak", "ranges", "tiers"}, path=wpath)
-            tiers = wf.raw("tiers")
-            windows.append(
-                WindowProof(
-                    wf.octets("peak", group.POINT_BYTES),
-                    wf.octets("ranges", max_len=MAX_PROOF_BYTES),
-                    None if tiers is None else PartsProof.from_obj(tiers, f"{wpath}.tiers"),
-                )
-            )
-        return DemandProof(tuple(windows))
-    if kind == "minimum":
-        f = codec.Fields(value, OBJ, {"kind", "applied", "ranges"}, path=path)
-        applied = f.raw("applied")
-        if not isinstance(applied, bool):
-            raise f.error("applied", "expected true or false")
-        ranges = f.octets("ranges", max_len=MAX_PROOF_BYTES)
-        if not applied and ranges:
-            raise f.error("ranges", "a minimum that is not applied carries no proof")
-        return MinimumProof(applied, ranges)
-    if kind == "lookup":
-        f = codec.Fields(value, OBJ, {"kind", "meters"}, path=path)
-        meters = []
-        for m, item in enumerate(f.array("meters", 1, 1024)):
-            mf = codec.Fields(item, OBJ, {"fees", "proofs"}, path=f"{path}.meters[{m}]")
-            fees = mf.octets("fees", max_len=(1 << 20) * group.POINT_BYTES)
-            proofs = mf.array("proofs", 0, 1 << 20)
-            for i, p in enumerate(proofs):
-                if not isinstance(p, bytes) or len(p) > lookup_proof_bytes(MAX_LOOKUP_VALUES):
-                    raise mf.error(f"proofs[{i}]", "expected a proof byte string")
-            meters.append(LookupMeterProof(fees, tuple(proofs)))
-        return LookupProof(tuple(meters))
-    if kind == "block":
-        return BlockProof.from_obj(value, path)
-    if kind == "polynomial":
-        return PolynomialProof.from_obj(value, path)
-    raise DecodeError(f"unknown component proof kind {kind!r}", obj=OBJ, field=f"{path}.kind")
+    cls = KINDS.proof(kind)
+    if cls is None:
+        raise DecodeError(f"unknown component proof kind {kind!r}", obj=OBJ, field=f"{path}.kind")
+    return cast(ComponentProof, cls.from_obj(value, path))

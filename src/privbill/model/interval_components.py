@@ -20,14 +20,19 @@ and which band-bound checks the proof needs, see ``docs/interval_components.md``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from math import isqrt
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar
 
 from privbill.crypto import group
 from privbill.errors import DecodeError, ReadingError, TariffError, UsageError
 from privbill.model import codec, money
+from privbill.model.charge import ChargeComponent, ChargeProof
+from privbill.model.wording import band_lines, price_text
+
+if TYPE_CHECKING:
+    from privbill.billing.cleartext import ClearLoad
 
 OBJ: Final = "tariff"
 DESC: Final = "tariff description"
@@ -271,15 +276,46 @@ def band_table(component: BlockCharge | PolynomialCharge) -> BandTable:
 
 
 @dataclass(frozen=True, slots=True)
-class BlockCharge:
+class BlockCharge(ChargeComponent):
     """Each interval's consumption at the price of the band it falls in (not cumulative).
     ``bits`` is the range proof's bit length: bounded bands are at most 2^bits Wh wide, and a
     proof covers consumption in an unbounded last band below its lower bound + 2^bits."""
 
+    kind: ClassVar[str] = "block"
+    billing_module: ClassVar[str] = "privbill.billing.banded"
+    explain_text: ClassVar[str] = "each interval priced by its own consumption band"
+
     name: str
     bands: tuple[Band, ...]
     bits: int = 16
-    kind: Literal["block"] = field(default="block", init=False)
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        return _as(cls, from_obj(value, path))
+
+    @classmethod
+    def from_description(cls, d: dict[str, Any], name: str, where: str) -> Self:
+        return _as(cls, from_description(d, where))
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self)
+
+    @property
+    def needs_load(self) -> bool:
+        return True
+
+    @property
+    def needs_calendar_month(self) -> bool:
+        return False
+
+    def cleartext_fees(self, load: ClearLoad) -> list[tuple[str, int]]:
+        return [(self.name, self.fee(load.load.values))]
+
+    def describe_lines(self, number: int, period_names: Sequence[str], currency: str) -> list[str]:
+        return [
+            f"  {number}. block charge {self.name!r}: each interval by its own consumption",
+            *band_lines([(b.up_to, f"{price_text(b.price)} {currency}/kWh") for b in self.bands]),
+        ]
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -289,7 +325,7 @@ class BlockCharge:
             "bits": self.bits,
         }
 
-    def validate(self, where: str) -> None:
+    def validate(self, n_periods: int | None, where: str) -> None:
         _check_bounds([b.up_to for b in self.bands], self.bits, where)
         for b, band in enumerate(self.bands):
             if abs(band.price) > money.MAX_ABS_PRICE:
@@ -302,13 +338,47 @@ class BlockCharge:
 
 
 @dataclass(frozen=True, slots=True)
-class PolynomialCharge:
+class PolynomialCharge(ChargeComponent):
     """Each interval's fee is its band's polynomial of the interval's consumption."""
+
+    kind: ClassVar[str] = "polynomial"
+    billing_module: ClassVar[str] = "privbill.billing.banded"
+    explain_text: ClassVar[str] = "each interval's fee a polynomial of its consumption"
 
     name: str
     bands: tuple[PolynomialBand, ...]
     bits: int = 16
-    kind: Literal["polynomial"] = field(default="polynomial", init=False)
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> Self:
+        return _as(cls, from_obj(value, path))
+
+    @classmethod
+    def from_description(cls, d: dict[str, Any], name: str, where: str) -> Self:
+        return _as(cls, from_description(d, where))
+
+    def describe(self) -> dict[str, Any]:
+        return describe(self)
+
+    @property
+    def needs_load(self) -> bool:
+        return True
+
+    @property
+    def needs_calendar_month(self) -> bool:
+        return False
+
+    def cleartext_fees(self, load: ClearLoad) -> list[tuple[str, int]]:
+        return [(self.name, self.fee(load.load.values))]
+
+    def describe_lines(self, number: int, period_names: Sequence[str], currency: str) -> list[str]:
+        coefficients = [
+            (b.up_to, "coefficients " + ", ".join(map(str, b.coefficients))) for b in self.bands
+        ]
+        return [
+            f"  {number}. polynomial charge {self.name!r}: each interval by its consumption",
+            *band_lines(coefficients),
+        ]
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -318,7 +388,7 @@ class PolynomialCharge:
             "bits": self.bits,
         }
 
-    def validate(self, where: str) -> None:
+    def validate(self, n_periods: int | None, where: str) -> None:
         _check_bounds([b.up_to for b in self.bands], self.bits, where)
         for b, band in enumerate(self.bands):
             _check_coefficients(band.coefficients, f"{where}.bands[{b}]")
@@ -334,6 +404,13 @@ class PolynomialCharge:
 
 
 IntervalComponent = BlockCharge | PolynomialCharge
+_C = TypeVar("_C", bound=ChargeComponent)
+
+
+def _as(cls: type[_C], component: IntervalComponent) -> _C:
+    """``component`` when it is of the kind ``cls`` (the kind tag chose ``cls``)."""
+    assert isinstance(component, cls)
+    return component
 
 
 # --- canonical objects -------------------------------------------------------------------------
@@ -486,7 +563,7 @@ def from_description(d: Any, where: str) -> IntervalComponent:
             f"expected kind 'block' or 'polynomial', got {kind!r}", obj=DESC, field=f"{where}.kind"
         )
     try:
-        component.validate(where)
+        component.validate(None, where)
     except TariffError as exc:
         raise TariffError(exc.detail, obj=DESC, field=exc.field) from None
     return component
@@ -589,13 +666,13 @@ _BLOCK_FIELDS: Final = frozenset({"fee", "lower", "upper", "band"})
 
 
 @dataclass(frozen=True, slots=True)
-class BlockProof:
+class BlockProof(ChargeProof):
     """Per interval a fee commitment, band-bound commitments and a band proof; one range proof
     for all band bounds. Empty when every band has the same price and there is no cap."""
 
     intervals: tuple[IntervalProof, ...]
     ranges: bytes
-    kind: str = "block"
+    kind: ClassVar[str] = "block"
 
     def to_obj(self) -> dict[str, Any]:
         return {
@@ -616,14 +693,14 @@ class BlockProof:
 
 
 @dataclass(frozen=True, slots=True)
-class PolynomialProof:
+class PolynomialProof(ChargeProof):
     """Per interval the power commitments and their proof, and (when the bands' polynomials
     differ or there is a cap) a fee commitment, band-bound commitments and a band proof; one
     range proof for all band bounds."""
 
     intervals: tuple[IntervalProof, ...]
     ranges: bytes
-    kind: str = "polynomial"
+    kind: ClassVar[str] = "polynomial"
 
     def to_obj(self) -> dict[str, Any]:
         return {
