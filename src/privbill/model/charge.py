@@ -18,6 +18,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
+from privbill.errors import UsageError
+
 if TYPE_CHECKING:
     from privbill.billing.cleartext import ClearLoad
 
@@ -112,7 +114,9 @@ class Registry:
         self._proofs: dict[str, type[ChargeProof]] = {}
         for cls in classes:
             if cls.kind in self._components:
-                raise ValueError(f"component kind {cls.kind!r} registered twice")
+                raise UsageError(
+                    f"component kind {cls.kind!r} registered twice", obj="component kinds"
+                )
             self._components[cls.kind] = cls
 
     def __iter__(self) -> Iterator[type[ChargeComponent]]:
@@ -126,9 +130,14 @@ class Registry:
 
     def register_proof(self, cls: type[ChargeProof]) -> None:
         if cls.kind not in self._components:
-            raise ValueError(f"no component kind {cls.kind!r} for the proof {cls.__name__}")
+            raise UsageError(
+                f"no component kind {cls.kind!r} for the proof {cls.__name__}",
+                obj="component kinds",
+            )
         if cls.kind in self._proofs:
-            raise ValueError(f"proof for the kind {cls.kind!r} registered twice")
+            raise UsageError(
+                f"proof for the kind {cls.kind!r} registered twice", obj="component kinds"
+            )
         self._proofs[cls.kind] = cls
 
     def proof(self, kind: object) -> type[ChargeProof] | None:
