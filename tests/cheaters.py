@@ -789,11 +789,12 @@ def bill_case(
     meter_ids: Sequence[str] | None = None,
     registers: bool = False,
     channels: Sequence[str | None] | None = None,
+    ratings: Sequence[int | None] | None = None,
 ) -> BillCase:
     """Sign ``desc``, record ``values(k, m)`` for interval ``k`` of meter ``m`` over ``period``
     (and ``attribute(k, m)`` for a meter committing to ``attributes``; with ``registers``, the
     meter keeps the demand registers of the tariff; with ``channels``, meter ``m`` is certified
-    for ``channels[m]``) and prove the honest bill; the honest bill must verify and equal the
+    for ``channels[m]``, and rated ``ratings[m]`` W) and prove the honest bill; the honest bill must verify and equal the
     cleartext bill."""
     tz = zone(desc["timezone"])
     per = BillingPeriod.parse(period, tz)
@@ -813,6 +814,7 @@ def bill_case(
             interval_s=interval,
             attributes=attributes,
             channel=channels[m] if channels else None,
+            rating_w=ratings[m] if ratings else None,
         )
         vals = [values(k, m) for k in range(count)]
         attrs = [attribute(k, m) for k in range(count)]

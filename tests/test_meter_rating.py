@@ -4,17 +4,27 @@ source of a bill's narrower demand range (``billing/load_range.py``)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cbor2
 import pytest
 
+from privbill.billing.components import LoadView
 from privbill.billing.load_range import load_bits
 from privbill.cli import main
+from privbill.crypto.bulletproofs import BIT_SIZES, chunk_sizes, proof_size
 from privbill.crypto.signatures import SigningKey
-from privbill.errors import CertificateError, DecodeError, ReadingError, SignatureError
+from privbill.errors import (
+    CertificateError,
+    ComponentProofError,
+    DecodeError,
+    ReadingError,
+    SignatureError,
+)
 from privbill.meter import Meter
 from privbill.model import codec
 from privbill.model.certificates import MeterCertificate, max_rating_w
+from privbill.model.component_proofs import WindowProof
 from privbill.model.money import MAX_WH_PER_INTERVAL
 from privbill.provider import Provider
 
@@ -111,3 +121,74 @@ def test_keygen_rating_option(tmp_path: Path) -> None:
     assert cert.rating_w == 24_500
     for bad in ("0", "0.0005", "abc", "-3", "nan"):
         assert main(["keygen", "--out", str(tmp_path / bad), "--rating-kw", bad]) == 2
+
+
+# --- a bill's demand range from its meters' ratings ---------------------------------------------
+
+HOURLY_DEMAND = {
+    "kind": "demand",
+    "name": "monthly peak",
+    "windows": [{"name": "all hours", "tiers": [{"up_to_kw": None, "price_per_kw": "7.5"}]}],
+}  # no "bits": the default 32
+
+
+def _demand_case(provider: Provider, ratings: list[int | None], top: int) -> Any:
+    from cheaters import bill_case, description
+
+    desc = description(["0.12", "0.08", "0.05"], [HOURLY_DEMAND], fixed={"per_month": "4.20"})
+    return bill_case(
+        provider,
+        desc,
+        "2026-02",
+        lambda k, m: (k * 97 + 31 * m) % 1000 * top // 999,
+        meters=len(ratings),
+        ratings=ratings,
+    )
+
+
+def _window_ranges(bill: Any) -> bytes:
+    (comp,) = [c for c in bill.components if c.kind == "demand"]
+    (window,) = comp.windows
+    assert isinstance(window, WindowProof)
+    return window.ranges
+
+
+def _width(ranges: bytes, intervals: int) -> int:
+    (n,) = [
+        n for n in BIT_SIZES if len(ranges) == sum(proof_size(n, s) for s in chunk_sizes(intervals))
+    ]
+    return n
+
+
+def test_rated_meters_prove_demand_with_the_narrow_range(provider: Provider) -> None:
+    """Two meters rated 400 W (400 Wh an hour each): the load never exceeds 800 Wh, so the
+    bill's demand proof is 16 bits wide although the tariff says 32; it verifies and equals
+    the cleartext bill (``bill_case`` checks both)."""
+    case = _demand_case(provider, [400, 400], 400)
+    hours = len(case.values[0])
+    assert _width(_window_ranges(case.honest), hours) == 16
+    unrated = _demand_case(provider, [400, None], 400)  # one meter without rating: 32
+    assert _width(_window_ranges(unrated.honest), hours) == 32
+
+
+def test_a_range_of_another_width_is_refused(
+    provider: Provider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verifier takes the width from the certificates, not from the proof: a prover that
+    ignores the ratings and proves 32-bit ranges is refused, by component and window."""
+    case = _demand_case(provider, [400, 400], 400)
+    monkeypatch.setattr(LoadView, "bits", lambda self, tariff_bits: tariff_bits)
+    forged = case.prove()
+    monkeypatch.undo()
+    assert _width(_window_ranges(forged), len(case.values[0])) == 32
+    with pytest.raises(ComponentProofError, match="peak range proof") as ei:
+        case.verify(forged)
+    assert ei.value.field == "components[0].windows[0].ranges"
+
+
+def test_a_two_megawatt_customer_proves_with_the_defaults(provider: Provider) -> None:
+    """A 2 MW meter (500 kWh a quarter hour at full load; 2 MWh an hour): the rating keeps the
+    tariff's 32 bits and readings above 2^16 Wh prove."""
+    case = _demand_case(provider, [2_000_000], 2_000_000)
+    assert max(case.values[0]) > 1 << 16
+    assert _width(_window_ranges(case.honest), len(case.values[0])) == 32

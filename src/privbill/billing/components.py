@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from privbill.billing import energy
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
+from privbill.billing.load_range import bits_for
 from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -47,6 +48,9 @@ class MeterData:
     attribute_values: list[int] = field(default_factory=list)
     attribute_blindings: list[int] = field(default_factory=list)
     channel: str | None = None  # from the certificate
+    #: The most Wh the meter signs for an interval (its certificate's rating), ``None`` without
+    #: a rating: bounds the load's range proofs (``billing/load_range.py``).
+    max_wh: int | None = None
 
     def column(self, name: str) -> slice:
         """Where attribute ``name`` sits in the interval-by-interval attribute lists."""
@@ -137,6 +141,11 @@ class LoadView:
     values: list[int] = field(default_factory=list)
     blindings: list[int] = field(default_factory=list)
     _points: list[Point] | None = None
+
+    def bits(self, tariff_bits: int) -> int:
+        """The range width of proofs over this load's intervals: the tariff's, or narrower when
+        every meter's rating bounds their sum (``billing/load_range.py``)."""
+        return bits_for(tariff_bits, [m.max_wh for m in self.meters])
 
     @property
     def points(self) -> list[Point]:

@@ -21,7 +21,7 @@ meters (whose load is a sum no single meter saw) use the range proof.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from privbill.billing import tiers
 from privbill.billing.components import ChargeContext, LoadView
@@ -409,9 +409,10 @@ def verify_with_registers(
 def prove_charge(
     component: Demand, load: LoadView, ctx: ChargeContext
 ) -> tuple[DemandProof, int, int]:
-    """:func:`prove_with_registers` over the account's load."""
+    """:func:`prove_with_registers` over the account's load, with the range width the bill's
+    meter ratings allow (:meth:`LoadView.bits`)."""
     return prove_with_registers(
-        component,
+        replace(component, bits=load.bits(component.bits)),
         load.values,
         load.blindings,
         load.windows(component),
@@ -427,9 +428,9 @@ def verify_charge(
     component: Demand, proof: DemandProof, load: LoadView, ctx: ChargeContext
 ) -> list[Point]:
     """:func:`verify_with_registers` over the account's load; the range proofs go to the
-    bill's batch."""
+    bill's batch; the range width as the prover's (:meth:`LoadView.bits`)."""
     fee = verify_with_registers(
-        component,
+        replace(component, bits=load.bits(component.bits)),
         load.points,
         load.windows(component),
         load.interval_s,

@@ -21,6 +21,7 @@ gives; nobody learns ``M``, ``D`` or the consumption.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from privbill.billing import tiers
 from privbill.billing.components import ChargeContext, LoadView
@@ -108,8 +109,10 @@ def verify(
 def prove_charge(
     component: HoursUse, load: LoadView, ctx: ChargeContext
 ) -> tuple[HoursUseProof, int, int]:
-    """:func:`prove` over the account's load."""
+    """:func:`prove` over the account's load, with the range width the bill's meter ratings
+    allow (:meth:`LoadView.bits`)."""
     idx = load.indices(component)
+    component = replace(component, bits=load.bits(component.bits))
     return prove(
         component, load.values, load.blindings, idx, load.interval_s, ctx.context, load.days
     )
@@ -118,8 +121,9 @@ def prove_charge(
 def verify_charge(
     component: HoursUse, proof: HoursUseProof, load: LoadView, ctx: ChargeContext
 ) -> list[Point]:
-    """:func:`verify` over the account's load."""
+    """:func:`verify` over the account's load, with the prover's range width."""
     idx = load.indices(component)
+    component = replace(component, bits=load.bits(component.bits))
     return [
         verify(
             component, load.points, idx, load.interval_s, ctx.context, proof, ctx.path, load.days

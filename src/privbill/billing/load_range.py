@@ -19,14 +19,26 @@ from privbill.crypto.bulletproofs import BIT_SIZES
 from privbill.model.certificates import MeterCertificate
 
 
-def load_bits(tariff_bits: int, certificates: Sequence[MeterCertificate], interval_s: int) -> int:
-    """The range width for a bill whose load (at ``interval_s``, a multiple of every meter's
-    interval) sums the meters of ``certificates``: the tariff's ``bits``, or fewer when the
-    meters' ratings bound every interval below ``2^n`` for a smaller allowed ``n``."""
-    if not certificates or any(c.rating_w is None for c in certificates):
+def meter_bound(cert: MeterCertificate) -> int | None:
+    """The most Wh the meter signs for one of its intervals, ``None`` without a rating."""
+    return None if cert.rating_w is None else cert.max_wh()
+
+
+def bits_for(tariff_bits: int, bounds: Sequence[int | None]) -> int:
+    """The range width for a load that sums meters whose intervals are bounded by ``bounds``
+    (one per meter, at the load's interval length; ``None``: no rating): the tariff's ``bits``,
+    or fewer when the sum of the bounds lies below ``2^n`` for a smaller allowed ``n``."""
+    if not bounds or any(b is None for b in bounds):
         return tariff_bits
-    top = sum(c.max_wh(interval_s) for c in certificates)
+    top = sum(b for b in bounds if b is not None)
     for n in BIT_SIZES:
         if top < 1 << n:
             return min(n, tariff_bits)
     return tariff_bits
+
+
+def load_bits(tariff_bits: int, certificates: Sequence[MeterCertificate], interval_s: int) -> int:
+    """:func:`bits_for` the summed load of the meters of ``certificates`` at ``interval_s`` (a
+    multiple of every meter's interval)."""
+    bounds = [None if c.rating_w is None else c.max_wh(interval_s) for c in certificates]
+    return bits_for(tariff_bits, bounds)

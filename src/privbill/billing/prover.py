@@ -16,6 +16,7 @@ from typing import Literal, overload
 from zoneinfo import ZoneInfo
 
 from privbill.billing import components, coverage, demand, energy
+from privbill.billing.load_range import meter_bound
 from privbill.crypto import group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
@@ -294,6 +295,7 @@ def prove_bill(
                 avalues,
                 ablindings,
                 cert.channel,
+                meter_bound(cert),
             )
         )
 

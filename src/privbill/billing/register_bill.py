@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from privbill.billing import components, coverage, energy
 from privbill.billing.demand import MeterRegisters
+from privbill.billing.load_range import meter_bound
 from privbill.billing.prover import MeterInput, _collect, account_of, check_openings
 from privbill.billing.verified import MeterSummary, VerifiedBill
 from privbill.crypto import group
@@ -152,6 +153,8 @@ def combine(
         [b for m in chain for b in m.blindings],
         [v for m in chain for v in m.attribute_values],
         [b for m in chain for b in m.attribute_blindings],
+        # one meter of the chain at a time: the largest of their bounds, if all have one
+        max_wh=None if any(m.max_wh is None for m in chain) else max(m.max_wh or 0 for m in chain),
     )
     out: list[components.MeterData] = []
     first = min(partial)
@@ -348,6 +351,7 @@ def _prepare(
             blindings,
             avalues,
             ablindings,
+            max_wh=meter_bound(cert),
         ),
         (first * cert.interval_s, (first + count) * cert.interval_s),
         fee,
@@ -557,7 +561,14 @@ def verify(
             check_chain(st, section.runs, path)
             points, apoints = sealed.points, sealed.attributes
         meter_data.append(
-            components.MeterData(cert.meter_id, cert.interval_s, cert.attributes, points, apoints)
+            components.MeterData(
+                cert.meter_id,
+                cert.interval_s,
+                cert.attributes,
+                points,
+                apoints,
+                max_wh=meter_bound(cert),
+            )
         )
         parts.append((first * cert.interval_s, (first + count) * cert.interval_s))
         s = st.seals

@@ -17,6 +17,7 @@ import time
 import cbor2
 
 from privbill.billing import components, coverage, demand, energy, register_bill
+from privbill.billing.load_range import meter_bound
 from privbill.billing.verified import (
     MeterSummary,
     MeterSummaryJSON,
@@ -143,6 +144,7 @@ def verify_bill(
                 points,
                 apoints,
                 channel=cert.channel,
+                max_wh=meter_bound(cert),
             )
         )
         all_prices.extend(body.prices(first, count, cert.interval_s))
