@@ -36,7 +36,7 @@ from privbill.interop import csv_readings, licence, roads
 from privbill.interop.driving import drive_metres
 from privbill.interop.loadprofile import synthetic_wh
 from privbill.meter import Meter
-from privbill.model.certificates import MeterCertificate
+from privbill.model.certificates import MeterCertificate, max_rating_w
 from privbill.model.components import needs_calendar_month
 from privbill.model.energy_registers import EnergyRegisters, calendar_of, register_config_for
 from privbill.model.periods import BillingPeriod, check_interval_length
@@ -49,6 +49,20 @@ from privbill.provider import Provider
 
 METER_ID = "0001"
 SEAL_SPANS = {"per-reading": "reading", "daily": "day", "monthly": "month"}
+
+
+#: Connection ratings a utility installs meters for, in W: single- and three-phase household
+#: supplies, then current-transformer metering for businesses.
+STANDARD_RATINGS_W = (24_000, 48_000, 100_000, 250_000, 500_000, 1_000_000, 2_000_000, 5_000_000)
+
+
+def standard_rating_w(peak_wh: int, interval_s: int) -> int:
+    """The smallest standard rating whose intervals hold ``peak_wh`` (the largest simulated
+    reading), so the meter signs every reading of the simulation."""
+    for rating in STANDARD_RATINGS_W:
+        if -(-rating * interval_s // 3600) >= peak_wh:
+            return rating
+    return max_rating_w(interval_s)
 
 
 @dataclass(frozen=True)
@@ -253,6 +267,23 @@ def run_demo(args: argparse.Namespace) -> int:
     console.print(f"  tariff    {tariff.body.name}, hash {tariff.hash().hex()[:16]}…")
 
     simulated = _simulate(scenario, first * interval_s, count, interval_s, tz, seed)
+    if scenario.profile in ("household", "business"):
+        # The utility installs a meter of a standard rating for the connection: the demand
+        # proofs size their ranges from it (billing/load_range.py).
+        certs = [
+            provider.certify_meter(
+                c.meter_id,
+                c.account,
+                c.public_key,
+                interval_s=interval_s,
+                attributes=c.attributes,
+                channel=c.channel,
+                rating_w=standard_rating_w(max(values, default=0), interval_s),
+            )
+            for c, (values, _) in zip(certs, simulated, strict=True)
+        ]
+        rated = ", ".join(f"{(c.rating_w or 0) / 1000:g} kW" for c in certs)
+        console.print(f"  rating    meter rated {rated} (the width of its demand proofs)")
     meters = [
         _DemoMeter(cert.meter_id, cert.channel, cert, values, attrs)
         for cert, (values, attrs) in zip(certs, simulated, strict=True)
