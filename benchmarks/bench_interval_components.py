@@ -27,6 +27,7 @@ from typing import Any
 
 from harness import median_time
 from privbill.billing import block, polynomial
+from privbill.billing.bands import band_table
 from privbill.crypto import bulletproofs, group, oror, pedersen
 from privbill.crypto.sigma import Instance, LinearRelation
 from privbill.model import codec
@@ -36,7 +37,6 @@ from privbill.model.interval_components import (
     IntervalProof,
     PolynomialBand,
     PolynomialCharge,
-    band_table,
 )
 
 INTERVALS = 2976

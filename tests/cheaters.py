@@ -25,6 +25,7 @@ from typing import Any
 from privbill.billing import lookup as lookup_mod
 from privbill.billing import polynomial as poly_mod
 from privbill.billing import tiers as tier_proofs
+from privbill.billing.bands import BandTable
 from privbill.billing.cleartext import MeterReadings, cleartext_bill
 from privbill.billing.prover import MeterInput, prove_bill
 from privbill.billing.verifier import verify_bill
@@ -42,7 +43,7 @@ from privbill.model.component_proofs import (
     WindowProof,
 )
 from privbill.model.components import Demand, Lookup, Tier, tier_parts
-from privbill.model.interval_components import BandTable, IntervalProof
+from privbill.model.interval_components import IntervalProof
 from privbill.model.periods import BillingPeriod, zone
 from privbill.model.registers import register_schedules_for
 from privbill.model.sealed import SealedReadings

@@ -31,16 +31,15 @@ from cheaters import (
     with_component,
 )
 from privbill.billing import block
+from privbill.billing.bands import BandTable, band_table
 from privbill.billing.components import context
 from privbill.crypto.group import Point
 from privbill.errors import ComponentProofError, FeeMismatchError
 from privbill.model.interval_components import (
     Band,
-    BandTable,
     BlockCharge,
     BlockProof,
     IntervalProof,
-    band_table,
     evaluate,
 )
 from privbill.model.periods import BillingPeriod

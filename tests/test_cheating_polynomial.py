@@ -30,15 +30,14 @@ from cheaters import (
     true_claims,
 )
 from privbill.billing import polynomial
+from privbill.billing.bands import BandTable, band_table
 from privbill.crypto.group import Point
 from privbill.errors import ComponentProofError, FeeMismatchError
 from privbill.model.interval_components import (
-    BandTable,
     IntervalProof,
     PolynomialBand,
     PolynomialCharge,
     PolynomialProof,
-    band_table,
     evaluate,
 )
 from privbill.provider import Provider

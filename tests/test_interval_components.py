@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from privbill.billing import block, polynomial
+from privbill.billing.bands import BandTable, band_table, min_on_integers
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
@@ -24,19 +25,16 @@ from privbill.errors import (
 from privbill.model import codec
 from privbill.model.interval_components import (
     Band,
-    BandTable,
     BlockCharge,
     BlockProof,
     IntervalProof,
     PolynomialBand,
     PolynomialCharge,
     PolynomialProof,
-    band_table,
     describe,
     evaluate,
     from_description,
     from_obj,
-    min_on_integers,
     proof_from_obj,
 )
 from privbill.provider import Provider

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from privbill.billing.bands import band_table
 from privbill.billing.polynomial import prove_bands, verify_bands
 from privbill.crypto.group import Point
-from privbill.model.interval_components import BlockCharge, BlockProof, band_table
+from privbill.model.interval_components import BlockCharge, BlockProof
 
 
 def prove(

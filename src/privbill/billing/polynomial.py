@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from privbill.billing.bands import BandTable, band_table
 from privbill.crypto import bulletproofs, group, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
@@ -43,11 +44,9 @@ from privbill.crypto.transcript import CodecError, Transcript
 from privbill.errors import ComponentProofError, DecodeError, UsageError
 from privbill.model.interval_components import (
     PROOF_OBJ,
-    BandTable,
     IntervalProof,
     PolynomialCharge,
     PolynomialProof,
-    band_table,
 )
 
 #: Flavor marker of the transcript tag (batchable CDS OR and Sigma proofs).
