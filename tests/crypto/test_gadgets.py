@@ -1,4 +1,4 @@
-"""Gadgets over Pedersen commitments: opening, equality, linear combination, product, table."""
+"""Gadgets over Pedersen commitments: opening, equality, linear combination, powers, table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privbill.crypto import gadgets, group, oror, pedersen, sigma
+from privbill.crypto import gadgets, group, oror, pedersen, sigma, transcript
 from privbill.crypto.pedersen import Opening
 from privbill.crypto.sigma import Flavor, SigmaError
 
@@ -122,35 +122,61 @@ def test_linear_refuses_false_or_trivial_statements() -> None:
         gadgets.prove_linear([1, 1], cs, ops, 3, ops[0])
 
 
-# --- product -------------------------------------------------------------------------------
+# --- powers --------------------------------------------------------------------------------
 
 
-@BOTH
-def test_product(flavor: Flavor) -> None:
-    a, b = opening(1200), opening(37)
-    c = opening(1200 * 37)
-    ca, cb, cc = a.commitment(), b.commitment(), c.commitment()
-    proof = gadgets.prove_product(ca, cb, cc, a, b, c, context=b"tariff", flavor=flavor)
-    assert gadgets.verify_product(ca, cb, cc, proof, context=b"tariff", flavor=flavor)
-    assert not gadgets.verify_product(cb, ca, cc, proof, context=b"tariff", flavor=flavor)
-    assert not gadgets.verify_product(ca, cb, opening(1200 * 37).commitment(), proof, flavor=flavor)
-    assert not gadgets.verify_product(ca, cb, cc, proof, context=b"other", flavor=flavor)
+def holds(terms: oror.Terms) -> bool:
+    bases, scalars, g, h = terms
+    pts = [*bases, pedersen.generator_g(), pedersen.generator_h()]
+    return group.is_identity(group.msm(pts, [*scalars, g, h]))
 
 
-def test_product_refuses_a_wrong_product() -> None:
-    a, b, c = opening(3), opening(4), opening(13)
-    with pytest.raises(SigmaError):
-        gadgets.prove_product(a.commitment(), b.commitment(), c.commitment(), a, b, c)
+def powers_statement(label: bytes, chain: list[bytes]) -> transcript.Transcript:
+    t = transcript.Transcript(transcript.derive_session_id(b"test/powers"))
+    t.absorb_instance(label + b"".join(chain))
+    return t
 
 
-def test_product_statement_uses_c2_as_a_base() -> None:
-    a, b, c = opening(3), opening(4), opening(12)
-    st_ = gadgets.product_statement(a.commitment(), b.commitment(), c.commitment())
-    third = st_.instance.equations[2]
-    assert third.image == ((4, 1),)  # C3
-    assert third.terms == ((0, 3, 1), (4, 1, 1))  # v1 * C2 + rho * H
-    rho = (c.blinding - a.value * b.blinding) % Q
-    assert st_.instance.is_satisfied_by([3, a.blinding, 4, b.blinding, rho])
+def powers_verify(value_points: list[group.Point], proof: bytes, label: bytes = b"s") -> bool:
+    d = len(value_points)
+    n_points, n_scalars = gadgets.powers_length(d)
+    t_bytes = proof[: n_points * group.POINT_BYTES]
+    ts = group.decode_points(t_bytes, n_points)
+    zs = transcript.decode_scalars(proof[len(t_bytes) :], n_scalars)
+    t = powers_statement(label, [group.encode_point(p) for p in value_points])
+    return holds(gadgets.powers_terms(t, t_bytes, ts, zs, value_points))
+
+
+def prove_powers_of(value: int, d: int, label: bytes = b"s") -> tuple[list[group.Point], bytes]:
+    rs = [group.random_scalar() for _ in range(d)]
+    chain = [pedersen.commit(value**k, r) for k, r in zip(range(1, d + 1), rs, strict=True)]
+    t = powers_statement(label, [group.encode_point(p) for p in chain])
+    return chain, gadgets.prove_powers(t, value, rs)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_powers(d: int) -> None:
+    chain, proof = prove_powers_of(1234, d)
+    assert len(proof) == d * group.POINT_BYTES + (d + 1) * group.SCALAR_BYTES
+    assert powers_verify(chain, proof)
+    assert not powers_verify(chain, proof, label=b"other statement")
+    if d == 3:
+        assert not powers_verify([chain[0], chain[2], chain[1]], proof)
+    for k in range(1, d):  # a power replaced by a commitment to another value
+        wrong = [*chain[:k], pedersen.commit(1234 ** (k + 1) + 1, group.random_scalar())]
+        assert not powers_verify([*wrong, *chain[k + 1 :]], proof)
+    for k in range(d + 1):  # each response altered (its last bit: still a canonical scalar)
+        i = d * group.POINT_BYTES + k * group.SCALAR_BYTES + group.SCALAR_BYTES - 1
+        assert not powers_verify(chain, flip(proof, i))
+
+
+def test_powers_of_a_false_chain_do_not_verify() -> None:
+    # S commits to c² + 1: the honest prover's equations for c cannot hold
+    c, rs = 41, [group.random_scalar(), group.random_scalar()]
+    chain = [pedersen.commit(c, rs[0]), pedersen.commit(c * c + 1, rs[1])]
+    t = powers_statement(b"s", [group.encode_point(p) for p in chain])
+    proof = gadgets.prove_powers(t, c, rs)
+    assert not powers_verify(chain, proof)
 
 
 # --- table membership ----------------------------------------------------------------------
@@ -209,12 +235,11 @@ def test_repeated_rows_and_explicit_row() -> None:
 
 
 def test_gadget_statements_have_accepting_simulations() -> None:
-    a, b, c = opening(6), opening(7), opening(42)
+    a, b = opening(6), opening(7)
     statements = [
         gadgets.opening_statement(a.commitment()),
         gadgets.equal_statement(a.commitment(), b.commitment()),
         gadgets.linear_statement([1, 1], [a.commitment(), b.commitment()], 13),
-        gadgets.product_statement(a.commitment(), b.commitment(), c.commitment()),
     ]
     for st_ in statements:
         challenge = sigma.SYSTEM_RNG.random_scalar()
@@ -246,8 +271,8 @@ def test_batch_of_opening_proofs_with_one_bad_proof() -> None:
 
 
 def test_batch_of_mixed_gadget_statements() -> None:
-    a, b, c = opening(6), opening(7), opening(42)
-    ca, cb, cc = a.commitment(), b.commitment(), c.commitment()
+    a, b = opening(6), opening(7)
+    ca, cb = a.commitment(), b.commitment()
     twin = opening(6)
     items = [
         (gadgets.opening_statement(ca), gadgets.prove_opening(ca, a)),
@@ -259,7 +284,6 @@ def test_batch_of_mixed_gadget_statements() -> None:
             gadgets.linear_statement([2, 1], [ca, cb], 19),
             gadgets.prove_linear([2, 1], [ca, cb], [a, b], 19),
         ),
-        (gadgets.product_statement(ca, cb, cc), gadgets.prove_product(ca, cb, cc, a, b, c)),
     ]
     assert gadgets.batch_verify(items)
     for k in range(len(items)):
@@ -287,15 +311,12 @@ def test_proofs_do_not_cross_gadgets() -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(
-    v1=st.integers(min_value=0, max_value=2**32),
-    v2=st.integers(min_value=0, max_value=2**32),
-    flavor=st.sampled_from(list(Flavor)),
+    value=st.integers(min_value=0, max_value=2**32),
+    d=st.sampled_from([2, 3]),
 )
-def test_random_products(v1: int, v2: int, flavor: Flavor) -> None:
-    a, b, c = opening(v1), opening(v2), opening(v1 * v2)
-    ca, cb, cc = a.commitment(), b.commitment(), c.commitment()
-    proof = gadgets.prove_product(ca, cb, cc, a, b, c, flavor=flavor)
-    assert gadgets.verify_product(ca, cb, cc, proof, flavor=flavor)
+def test_random_powers(value: int, d: int) -> None:
+    chain, proof = prove_powers_of(value, d)
+    assert powers_verify(chain, proof)
 
 
 @settings(max_examples=25, deadline=None)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privbill.crypto import group, oror, sigma, transcript
+from privbill.crypto import group, oror, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.sigma import Equation, Instance, LinearRelation, SeededPrng, SigmaError
 
@@ -227,3 +227,64 @@ def test_random_or_statements(n: int, data: st.DataObject) -> None:
     bad = bytearray(proof)
     bad[data.draw(st.integers(0, len(proof) - 1))] ^= 1 << data.draw(st.integers(0, 7))
     assert not oror.verify_or(clauses, bytes(bad), context=context)
+
+
+# --- batchable OR: one of several commitments is to zero ------------------------------------
+
+
+def _zero_or_transcript(label: bytes) -> transcript.Transcript:
+    t = transcript.Transcript(transcript.derive_session_id(b"test/zero-or"))
+    t.absorb_instance(label)
+    return t
+
+
+def _in_set_proof(value: int, blinding: int, values: list[int], index: int) -> bytes:
+    """Clause ``j``: ``C − values[j]·G`` is a multiple of ``H`` (it opens to ``value − v_j``)."""
+    openings = [(value - v, blinding) for v in values]
+    return oror.prove_zero_or(_zero_or_transcript(b"set"), openings, index)
+
+
+def _in_set_holds(c: Point, values: list[int], proof: bytes, label: bytes = b"set") -> bool:
+    n_points, n_scalars = oror.zero_or_length(len(values))
+    t_bytes = proof[: n_points * group.POINT_BYTES]
+    ts = group.decode_points(t_bytes, n_points)
+    scalars = transcript.decode_scalars(proof[len(t_bytes) :], n_scalars)
+    images = [([1], -v) for v in values]
+    terms = oror.zero_or_terms(_zero_or_transcript(label), t_bytes, ts, scalars, [c], images)
+    bases, coefs, g, h = terms
+    pts = [*bases, G, pedersen.generator_h()]
+    return group.is_identity(group.msm(pts, [*coefs, g, h]))
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_zero_or_every_clause_can_be_the_real_one(index: int) -> None:
+    values = [3, 17, 250, 4096]
+    r = group.random_scalar()
+    c = pedersen.commit(values[index], r)
+    proof = _in_set_proof(values[index], r, values, index)
+    n_points, n_scalars = oror.zero_or_length(4)
+    assert len(proof) == n_points * group.POINT_BYTES + n_scalars * group.SCALAR_BYTES
+    assert _in_set_holds(c, values, proof)
+    assert not _in_set_holds(c, values, proof, label=b"other")
+    assert not _in_set_holds(c, [*values[:-1], 4097], proof)
+    assert not _in_set_holds(pedersen.commit(values[index] + 1, r), values, proof)
+
+
+def test_zero_or_without_a_true_clause_does_not_verify() -> None:
+    values = [3, 17, 250]
+    r = group.random_scalar()
+    for index in range(3):  # the committed 18 is none of the values
+        proof = _in_set_proof(18, r, values, index)
+        assert not _in_set_holds(pedersen.commit(18, r), values, proof)
+
+
+def test_zero_or_altered_scalars_do_not_verify() -> None:
+    values = [3, 17, 250]
+    r = group.random_scalar()
+    c = pedersen.commit(17, r)
+    proof = _in_set_proof(17, r, values, 1)
+    start = 3 * group.POINT_BYTES
+    for k in range(5):  # c_0, c_1, z_0, z_1, z_2: the last bit of each
+        i = start + k * group.SCALAR_BYTES + group.SCALAR_BYTES - 1
+        bad = proof[:i] + bytes([proof[i] ^ 1]) + proof[i + 1 :]
+        assert not _in_set_holds(c, values, bad)

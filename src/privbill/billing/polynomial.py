@@ -9,11 +9,11 @@ commitment to ``Σ_i f_{b(i)}(c_i)``.
 Proof, per interval (``docs/interval_components.md`` has the soundness argument):
 
 * powers (``d ≥ 2``): ``S_i`` (and ``K_i``) commit to ``c²`` (and ``c³``), with one Sigma proof
-  of ``C = v·G + r·H``, ``S = v·C + ρ₂·H`` (and ``K = v·S + ρ₃·H``): the product statement of
-  :mod:`privbill.crypto.gadgets` chained from ``C_i`` with the witness ``v`` shared;
+  of ``C = v·G + r·H``, ``S = v·C + ρ₂·H`` (and ``K = v·S + ρ₃·H``): the powers gadget of
+  :mod:`privbill.crypto.gadgets`, the product statement chained from ``C_i`` with ``v`` shared;
 * band (when the bands' fees differ, or there is a cap): ``F_i`` commits to the fee and ``Lo_i`` /
   ``Hi_i`` to the band's bounds (only those the table needs, :func:`band_table`), and a CDS OR
-  over the bands whose clause ``b`` is the linear relation
+  over the bands (:func:`privbill.crypto.oror.prove_zero_or`) whose clause ``b`` is the relation
   ``X_b = F − a_{b,0}·G − Σ_k a_{b,k}·P_k + ζ·(Lo − l_b·G) + ζ'·(Hi − u_b·G) = w·H``
   (``P = (C, S, K)``; ``ζ, ζ'`` the powers of a challenge drawn after ``F, Lo, Hi, S, K``);
 * one aggregated range proof for all intervals: ``C − Lo ∈ [0, 2^n)``, ``Hi − G − C ∈ [0, 2^n)``.
@@ -31,13 +31,12 @@ multi-scalar multiplication, then, only if that fails, interval by interval to n
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from privbill.billing.bands import BandTable, band_table
-from privbill.crypto import bulletproofs, group, pedersen, sigma, transcript
+from privbill.crypto import bulletproofs, gadgets, group, oror, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.hashing import digest
 from privbill.crypto.transcript import CodecError, Transcript
@@ -61,10 +60,6 @@ _Q: Final = group.ORDER
 
 def _random() -> int:
     return group.random_scalar()
-
-
-def _weight() -> int:
-    return secrets.randbits(128)
 
 
 # --- shapes --------------------------------------------------------------------------------
@@ -97,25 +92,6 @@ class Layout:
         if self.powers:
             out |= {"powers", "power_proof"}
         return frozenset(out)
-
-    @property
-    def band_bytes(self) -> int:
-        b = self.table.bands
-        return b * PB + (b - 1) * SB + b * SB
-
-    @property
-    def power_proof_bytes(self) -> int:
-        d = self.power_equations
-        return d * PB + (d + 1) * SB
-
-    def interval_bytes(self) -> int:
-        """Proof bytes per interval (without the encoding's framing)."""
-        n = 0
-        if self.table.band_proof:
-            n += (1 + self.table.checks) * PB + self.band_bytes
-        if self.powers:
-            n += self.powers * PB + self.power_proof_bytes
-        return n
 
 
 def _session(kind: str, context: bytes) -> bytes:
@@ -161,11 +137,31 @@ def _enc(p: Point) -> bytes:
     return group.encode_point(p)
 
 
-def _scalars(values: Sequence[int]) -> bytes:
-    return b"".join(group.encode_scalar(v % _Q) for v in values)
-
-
 # --- prover --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Totals:
+    """What the intervals' proofs add up to: the fee, its blinding, and the values and blindings
+    of the range proof (``c − l_b`` and ``u_b − 1 − c``, interval by interval)."""
+
+    fee: int = 0
+    blinding: int = 0
+    range_values: list[int] = field(default_factory=list)
+    range_blinds: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Opened:
+    """One interval's secrets: the opening ``(c, r)`` of ``C``, those of ``P = (C, S, K)`` up to
+    the degree, its band and its fee."""
+
+    c: int
+    r: int
+    values: list[int]
+    blindings: list[int]
+    band: int
+    fee: int
 
 
 def prove_bands(
@@ -183,125 +179,127 @@ def prove_bands(
         raise UsageError("one blinding (and commitment) per value", obj="polynomial charge")
     pedersen.precompute()
     layout = Layout(table)
-    degree, bands = table.degree, table.bands
-    need_band, n_pow = table.band_proof, layout.powers
-    checks = table.lower_check or table.upper_check
-    if not need_band and not n_pow:  # one fee polynomial of degree ≤ 1: Σ a_0 + a_1·c_i
-        poly = (*table.polys[0], 0)
-        fee = poly[0] * n + poly[1] * sum(values)
-        return (), b"", fee, poly[1] * sum(blindings) % _Q
+    if not table.band_proof and not layout.powers:
+        return _prove_without_proof(table, values, blindings)
     session = _session(kind, context)
     prefix = statement_digest(kind, table, n, context)
+    totals = _Totals()
     out: list[IntervalProof] = []
-    range_values: list[int] = []
-    range_blinds: list[int] = []
-    fee_total, blind_total = 0, 0
     for i, (c, r) in enumerate(zip(values, blindings, strict=True)):
-        r %= _Q
-        if checks and c >= table.ceiling:
-            raise ComponentProofError(
-                f"an interval of {c} Wh is beyond what the tariff's {table.bits}-bit band proof "
-                f"covers (below {table.ceiling} Wh)",
-                obj="readings",
-                field=f"values[{i}]",
-            )
-        # openings of P = (C, S, K)
-        pv = [c, c * c, c * c * c][:degree]
-        pr = ([r] + [_random() for _ in range(n_pow)])[:degree]
-        b = table.band_of(c)
-        fee = sum(a * v for a, v in zip(table.polys[b][1:], pv, strict=True)) + table.polys[b][0]
-        c_bytes = _enc(points[i]) if points is not None else pedersen.commit_bytes(c, r)
-        power_points = [pedersen.commit(v, s) for v, s in zip(pv[1:], pr[1:], strict=True)]
-        powers = b"".join(_enc(p) for p in power_points)
-        statement = c_bytes + powers
-        # powers: witness (v, r, ρ₂ = s₂ − c·r, ρ₃ = s₃ − c·s₂); T_1 = k_v·G + k_r·H and
-        # T_k = k_v·P_{k-1} + k_k·H
-        power_proof = None
-        if n_pow:
-            pw_k = [_random() for _ in range(degree + 1)]
-            pw_w = [c, r] + [(pr[k] - c * pr[k - 1]) for k in range(1, degree)]
-            pw_t = [pedersen.commit_bytes(pw_k[0], pw_k[1])]
-            for k in range(1, degree):
-                pw_t.append(
-                    pedersen.commit_bytes(pw_k[0] * pv[k - 1], pw_k[0] * pr[k - 1] + pw_k[k + 1])
-                )
-            t = _transcript(session, prefix, i, POWERS_LABEL, statement)
-            t.absorb_bytes(b"".join(pw_t))
-            e = t.challenge()
-            zs = [(k + e * w) % _Q for k, w in zip(pw_k, pw_w, strict=True)]
-            power_proof = b"".join(pw_t) + _scalars(zs)
-        fee_bytes = lo_bytes = hi_bytes = band = None
-        if need_band:
-            fee_b, lo_b, hi_b = _random(), _random(), _random()
-            fee_bytes = pedersen.commit_bytes(fee, fee_b)
-            first = fee_bytes
-            if table.lower_check:
-                lo_bytes = pedersen.commit_bytes(table.lowers[b], lo_b)
-                first += lo_bytes
-                range_values.append(c - table.lowers[b])
-                range_blinds.append((r - lo_b) % _Q)
-            if table.upper_check:
-                hi_bytes = pedersen.commit_bytes(table.uppers[b], hi_b)
-                first += hi_bytes
-                range_values.append(table.uppers[b] - 1 - c)
-                range_blinds.append((hi_b - r) % _Q)
-            t = _transcript(session, prefix, i, BAND_LABEL, statement)
-            t.absorb_bytes(first)
-            z_lo, z_up = _zetas(table, t.challenge())
-            # clause j's image X_j has the opening (v_j, w_j); the real clause has v_b = 0
-            or_t: list[bytes] = []
-            pre: list[int] = []
-            nonces: list[int] = []
-            opens_w: list[int] = []
-            for j in range(bands):
-                poly = table.polys[j]
-                v_j = (
-                    fee
-                    - poly[0]
-                    - sum(a * v for a, v in zip(poly[1:], pv, strict=True))
-                    + z_lo * (table.lowers[b] - table.lowers[j])
-                    + z_up * (table.uppers[b] - table.uppers[j])
-                )
-                w_j = (
-                    fee_b
-                    - sum(a * s for a, s in zip(poly[1:], pr, strict=True))
-                    + z_lo * lo_b
-                    + z_up * hi_b
-                )
-                e_j = _random() * (j != b)
-                k_j = _random()
-                or_t.append(pedersen.commit_bytes(-e_j * v_j, k_j))
-                pre.append(e_j)
-                nonces.append(k_j)
-                opens_w.append(w_j)
-            t.absorb_bytes(b"".join(or_t))
-            e = t.challenge()
-            challenges = [(e - sum(pre) + p) % _Q if j == b else p for j, p in enumerate(pre)]
-            responses = [
-                (k + cj * w) % _Q for k, cj, w in zip(nonces, challenges, opens_w, strict=True)
-            ]
-            band = b"".join(or_t) + _scalars(challenges[:-1]) + _scalars(responses)
-            fee_total += fee
-            blind_total += fee_b
-        else:
-            fee_total += fee
-            blind_total += sum(a * s for a, s in zip(table.polys[0][1:], pr, strict=True))
-        out.append(
-            IntervalProof(
-                fee=fee_bytes,
-                lower=lo_bytes,
-                upper=hi_bytes,
-                band=band,
-                powers=powers or None,
-                power_proof=power_proof,
-            )
-        )
+        _check_provable(table, c, i)
+        c_bytes = _enc(points[i]) if points is not None else pedersen.commit_bytes(c, r % _Q)
+        opened = _open(layout, c, r % _Q)
+        out.append(_prove_interval(layout, session, prefix, i, c_bytes, opened, totals))
     ranges = b""
-    if range_values:
+    if totals.range_values:
         ranges = bulletproofs.prove(
-            range_values, range_blinds, table.bits, context=context
+            totals.range_values, totals.range_blinds, table.bits, context=context
         ).encode()
-    return tuple(out), ranges, fee_total, blind_total % _Q
+    return tuple(out), ranges, totals.fee, totals.blinding % _Q
+
+
+def _prove_without_proof(
+    table: BandTable, values: Sequence[int], blindings: Sequence[int]
+) -> tuple[tuple[IntervalProof, ...], bytes, int, int]:
+    """One fee polynomial of degree ≤ 1: the fee commitment is ``Σ a_0·G + a_1·C_i``."""
+    poly = (*table.polys[0], 0)
+    fee = poly[0] * len(values) + poly[1] * sum(values)
+    return (), b"", fee, poly[1] * sum(blindings) % _Q
+
+
+def _check_provable(table: BandTable, c: int, i: int) -> None:
+    """A band proof covers consumption below the table's ceiling only."""
+    if (table.lower_check or table.upper_check) and c >= table.ceiling:
+        raise ComponentProofError(
+            f"an interval of {c} Wh is beyond what the tariff's {table.bits}-bit band proof "
+            f"covers (below {table.ceiling} Wh)",
+            obj="readings",
+            field=f"values[{i}]",
+        )
+
+
+def _open(layout: Layout, c: int, r: int) -> _Opened:
+    """The openings of ``P = (C, S, K)`` (fresh blindings for the powers), band and fee."""
+    table = layout.table
+    pv = [c, c * c, c * c * c][: table.degree]
+    pr = ([r] + [_random() for _ in range(layout.powers)])[: table.degree]
+    b = table.band_of(c)
+    poly = table.polys[b]
+    fee = sum(a * v for a, v in zip(poly[1:], pv, strict=True)) + poly[0]
+    return _Opened(c, r, pv, pr, b, fee)
+
+
+def _prove_interval(
+    layout: Layout,
+    session: bytes,
+    prefix: bytes,
+    i: int,
+    c_bytes: bytes,
+    opened: _Opened,
+    totals: _Totals,
+) -> IntervalProof:
+    """Interval ``i``'s power commitments, power proof and band proof."""
+    table = layout.table
+    powers = b"".join(
+        pedersen.commit_bytes(v, s)
+        for v, s in zip(opened.values[1:], opened.blindings[1:], strict=True)
+    )
+    statement = c_bytes + powers
+    power_proof = None
+    if layout.powers:
+        t = _transcript(session, prefix, i, POWERS_LABEL, statement)
+        power_proof = gadgets.prove_powers(t, opened.c, opened.blindings)
+    if not table.band_proof:
+        totals.fee += opened.fee
+        totals.blinding += sum(
+            a * s for a, s in zip(table.polys[0][1:], opened.blindings, strict=True)
+        )
+        return IntervalProof(powers=powers or None, power_proof=power_proof)
+    t = _transcript(session, prefix, i, BAND_LABEL, statement)
+    fee, lower, upper, band = _prove_band(table, t, opened, totals)
+    return IntervalProof(fee, lower, upper, band, powers or None, power_proof)
+
+
+def _prove_band(
+    table: BandTable, t: Transcript, opened: _Opened, totals: _Totals
+) -> tuple[bytes, bytes | None, bytes | None, bytes]:
+    """``(F, Lo, Hi, band proof)``: the fee and band-bound commitments, then the OR over the
+    bands on the transcript ``t``."""
+    c, r, b = opened.c, opened.r, opened.band
+    fee_b, lo_b, hi_b = _random(), _random(), _random()
+    fee_bytes = pedersen.commit_bytes(opened.fee, fee_b)
+    lo_bytes = hi_bytes = None
+    if table.lower_check:
+        lo_bytes = pedersen.commit_bytes(table.lowers[b], lo_b)
+        totals.range_values.append(c - table.lowers[b])
+        totals.range_blinds.append((r - lo_b) % _Q)
+    if table.upper_check:
+        hi_bytes = pedersen.commit_bytes(table.uppers[b], hi_b)
+        totals.range_values.append(table.uppers[b] - 1 - c)
+        totals.range_blinds.append((hi_b - r) % _Q)
+    t.absorb_bytes(fee_bytes + (lo_bytes or b"") + (hi_bytes or b""))
+    z_lo, z_up = _zetas(table, t.challenge())
+    # clause j's point X_j opens to (v_j, w_j); the real clause has v_b = 0
+    openings: list[tuple[int, int]] = []
+    for j, poly in enumerate(table.polys):
+        v_j = (
+            opened.fee
+            - poly[0]
+            - sum(a * v for a, v in zip(poly[1:], opened.values, strict=True))
+            + z_lo * (table.lowers[b] - table.lowers[j])
+            + z_up * (table.uppers[b] - table.uppers[j])
+        )
+        w_j = (
+            fee_b
+            - sum(a * s for a, s in zip(poly[1:], opened.blindings, strict=True))
+            + z_lo * lo_b
+            + z_up * hi_b
+        )
+        openings.append((v_j, w_j))
+    band = oror.prove_zero_or(t, openings, b)
+    totals.fee += opened.fee
+    totals.blinding += fee_b
+    return fee_bytes, lo_bytes, hi_bytes, band
 
 
 # --- verifier ------------------------------------------------------------------------------
@@ -320,6 +318,23 @@ class _Check:
     def holds(self) -> bool:
         pts = [*self.bases, pedersen.generator_g(), pedersen.generator_h()]
         return group.is_identity(group.msm(pts, [*self.scalars, self.g, self.h]))
+
+
+@dataclass(slots=True)
+class _Interval:
+    """One interval's proof, decoded: ``chain`` is ``P = (C, S, K)`` up to the degree; ``band``
+    and ``power_proof`` are the proofs' points and scalars."""
+
+    proof: IntervalProof
+    c: Point
+    statement: bytes
+    powers: list[Point]
+    chain: list[Point]
+    fee: Point | None = None
+    lower: Point | None = None
+    upper: Point | None = None
+    band: tuple[list[Point], list[int]] | None = None
+    power_proof: tuple[list[Point], list[int]] | None = None
 
 
 def _point(data: bytes, where: str) -> Point:
@@ -356,172 +371,207 @@ def verify_bands(
     """The fee commitment of a block or polynomial charge, or a typed error naming what fails."""
     n = len(points)
     layout = Layout(table)
-    degree, bands = table.degree, table.bands
-    need_band, n_pow = table.band_proof, layout.powers
-    checks = table.lower_check or table.upper_check
-    g, h = pedersen.generator_g(), pedersen.generator_h()
-    if not need_band and not n_pow:
-        if intervals:
-            raise DecodeError(
-                "this charge needs no per-interval proof", obj=PROOF_OBJ, field=f"{path}.intervals"
-            )
-        if ranges:
-            raise DecodeError(
-                "this charge needs no range proof", obj=PROOF_OBJ, field=f"{path}.ranges"
-            )
-        poly = table.polys[0]
-        parts = [group.mul(g, poly[0] * n)] if poly[0] and n else []
-        if degree and poly[1]:
-            parts.append(group.mul(group.point_sum(points), poly[1]))
-        return group.point_sum(parts)
+    if not table.band_proof and not layout.powers:
+        return _verify_without_proof(table, points, intervals, ranges, path)
+    _check_counts(table, n, intervals, ranges, path)
+    session = _session(kind, context)
+    prefix = statement_digest(kind, table, n, context)
+    decoded: list[_Interval] = []
+    band_checks: list[_Check] = []
+    power_checks: list[_Check] = []
+    for i, (c_point, ip) in enumerate(zip(points, intervals, strict=True)):
+        where = f"{path}.intervals[{i}]"
+        d = _decode_interval(layout, c_point, ip, where)
+        if table.band_proof:
+            t = _transcript(session, prefix, i, BAND_LABEL, d.statement)
+            band_checks.append(_band_check(table, t, d, f"{where}.band"))
+        if layout.powers:
+            t = _transcript(session, prefix, i, POWERS_LABEL, d.statement)
+            power_checks.append(_power_check(t, d, f"{where}.power_proof"))
+        decoded.append(d)
+    _check_equations(n, band_checks, power_checks, path)
+    _check_ranges(table, decoded, ranges, context, path)
+    return _fee_commitment(layout, points, decoded)
+
+
+def _verify_without_proof(
+    table: BandTable,
+    points: Sequence[Point],
+    intervals: Sequence[IntervalProof],
+    ranges: bytes,
+    path: str,
+) -> Point:
+    """One fee polynomial of degree ≤ 1: nothing to check, the fee commitment is
+    ``Σ a_0·G + a_1·C_i``."""
+    if intervals:
+        raise DecodeError(
+            "this charge needs no per-interval proof", obj=PROOF_OBJ, field=f"{path}.intervals"
+        )
+    if ranges:
+        raise DecodeError("this charge needs no range proof", obj=PROOF_OBJ, field=f"{path}.ranges")
+    poly = table.polys[0]
+    n = len(points)
+    parts = [group.mul(pedersen.generator_g(), poly[0] * n)] if poly[0] and n else []
+    if table.degree and poly[1]:
+        parts.append(group.mul(group.point_sum(points), poly[1]))
+    return group.point_sum(parts)
+
+
+def _check_counts(
+    table: BandTable, n: int, intervals: Sequence[IntervalProof], ranges: bytes, path: str
+) -> None:
+    """One interval proof per interval; a range proof only if the table checks band bounds."""
     if len(intervals) != n:
         raise DecodeError(
             f"expected {n} interval proofs, got {len(intervals)}",
             obj=PROOF_OBJ,
             field=f"{path}.intervals",
         )
-    expected = layout.fields
-    if not checks and ranges:
+    if not (table.lower_check or table.upper_check) and ranges:
         raise DecodeError("this charge needs no range proof", obj=PROOF_OBJ, field=f"{path}.ranges")
-    session = _session(kind, context)
-    prefix = statement_digest(kind, table, n, context)
-    band_checks: list[_Check] = []
-    power_checks: list[_Check] = []
-    fees: list[Point] = []
-    power_points: list[list[Point]] = []
-    diffs: list[Point] = []
-    for i, (c_point, ip) in enumerate(zip(points, intervals, strict=True)):
-        where = f"{path}.intervals[{i}]"
-        present = ip.present()
-        if present != expected:
-            missing = sorted(expected - present)
-            extra = sorted(present - expected)
-            name = missing[0] if missing else extra[0]
-            raise DecodeError(
-                "missing field" if missing else "this charge carries no such field",
-                obj=PROOF_OBJ,
-                field=f"{where}.{name}",
-            )
-        pw_pts: list[Point] = []
-        if n_pow:
-            assert ip.powers is not None
-            if len(ip.powers) != n_pow * PB:
-                raise DecodeError(
-                    f"expected {n_pow} commitments", obj=PROOF_OBJ, field=f"{where}.powers"
-                )
-            try:
-                pw_pts = group.decode_points(ip.powers, n_pow)
-            except group.GroupError as exc:
-                raise DecodeError(str(exc), obj=PROOF_OBJ, field=f"{where}.powers") from None
-        statement = _enc(c_point) + (ip.powers or b"")
-        f_pt = lo_pt = hi_pt = None
-        if need_band:
-            assert ip.fee is not None and ip.band is not None
-            f_pt = _point(ip.fee, f"{where}.fee")
-            first = ip.fee
-            if ip.lower is not None:
-                lo_pt = _point(ip.lower, f"{where}.lower")
-                first += ip.lower
-                diffs.append(c_point - lo_pt)
-            if ip.upper is not None:
-                hi_pt = _point(ip.upper, f"{where}.upper")
-                first += ip.upper
-                diffs.append(hi_pt - g - c_point)
-            or_ts, scs = _split(ip.band, bands, 2 * bands - 1, f"{where}.band")
-            t = _transcript(session, prefix, i, BAND_LABEL, statement)
-            t.absorb_bytes(first)
-            z_lo, z_up = _zetas(table, t.challenge())
-            t.absorb_bytes(ip.band[: bands * PB])
-            e = t.challenge()
-        if n_pow:
-            assert ip.power_proof is not None
-            d = layout.power_equations
-            pw_ts, pw_z = _split(ip.power_proof, d, d + 1, f"{where}.power_proof")
-            t = _transcript(session, prefix, i, POWERS_LABEL, statement)
-            t.absorb_bytes(ip.power_proof[: d * PB])
-            e_pow = t.challenge()
-        base_p = [c_point, *pw_pts][:degree]
-        if need_band:
-            assert f_pt is not None
-            cs = scs[: bands - 1]
-            cs.append((e - sum(cs)) % _Q)
-            zs = scs[bands - 1 :]
-            coef_f, coef_lo, coef_hi, coef_g, coef_h = 0, 0, 0, 0, 0
-            coef_p = [0] * degree
-            bases: list[Point] = []
-            scalars: list[int] = []
-            for j in range(bands):
-                rho = _weight()
-                rc = rho * cs[j]
-                poly = table.polys[j]
-                coef_h += rho * zs[j]
-                coef_f -= rc
-                for k in range(degree):
-                    coef_p[k] += rc * poly[k + 1]
-                coef_g += rc * (poly[0] + z_lo * table.lowers[j] + z_up * table.uppers[j])
-                coef_lo -= rc * z_lo
-                coef_hi -= rc * z_up
-                bases.append(or_ts[j])
-                scalars.append(-rho)
-            bases += [f_pt, *base_p]
-            scalars += [coef_f, *coef_p]
-            if lo_pt is not None:
-                bases.append(lo_pt)
-                scalars.append(coef_lo)
-            if hi_pt is not None:
-                bases.append(hi_pt)
-                scalars.append(coef_hi)
-            band_checks.append(_Check(bases, scalars, coef_g, coef_h, f"{where}.band"))
-            fees.append(f_pt)
-        if n_pow:
-            # z_v·G + z_r·H = T_1 + e·C;  z_v·P_{k-1} + z_{k+1}·H = T_k + e·P_k
-            z_v = pw_z[0]
-            sig = [_weight() for _ in range(len(pw_ts))]
-            p_coef = [0] * len(base_p)
-            p_coef[0] -= sig[0] * e_pow
-            coef_h = sig[0] * pw_z[1]
-            for k in range(1, len(pw_ts)):
-                p_coef[k - 1] += sig[k] * z_v
-                p_coef[k] -= sig[k] * e_pow
-                coef_h += sig[k] * pw_z[k + 1]
-            power_checks.append(
-                _Check(
-                    [*pw_ts, *base_p],
-                    [*(-s for s in sig), *p_coef],
-                    sig[0] * z_v,
-                    coef_h,
-                    f"{where}.power_proof",
-                )
-            )
-            power_points.append(pw_pts)
+
+
+def _check_fields(ip: IntervalProof, expected: frozenset[str], where: str) -> None:
+    """The interval carries exactly the fields the table needs (the first difference named)."""
+    present = ip.present()
+    if present != expected:
+        missing = sorted(expected - present)
+        extra = sorted(present - expected)
+        name = missing[0] if missing else extra[0]
+        raise DecodeError(
+            "missing field" if missing else "this charge carries no such field",
+            obj=PROOF_OBJ,
+            field=f"{where}.{name}",
+        )
+
+
+def _decode_powers(layout: Layout, ip: IntervalProof, where: str) -> list[Point]:
+    if not layout.powers:
+        return []
+    assert ip.powers is not None
+    if len(ip.powers) != layout.powers * PB:
+        raise DecodeError(
+            f"expected {layout.powers} commitments", obj=PROOF_OBJ, field=f"{where}.powers"
+        )
+    try:
+        return group.decode_points(ip.powers, layout.powers)
+    except group.GroupError as exc:
+        raise DecodeError(str(exc), obj=PROOF_OBJ, field=f"{where}.powers") from None
+
+
+def _decode_interval(layout: Layout, c_point: Point, ip: IntervalProof, where: str) -> _Interval:
+    """Interval ``i``'s proof decoded, field by field in the order of the encoding (every
+    decoding error names its field)."""
+    table = layout.table
+    _check_fields(ip, layout.fields, where)
+    powers = _decode_powers(layout, ip, where)
+    statement = _enc(c_point) + (ip.powers or b"")
+    d = _Interval(ip, c_point, statement, powers, [c_point, *powers][: table.degree])
+    if table.band_proof:
+        assert ip.fee is not None and ip.band is not None
+        d.fee = _point(ip.fee, f"{where}.fee")
+        if ip.lower is not None:
+            d.lower = _point(ip.lower, f"{where}.lower")
+        if ip.upper is not None:
+            d.upper = _point(ip.upper, f"{where}.upper")
+        d.band = _split(ip.band, *oror.zero_or_length(table.bands), f"{where}.band")
+    if layout.powers:
+        assert ip.power_proof is not None
+        shape = gadgets.powers_length(layout.power_equations)
+        d.power_proof = _split(ip.power_proof, *shape, f"{where}.power_proof")
+    return d
+
+
+def _band_check(table: BandTable, t: Transcript, d: _Interval, where: str) -> _Check:
+    """The band proof's clause equations: clause ``j``'s point is
+    ``X_j = F − a_{j,0}·G − Σ_k a_{j,k}·P_k + ζ·(Lo − l_j·G) + ζ'·(Hi − u_j·G)``."""
+    ip = d.proof
+    assert ip.fee is not None and ip.band is not None and d.fee is not None and d.band is not None
+    t.absorb_bytes(ip.fee + (ip.lower or b"") + (ip.upper or b""))
+    z_lo, z_up = _zetas(table, t.challenge())
+    bases = [d.fee, *d.chain]
+    bound_coefficients: list[int] = []
+    if d.lower is not None:
+        bases.append(d.lower)
+        bound_coefficients.append(z_lo)
+    if d.upper is not None:
+        bases.append(d.upper)
+        bound_coefficients.append(z_up)
+    images = [
+        (
+            [1, *(-a for a in poly[1:]), *bound_coefficients],
+            -(poly[0] + z_lo * table.lowers[j] + z_up * table.uppers[j]),
+        )
+        for j, poly in enumerate(table.polys)
+    ]
+    ts, scalars = d.band
+    terms = oror.zero_or_terms(t, ip.band[: len(ts) * PB], ts, scalars, bases, images)
+    return _Check(*terms, where)
+
+
+def _power_check(t: Transcript, d: _Interval, where: str) -> _Check:
+    """The power proof's equations: ``S`` (and ``K``) hold the powers of ``C``'s value."""
+    assert d.proof.power_proof is not None and d.power_proof is not None
+    ts, responses = d.power_proof
+    data = d.proof.power_proof[: len(ts) * PB]
+    return _Check(*gadgets.powers_terms(t, data, ts, responses, d.chain), where)
+
+
+def _check_equations(
+    n: int, band_checks: list[_Check], power_checks: list[_Check], path: str
+) -> None:
+    """Every equation of every interval in one multi-scalar multiplication; if that fails,
+    interval by interval (power proof, then band proof) to name the first that fails."""
     all_checks = band_checks + power_checks
     bases = [c for ch in all_checks for c in ch.bases]
     scalars = [s for ch in all_checks for s in ch.scalars]
     coef_g = sum(ch.g for ch in all_checks)
     coef_h = sum(ch.h for ch in all_checks)
+    g, h = pedersen.generator_g(), pedersen.generator_h()
     total = group.msm_split(
         [*bases, g, h], [*scalars, coef_g, coef_h], bulletproofs.DEFAULT_WORKERS
     )
-    if not group.is_identity(total):
-        for i in range(n):
-            for group_checks in (power_checks, band_checks):
-                if group_checks and not group_checks[i].holds():
-                    raise ComponentProofError(
-                        "interval proof does not verify", obj=PROOF_OBJ, field=group_checks[i].where
-                    )
-        raise ComponentProofError(
-            "interval proofs do not verify", obj=PROOF_OBJ, field=f"{path}.intervals"
-        )
-    if checks and not bulletproofs.verify(diffs, table.bits, ranges, context=context):
+    if group.is_identity(total):
+        return
+    for i in range(n):
+        for group_checks in (power_checks, band_checks):
+            if group_checks and not group_checks[i].holds():
+                raise ComponentProofError(
+                    "interval proof does not verify", obj=PROOF_OBJ, field=group_checks[i].where
+                )
+    raise ComponentProofError(
+        "interval proofs do not verify", obj=PROOF_OBJ, field=f"{path}.intervals"
+    )
+
+
+def _check_ranges(
+    table: BandTable, decoded: Sequence[_Interval], ranges: bytes, context: bytes, path: str
+) -> None:
+    """The aggregated range proof over ``C − Lo`` and ``Hi − G − C``, interval by interval."""
+    if not (table.lower_check or table.upper_check):
+        return
+    g = pedersen.generator_g()
+    diffs: list[Point] = []
+    for d in decoded:
+        if d.lower is not None:
+            diffs.append(d.c - d.lower)
+        if d.upper is not None:
+            diffs.append(d.upper - g - d.c)
+    if not bulletproofs.verify(diffs, table.bits, ranges, context=context):
         raise ComponentProofError(
             "band range proof does not verify", obj=PROOF_OBJ, field=f"{path}.ranges"
         )
-    if need_band:
-        return group.point_sum(fees)
+
+
+def _fee_commitment(layout: Layout, points: Sequence[Point], decoded: Sequence[_Interval]) -> Point:
+    """``Σ F_i``, or without a band proof ``a_0·n·G + Σ_k a_k·Σ_i P_{i,k}``."""
+    table = layout.table
+    if table.band_proof:
+        return group.point_sum([d.fee for d in decoded if d.fee is not None])
     poly = table.polys[0]
-    parts = [group.mul(g, poly[0] * n)] if poly[0] else []
+    parts = [group.mul(pedersen.generator_g(), poly[0] * len(points))] if poly[0] else []
     sums = [group.point_sum(points)]
-    sums += [group.point_sum([pp[k] for pp in power_points]) for k in range(n_pow)]
+    sums += [group.point_sum([d.powers[k] for d in decoded]) for k in range(layout.powers)]
     parts.append(group.msm(sums, list(poly[1:])))
     return group.point_sum(parts)
 

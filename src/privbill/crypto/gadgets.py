@@ -6,7 +6,10 @@ Fiat–Shamir modules under its own tag::
 
     privbill/v1/gadget/<name>-<flavor>-with-sigma-proofs_Shake128_BLS12381/ctx:<hex(context)>
 
-(the table gadget is an OR proof, tagged ``privbill/v1/or-proof/table-membership-CDS-...``).
+(the table gadget is an OR proof, tagged ``privbill/v1/or-proof/table-membership-CDS-...``). The
+powers gadget instead runs on a transcript the caller has started (its statement absorbed), in
+batchable form, and its verifier returns weighted equations for the caller's own multi-scalar
+multiplication: it serves proofs that check many statements at once.
 
 ``context`` is caller data bound into the session identifier (a meter, a billing period, a tariff
 version, already encoded unambiguously by the caller): a proof made for one context does not
@@ -19,8 +22,8 @@ opening                ``C = v·G + r·H``
 equal                  ``C1 = v·G + r1·H``,  ``C2 = v·G + r2·H``
 linear (committed)     ``Σ a_i·C_i - C_t = ρ·H``          (ρ = Σ a_i·r_i - r_t)
 linear (public t)      ``Σ a_i·C_i - t·G = ρ·H``          (ρ = Σ a_i·r_i)
-product                ``C1 = v1·G + r1·H``, ``C2 = v2·G + r2·H``, ``C3 = v1·C2 + ρ·H``
-                       (ρ = r3 - v1·r2)
+powers (batchable)     ``P_1 = v·G + r_1·H``, ``P_k = v·P_{k-1} + ρ_k·H`` for k = 2..d
+                       (ρ_k = r_k - v·r_{k-1}: ``P_k`` holds ``v^k``)
 table membership       OR over rows ``t``: ``C_i - t_i·G = r_i·H`` for every column ``i``
 =====================  =====================================================================
 
@@ -32,12 +35,13 @@ raise :class:`~privbill.crypto.sigma.SigmaError` on a false statement; verifiers
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
-from privbill.crypto import group, oror, pedersen, sigma
+from privbill.crypto import group, oror, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.pedersen import Opening
 from privbill.crypto.sigma import (
@@ -48,12 +52,12 @@ from privbill.crypto.sigma import (
     ScalarRng,
     SigmaError,
 )
+from privbill.crypto.transcript import Transcript
 
 #: Protocol names under ``privbill/v1/``.
 OPENING: Final = "gadget/opening"
 EQUAL: Final = "gadget/equal"
 LINEAR: Final = "gadget/linear"
-PRODUCT: Final = "gadget/product"
 #: OR label of the table gadget: its tag is ``privbill/v1/or-proof/table-membership-CDS-...``.
 TABLE_OR_LABEL: Final = "table-membership"
 
@@ -259,63 +263,67 @@ def verify_linear(
     return st.verify(proof)
 
 
-# --- product -------------------------------------------------------------------------------
+# --- powers of a committed value ------------------------------------------------------------
+#
+# ``P_1 = C = v·G + r_1·H`` and ``P_k = v^k·G + r_k·H``: the product statement ``P_k = v·P_{k-1}
+# + ρ_k·H`` (``ρ_k = r_k − v·r_{k-1}``) chained from ``C`` with the witness ``v`` shared, so ``d``
+# powers take ``d`` equations and ``d + 1`` scalars ``(v, r_1, ρ_2..ρ_d)``. The proof is in
+# batchable form, ``T_1..T_d ‖ z_v ‖ z_1 ‖ z_2..z_d``, on the caller's transcript: the caller
+# absorbs the statement (the ``P_k`` among it), the prover absorbs the ``T`` bytes and draws the
+# challenge. Knowing the openings of the ``P_k``, the prover computes every ``T_k`` with the
+# fixed-base tables of ``G`` and ``H``; the verifier returns the equations, weighted, for one
+# multi-scalar multiplication with the caller's other equations.
 
 
-def product_statement(
-    c1: Point, c2: Point, c3: Point, *, context: bytes = b"", flavor: Flavor = Flavor.BATCHABLE
-) -> Statement:
-    """``C1 = v1·G + r1·H``, ``C2 = v2·G + r2·H``, ``C3 = v1·C2 + ρ·H``; witness
-    ``(v1, r1, v2, r2, ρ)`` with ``ρ = r3 - v1·r2``. The third equation uses ``C2`` as a base, so
-    ``C3`` opens to ``v1·v2`` with blinding ``ρ + v1·r2``."""
-    instance = _product_relation().instance({"C1": c1, "C2": c2, "C3": c3})
-    return _statement(PRODUCT, instance, context, flavor)
+def powers_length(d: int) -> tuple[int, int]:
+    """``(points, scalars)`` of a powers proof for ``P_1..P_d``."""
+    return d, d + 1
 
 
-@cache
-def _product_relation() -> LinearRelation:
-    rel = LinearRelation()
-    v1, r1, v2, r2, rho = rel.scalars("v1", "r1", "v2", "r2", "rho")
-    H = rel.element("H", pedersen.generator_h())
-    C1, C2, C3 = rel.elements("C1", "C2", "C3")
-    rel.equation(C1, v1 * rel.G + r1 * H)
-    rel.equation(C2, v2 * rel.G + r2 * H)
-    rel.equation(C3, v1 * C2 + rho * H)
-    return rel
+def prove_powers(t: Transcript, value: int, blindings: Sequence[int]) -> bytes:
+    """Prove that ``P_k = value^k·G + blindings[k-1]·H`` (``k = 1..d``) hold the powers of the
+    value of ``P_1``."""
+    d = len(blindings)
+    powers = [value**k for k in range(1, d + 1)]
+    nonces = [group.random_scalar() for _ in range(d + 1)]
+    witness = [value, blindings[0], *(blindings[k] - value * blindings[k - 1] for k in range(1, d))]
+    # T_1 = k_v·G + k_1·H;  T_k = k_v·P_{k-1} + k_k·H, from the opening of P_{k-1}
+    commitments = [pedersen.commit_bytes(nonces[0], nonces[1])]
+    for k in range(1, d):
+        commitments.append(
+            pedersen.commit_bytes(
+                nonces[0] * powers[k - 1], nonces[0] * blindings[k - 1] + nonces[k + 1]
+            )
+        )
+    t.absorb_bytes(b"".join(commitments))
+    e = t.challenge()
+    responses = [(k + e * w) % _Q for k, w in zip(nonces, witness, strict=True)]
+    return b"".join(commitments) + transcript.encode_scalars(responses)
 
 
-def prove_product(
-    c1: Point,
-    c2: Point,
-    c3: Point,
-    opening1: Opening,
-    opening2: Opening,
-    opening3: Opening,
-    *,
-    context: bytes = b"",
-    flavor: Flavor = Flavor.BATCHABLE,
-    rng: ScalarRng = SYSTEM_RNG,
-) -> bytes:
-    """Prove that ``c3`` commits to the product of the values in ``c1`` and ``c2``."""
-    v1, r1 = opening1.value % _Q, opening1.blinding % _Q
-    v2, r2 = opening2.value % _Q, opening2.blinding % _Q
-    if (v1 * v2 - opening3.value) % _Q:
-        raise SigmaError("the third commitment does not hold the product")
-    rho = (opening3.blinding - v1 * r2) % _Q
-    st = product_statement(c1, c2, c3, context=context, flavor=flavor)
-    return st.prove([v1, r1, v2, r2, rho], rng)
-
-
-def verify_product(
-    c1: Point,
-    c2: Point,
-    c3: Point,
-    proof: bytes,
-    *,
-    context: bytes = b"",
-    flavor: Flavor = Flavor.BATCHABLE,
-) -> bool:
-    return product_statement(c1, c2, c3, context=context, flavor=flavor).verify(proof)
+def powers_terms(
+    t: Transcript,
+    commitment_bytes: bytes,
+    commitments: Sequence[Point],
+    responses: Sequence[int],
+    chain: Sequence[Point],
+) -> oror.Terms:
+    """The weighted equations of a powers proof (decoded into ``commitments``, the ``T_k`` as
+    sent in ``commitment_bytes``, and ``responses``) for ``chain = (P_1..P_d)``:
+    ``z_v·G + z_1·H = T_1 + e·P_1`` and ``z_v·P_{k-1} + z_k·H = T_k + e·P_k``."""
+    t.absorb_bytes(commitment_bytes)
+    e = t.challenge()
+    z_v = responses[0]
+    weights = [secrets.randbits(128) for _ in commitments]
+    coef_p = [0] * len(chain)
+    coef_p[0] -= weights[0] * e
+    coef_h = weights[0] * responses[1]
+    for k in range(1, len(commitments)):
+        coef_p[k - 1] += weights[k] * z_v
+        coef_p[k] -= weights[k] * e
+        coef_h += weights[k] * responses[k + 1]
+    scalars = [*(-w for w in weights), *coef_p]
+    return [*commitments, *chain], scalars, weights[0] * z_v, coef_h
 
 
 # --- membership in a public table ----------------------------------------------------------

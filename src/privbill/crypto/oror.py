@@ -30,10 +30,11 @@ the statement absorbed first is ``LE(n, 4)`` followed by each clause's
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Final
 
-from privbill.crypto import group, sigma, transcript
+from privbill.crypto import group, pedersen, sigma, transcript
 from privbill.crypto.group import Point
 from privbill.crypto.sigma import (
     SYSTEM_RNG,
@@ -274,3 +275,80 @@ def verify_or(
             encoded.append(group.encode_point(point))
     challenge = derive_or_challenge(or_tag(label, context), instances, b"".join(encoded))
     return sum(challenges) % _Q == challenge
+
+
+# --- batchable OR: one of several commitments is to zero ------------------------------------
+#
+# The clauses are ``X_j = w_j·H`` for points ``X_j`` whose openings ``X_j = v_j·G + w_j·H`` the
+# prover knows for every ``j`` (as when each ``X_j`` is a public linear combination of the
+# prover's own commitments); the real clause has ``v_j = 0``. The proof is in batchable form,
+# ``T_0..T_{n-1} ‖ c_0..c_{n-2} ‖ z_0..z_{n-1}`` (``c_{n-1}`` is the challenge minus the others),
+# on the caller's transcript: the caller absorbs the statement, the prover absorbs the ``T``
+# bytes and draws the challenge. Knowing the openings, the prover computes every
+# ``T_j = −e_j·v_j·G + k_j·H`` with the fixed-base tables of ``G`` and ``H`` alone; the
+# verifier never forms an ``X_j``: it returns the clause equations ``z_j·H = T_j + c_j·X_j``,
+# weighted, as coefficients of the bases ``X_j`` is made of, for one multi-scalar
+# multiplication with the caller's other equations.
+
+#: Terms of a weighted equation ``Σ s_k·B_k + g·G + h·H = 0``: ``(bases, scalars, g, h)``.
+Terms = tuple[list[Point], list[int], int, int]
+
+
+def zero_or_length(n: int) -> tuple[int, int]:
+    """``(points, scalars)`` of a batchable OR proof over ``n`` clauses."""
+    return n, 2 * n - 1
+
+
+def prove_zero_or(t: Transcript, openings: Sequence[tuple[int, int]], index: int) -> bytes:
+    """A batchable OR proof that ``X_index = w·H``, given the opening ``(v_j, w_j)`` of every
+    clause point ``X_j`` (``v_index`` is 0)."""
+    commitments: list[bytes] = []
+    pre: list[int] = []
+    nonces: list[int] = []
+    for j, (v, _) in enumerate(openings):
+        e_j = group.random_scalar() * (j != index)
+        k_j = group.random_scalar()
+        commitments.append(pedersen.commit_bytes(-e_j * v, k_j))
+        pre.append(e_j)
+        nonces.append(k_j)
+    t.absorb_bytes(b"".join(commitments))
+    e = t.challenge()
+    challenges = [(e - sum(pre) + p) % _Q if j == index else p for j, p in enumerate(pre)]
+    responses = [
+        (k + c * w) % _Q for k, c, (_, w) in zip(nonces, challenges, openings, strict=True)
+    ]
+    return b"".join(commitments) + transcript.encode_scalars([*challenges[:-1], *responses])
+
+
+def zero_or_terms(
+    t: Transcript,
+    commitment_bytes: bytes,
+    commitments: Sequence[Point],
+    scalars: Sequence[int],
+    bases: Sequence[Point],
+    images: Sequence[tuple[Sequence[int], int]],
+) -> Terms:
+    """The weighted clause equations of a batchable OR proof (decoded into ``commitments``, the
+    ``T_j`` as sent in ``commitment_bytes``, and ``scalars``, ``c_0..c_{n-2} ‖ z_0..z_{n-1}``)
+    whose clause ``j`` is ``X_j = Σ_m a_{j,m}·bases[m] + g_j·G``, ``images[j] = (a_j, g_j)``.
+
+    They hold, for random 128-bit weights, exactly when every clause transcript accepts; the
+    challenges add up to the transcript's by construction."""
+    n = len(images)
+    t.absorb_bytes(commitment_bytes)
+    e = t.challenge()
+    challenges = list(scalars[: n - 1])
+    challenges.append((e - sum(challenges)) % _Q)
+    responses = scalars[n - 1 :]
+    coef_b = [0] * len(bases)
+    coef_g = coef_h = 0
+    out_scalars: list[int] = []
+    for c, z, (row, g) in zip(challenges, responses, images, strict=True):
+        rho = secrets.randbits(128)
+        rc = rho * c
+        coef_h += rho * z
+        coef_g -= rc * g
+        for m, a in enumerate(row):
+            coef_b[m] -= rc * a
+        out_scalars.append(-rho)
+    return [*commitments, *bases], [*out_scalars, *coef_b], coef_g, coef_h
