@@ -37,9 +37,8 @@ from cheaters import (
 from privbill.billing import demand, tiers
 from privbill.crypto import group, oror, pedersen
 from privbill.errors import ComponentProofError, DecodeError, FeeMismatchError, PrivbillError
-from privbill.model.component_proofs import DemandProof, WindowProof
+from privbill.model.component_proofs import DemandProof, RegisterWindowProof, WindowProof
 from privbill.model.components import Demand, DemandWindow, Tier, tier_parts, tiered_fee
-from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.schedules import CELLS
 from privbill.provider import Provider
 

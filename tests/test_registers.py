@@ -37,7 +37,7 @@ from privbill.errors import (
 from privbill.meter import Meter, MeterState, Recording
 from privbill.model import codec
 from privbill.model.bills import MeterSection, PaymentMessage
-from privbill.model.component_proofs import DemandProof
+from privbill.model.component_proofs import DemandProof, RegisterWindowProof, is_register_window
 from privbill.model.components import Demand
 from privbill.model.periods import BillingPeriod, local_midnight, zone
 from privbill.model.readings import (
@@ -45,7 +45,6 @@ from privbill.model.readings import (
     derive_blinding,
     derive_register_blinding,
 )
-from privbill.model.register_proofs import RegisterWindowProof, is_register_window
 from privbill.model.registers import (
     DemandRegister,
     RegisterOpenings,

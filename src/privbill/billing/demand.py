@@ -37,10 +37,15 @@ from privbill.errors import (
 )
 from privbill.model.bills import MeterSection
 from privbill.model.certificates import MeterCertificate
-from privbill.model.component_proofs import OBJ, DemandProof, PartsProof, WindowProof
+from privbill.model.component_proofs import (
+    OBJ,
+    DemandProof,
+    PartsProof,
+    RegisterWindowProof,
+    WindowProof,
+)
 from privbill.model.components import Demand, Tier
 from privbill.model.periods import BillingPeriod
-from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.registers import (
     DemandRegister,
     RegisterEntry,

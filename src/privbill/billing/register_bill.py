@@ -53,12 +53,11 @@ from privbill.errors import (
 from privbill.model import codec, money
 from privbill.model.bills import OBJ
 from privbill.model.certificates import MeterCertificate
-from privbill.model.component_proofs import ComponentProof, DemandProof
+from privbill.model.component_proofs import ComponentProof, DemandProof, RegisterWindowProof
 from privbill.model.components import Minimum, TieredEnergy
 from privbill.model.energy_registers import EnergyRegisters, calendar_hash_for, periods_in
 from privbill.model.periods import BillingPeriod, interval_time, local_time
 from privbill.model.register_bills import RegisterBill, RegisterSection
-from privbill.model.register_proofs import RegisterWindowProof
 from privbill.model.seals import SealedRun
 from privbill.model.tariffs import SignedTariff, TariffBody, TimeOfUse
 

@@ -13,8 +13,7 @@ from privbill.model.component_proofs import ComponentProof, component_proof_from
 from privbill.model.ids import is_identifier
 from privbill.model.interval_components import MAX_INTERVALS
 from privbill.model.periods import BillingPeriod
-from privbill.model.register_proofs import MAX_REGISTERS
-from privbill.model.registers import DemandRegister
+from privbill.model.registers import MAX_REGISTERS, DemandRegister
 from privbill.model.seals import SealedRun
 
 FORMAT: Final = "privbill/bill/1"

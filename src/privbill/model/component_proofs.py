@@ -15,7 +15,7 @@ from privbill.model import codec
 from privbill.model.charge import ChargeProof
 from privbill.model.components import KINDS, MAX_LOOKUP_VALUES
 from privbill.model.interval_components import BlockProof, PolynomialProof
-from privbill.model.register_proofs import RegisterWindowProof, is_register_window
+from privbill.model.registers import MAX_REGISTERS
 
 OBJ: Final = "payment message"
 MAX_PROOF_BYTES: Final = 1 << 20
@@ -116,6 +116,41 @@ class WindowProof:
             wf.octets("ranges", max_len=MAX_PROOF_BYTES),
             None if tiers is None else PartsProof.from_obj(tiers, f"{path}.tiers"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterWindowProof:
+    """A demand window proven from a meter-certified register instead of a range proof: the
+    window's peak commitment is the commitment of the bill's (single) meter section's register
+    ``register`` for the window, in the schedule whose hash matches the demand component;
+    ``tiers`` as for a range-proven window. Encoded as ``{"register": i, "tiers": …}`` in place
+    of ``{"peak", "ranges", "tiers"}``."""
+
+    register: int  # index into the meter section's registers
+    tiers: PartsProof | None
+
+    def to_obj(self) -> dict[str, Any]:
+        return {
+            "register": self.register,
+            "tiers": None if self.tiers is None else self.tiers.to_obj(),
+        }
+
+    @classmethod
+    def from_obj(cls, value: object, path: str) -> RegisterWindowProof:
+        f = codec.Fields(value, OBJ, REGISTER_WINDOW_FIELDS, path=path)
+        tiers = f.raw("tiers")
+        return cls(
+            f.integer("register", 0, MAX_REGISTERS - 1),
+            None if tiers is None else PartsProof.from_obj(tiers, f"{path}.tiers"),
+        )
+
+
+REGISTER_WINDOW_FIELDS: Final = frozenset({"register", "tiers"})
+
+
+def is_register_window(value: object) -> bool:
+    """Whether a decoded window entry is the register form (it has a ``register`` field)."""
+    return isinstance(value, dict) and "register" in value
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,8 @@ SCHEDULE_PURPOSE: Final = "demand-register-schedule"
 OBJ: Final = "demand register"
 OPENINGS_OBJ: Final = "register openings"
 MAX_SCHEDULES: Final = 16
+#: Registers per meter section of a bill (``model/bills.py``).
+MAX_REGISTERS: Final = 16
 #: Decoding bounds: register → schedules → entry; openings → schedules → entry → values.
 LIMITS: Final = codec.Limits(depth=3, items=512, container=MAX_SCHEDULES)
 OPENINGS_LIMITS: Final = codec.Limits(depth=4, items=2048, container=MAX_SCHEDULES)
