@@ -332,8 +332,9 @@ def zero_or_terms(
     ``T_j`` as sent in ``commitment_bytes``, and ``scalars``, ``c_0..c_{n-2} ‖ z_0..z_{n-1}``)
     whose clause ``j`` is ``X_j = Σ_m a_{j,m}·bases[m] + g_j·G``, ``images[j] = (a_j, g_j)``.
 
-    They hold, for random 128-bit weights, exactly when every clause transcript accepts; the
-    challenges add up to the transcript's by construction."""
+    With random 128-bit weights they hold when every clause transcript accepts and otherwise
+    only with probability about 2^-128; the challenges add up to the transcript's by
+    construction."""
     n = len(images)
     t.absorb_bytes(commitment_bytes)
     e = t.challenge()
