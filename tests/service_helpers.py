@@ -261,7 +261,9 @@ def pg_database() -> Iterator[str]:
     """A new, uniquely named PostgreSQL database, dropped afterwards."""
     import psycopg
 
-    name = f"privbill_test_{os.getpid()}_{secrets.token_hex(4)}"
+    # The pytest-xdist worker (gw0, gw1, …) in the name too: whose database it is, at a glance.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"privbill_test_{worker}_{os.getpid()}_{secrets.token_hex(4)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
