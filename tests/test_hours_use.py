@@ -94,10 +94,18 @@ def _independent_fee(values: list[int], tiers: list[tuple[str | None, str]]) -> 
     return fee
 
 
-def test_hours_use_bill_equals_cleartext_and_independent(provider: Provider, setup: Any) -> None:
-    tariff, period, first, values, inp, _ = setup
-    msg = prove_bill(tariff, [inp], period)
-    v = verify_bill(msg.encode(), tariff, provider.public_key)
+@pytest.fixture(scope="module")
+def proved(setup: Any) -> bytes:
+    """The month's bill, proved once for the tests that read it."""
+    tariff, period, _, _, inp, _ = setup
+    return prove_bill(tariff, [inp], period).encode()
+
+
+def test_hours_use_bill_equals_cleartext_and_independent(
+    provider: Provider, setup: Any, proved: bytes
+) -> None:
+    tariff, period, first, values, _, _ = setup
+    v = verify_bill(proved, tariff, provider.public_key)
     clear = cleartext_bill(tariff.body, [MeterReadings(HOUR, first, values)], period)
     assert v.total_fee == clear.total
     expected = (
@@ -108,7 +116,7 @@ def test_hours_use_bill_equals_cleartext_and_independent(provider: Provider, set
     assert Decimal(v.total_fee) / 10**12 == expected
     # the consumption reaches the third tier: widths of 200 and 400 hours of demand are in use
     assert sum(values) > 400 * max(values)
-    obj = cbor2.loads(msg.encode())["components"][0]
+    obj = cbor2.loads(proved)["components"][0]
     assert obj["kind"] == "hours-use" and len(obj["tiers"]["order"]) == 2
 
 
@@ -233,9 +241,9 @@ def test_cheating_billing_demand_and_splits() -> None:
     assert tried == 7
 
 
-def test_proof_fields_altered(provider: Provider, setup: Any) -> None:
-    tariff, period, _, _, inp, _ = setup
-    good = cbor2.loads(prove_bill(tariff, [inp], period).encode())
+def test_proof_fields_altered(provider: Provider, setup: Any, proved: bytes) -> None:
+    tariff = setup[0]
+    good = cbor2.loads(proved)
 
     def check(mutate: Any, error: type[Exception]) -> None:
         obj = cbor2.loads(cbor2.dumps(good))
