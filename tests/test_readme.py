@@ -204,7 +204,10 @@ def test_quick_start_commands_verbatim(tmp_path: Path) -> None:
         assert submit.returncode == 0, submit.stdout + submit.stderr
         assert "VALID" in submit.stdout and (copy / "demo-out" / "service-receipt.pbr").exists()
     finally:
-        subprocess.run(["pkill", "-f", "sqlite:///demo-out/service.db"], check=False)
+        # Only this copy's service (its interpreter's path is in the command line): a pattern
+        # of the command alone would end the same quick start of a run elsewhere on the machine.
+        own = re.escape(str(copy / ".venv" / "bin")) + r"/python.*sqlite:///demo-out/service\.db"
+        subprocess.run(["pkill", "-f", own], check=False)
     # The fourth quick start: meter, agent and service together, a bill arriving (two commands).
     live_env = {**env, "PRIVBILL_PROGRESS_DELAY": "1"}
     for cmd in (QUICK_LIVE_INSTALL, QUICK_LIVE):
