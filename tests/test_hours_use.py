@@ -360,3 +360,23 @@ def test_per_day_encoding_is_written_only_when_true(provider: Provider) -> None:
         SignedTariff.from_obj(obj)
     with pytest.raises(TariffError, match="unit"):
         TariffBody.from_description(description(DAILY, unit="week"))
+
+
+def test_tariff_show_lists_hours_use_tiers_in_words(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``privbill tariff show`` words every component, hours-use tiers included: their widths in
+    kWh per kW of the billing demand and their prices."""
+    import json
+
+    from privbill.cli import main
+
+    path = tmp_path / "hours-use.json"
+    path.write_text(json.dumps(description(DAILY, unit="day")))
+    assert main(["tariff", "show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1. hours-use tiers 'energy by hours use'" in out
+    assert "kWh per kW of the month's billing demand (its largest interval demand) per day" in out
+    for line in ("0..7 kWh/kW", "7..14 kWh/kW", "above 14 kWh/kW"):
+        assert line in out
+    assert "0.0612 USD/kWh" in out and "0.0297 USD/kWh" in out

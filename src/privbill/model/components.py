@@ -423,8 +423,23 @@ class HoursUse(ChargeComponent):
         }
 
     def describe_lines(self, number: int, period_names: Sequence[str], currency: str) -> list[str]:
-        """Not listed in words by ``privbill tariff show`` (its JSON view shows it)."""
-        return []
+        on = (
+            "all consumption"
+            if self.periods is None
+            else "consumption in " + ", ".join(period_names[p] for p in self.periods)
+        )
+        per = " per day" if self.per_day else ""
+        out = [
+            f"  {number}. hours-use tiers {self.name!r}: {on}, tier widths in kWh per kW of the "
+            f"month's billing demand (its largest interval demand){per}"
+        ]
+        lower = "0"
+        for t in self.tiers:
+            upper = None if t.up_to is None else str(t.up_to)
+            span = f"{lower}..{upper} kWh/kW" if upper else f"above {lower} kWh/kW"
+            out.append(f"       {span:<24} {price_text(t.price)} {currency}/kWh")
+            lower = upper or lower
+        return out
 
     def validate(self, n_periods: int | None, where: str) -> None:
         _check_tiers(self.tiers, f"{where}.tiers", nonnegative=False)
