@@ -18,6 +18,7 @@ and ``privbill.billing.polynomial`` prove the same value in zero knowledge, on t
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar
@@ -142,19 +143,12 @@ def _check_coefficients(coefficients: Sequence[int], where: str) -> None:
 # --- components ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class BlockCharge(ChargeComponent):
-    """Each interval's consumption at the price of the band it falls in (not cumulative).
-    ``bits`` is the range proof's bit length: bounded bands are at most 2^bits Wh wide, and a
-    proof covers consumption in an unbounded last band below its lower bound + 2^bits."""
+class _BandedCharge(ChargeComponent):
+    """What block and polynomial charges share: each interval of the account's load is charged
+    by its own band, any billing period; decoding dispatches on the kind tag."""
 
-    kind: ClassVar[str] = "block"
-    billing_module: ClassVar[str] = "privbill.billing.banded"
-    explain_text: ClassVar[str] = "each interval priced by its own consumption band"
-
+    __slots__ = ()
     name: str
-    bands: tuple[Band, ...]
-    bits: int = 16
 
     @classmethod
     def from_obj(cls, value: object, path: str) -> Self:
@@ -165,6 +159,7 @@ class BlockCharge(ChargeComponent):
         return _as(cls, from_description(d, where))
 
     def describe(self) -> dict[str, Any]:
+        assert isinstance(self, BlockCharge | PolynomialCharge)
         return describe(self)
 
     @property
@@ -177,6 +172,25 @@ class BlockCharge(ChargeComponent):
 
     def cleartext_fees(self, load: ClearLoad) -> list[tuple[str, int]]:
         return [(self.name, self.fee(load.load.values))]
+
+    @abstractmethod
+    def fee(self, values: Sequence[int]) -> int:
+        """Σ over intervals of the interval's fee (10⁻⁹ currency)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCharge(_BandedCharge):
+    """Each interval's consumption at the price of the band it falls in (not cumulative).
+    ``bits`` is the range proof's bit length: bounded bands are at most 2^bits Wh wide, and a
+    proof covers consumption in an unbounded last band below its lower bound + 2^bits."""
+
+    kind: ClassVar[str] = "block"
+    billing_module: ClassVar[str] = "privbill.billing.banded"
+    explain_text: ClassVar[str] = "each interval priced by its own consumption band"
+
+    name: str
+    bands: tuple[Band, ...]
+    bits: int = 16
 
     def describe_lines(self, number: int, period_names: Sequence[str], currency: str) -> list[str]:
         return [
@@ -205,7 +219,7 @@ class BlockCharge(ChargeComponent):
 
 
 @dataclass(frozen=True, slots=True)
-class PolynomialCharge(ChargeComponent):
+class PolynomialCharge(_BandedCharge):
     """Each interval's fee is its band's polynomial of the interval's consumption."""
 
     kind: ClassVar[str] = "polynomial"
@@ -215,28 +229,6 @@ class PolynomialCharge(ChargeComponent):
     name: str
     bands: tuple[PolynomialBand, ...]
     bits: int = 16
-
-    @classmethod
-    def from_obj(cls, value: object, path: str) -> Self:
-        return _as(cls, from_obj(value, path))
-
-    @classmethod
-    def from_description(cls, d: dict[str, Any], name: str, where: str) -> Self:
-        return _as(cls, from_description(d, where))
-
-    def describe(self) -> dict[str, Any]:
-        return describe(self)
-
-    @property
-    def needs_load(self) -> bool:
-        return True
-
-    @property
-    def needs_calendar_month(self) -> bool:
-        return False
-
-    def cleartext_fees(self, load: ClearLoad) -> list[tuple[str, int]]:
-        return [(self.name, self.fee(load.load.values))]
 
     def describe_lines(self, number: int, period_names: Sequence[str], currency: str) -> list[str]:
         coefficients = [
