@@ -744,3 +744,44 @@ def test_chunked_cheating_prover_out_of_range_in_the_last_chunk(
         True,
         False,
     ]
+
+
+def test_prove_many_proves_each_job_in_place() -> None:
+    """Several statements proven at once (two at a time, largest first) come back in the jobs'
+    order, each verifying its own statement only; a false job fails the call."""
+    jobs = []
+    for m, n, ctx in ((3, 8, b"a"), (40, 16, b"b"), (1, 8, b"c")):
+        values = [secrets.randbelow(1 << n) for _ in range(m)]
+        blindings = [group.random_scalar() for _ in range(m)]
+        commitments = [pedersen.commit(v, r) for v, r in zip(values, blindings, strict=True)]
+        jobs.append((bp.values_statement(commitments, n, context=ctx), values, blindings))
+    for workers in (1, 2):
+        proofs = bp.prove_many(jobs, workers=workers)
+        assert [bp.verify_statement(st, p) for (st, _, _), p in zip(jobs, proofs, strict=True)] == [
+            True,
+            True,
+            True,
+        ]
+        assert not bp.verify_statement(jobs[0][0], proofs[2])
+    st, values, blindings = jobs[1]
+    false = (st, [values[0] + (1 << 16), *values[1:]], blindings)
+    with pytest.raises(RangeProofError):
+        bp.prove_many([jobs[0], false], workers=2)
+    with pytest.raises(RangeProofError, match="at least one worker"):
+        bp.prove_many(jobs, workers=0)
+
+
+def test_prove_chunked_many_equals_one_call_per_job() -> None:
+    a = [5, 200, 7] * 30
+    b = [1, 2]
+    ra = [group.random_scalar() for _ in a]
+    rb = [group.random_scalar() for _ in b]
+    out = bp.prove_chunked_many(
+        [bp.ChunkedValues(a, ra, 8, b"x"), bp.ChunkedValues(b, rb, 8, b"y")]
+    )
+    ca = [pedersen.commit(v, r) for v, r in zip(a, ra, strict=True)]
+    cb = [pedersen.commit(v, r) for v, r in zip(b, rb, strict=True)]
+    assert bp.verify_chunked_values(ca, 8, out[0], context=b"x")
+    assert bp.verify_chunked_values(cb, 8, out[1], context=b"y")
+    assert not bp.verify_chunked_values(cb, 8, out[1], context=b"x")
+    assert len(out[0]) == len(bp.prove_chunked_values(a, ra, 8, context=b"x"))
