@@ -330,11 +330,13 @@ def case(provider: Provider) -> Any:
 
 
 def _capped(limit: int) -> Any:
-    """A demand prover that lies about the readings: capped at ``limit``."""
+    """A demand prover that lies about the readings: capped at ``limit`` (it proves its own
+    windows' peaks from them, not the bill's)."""
     honest = demand.prove
 
     def make(c: Demand, values: Sequence[int], *args: Any) -> Any:
-        return honest(c, [min(v, limit) for v in values], *args)
+        blindings, windows, interval_s, context = args[:4]
+        return honest(c, [min(v, limit) for v in values], blindings, windows, interval_s, context)
 
     return make
 

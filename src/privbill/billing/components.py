@@ -11,7 +11,7 @@ the component's position.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from privbill.billing import energy
 from privbill.billing.cleartext import component_schedule, demand_windows, tiered_indices
 from privbill.billing.load_range import bits_for
+from privbill.billing.peaks import Key, PeakSet, ProvedPeak, peak_differences, prove_peaks
 from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import group
 from privbill.crypto.group import Point
@@ -178,8 +179,8 @@ class LoadView:
 
 @dataclass(slots=True)
 class ChargeContext:
-    """One component's place in the bill: its transcript context, its path for error naming
-    and the bill-wide range-proof batch (verifier). A component that settles last sees the rest
+    """One component's place in the bill: its transcript context, its path for error naming,
+    the bill-wide range-proof batch (verifier) and shared peaks. A component that settles last sees the rest
     of the bill: the prover's total and its blinding (``so_far``), the verifier's commitment to
     it (``bill``) with the billed total and blinding."""
 
@@ -191,6 +192,11 @@ class ChargeContext:
     bill: Point | None = None
     total_fee: int = 0
     blinding: int = 0
+    #: The component's position in the tariff, and the bill's shared peaks
+    #: (:mod:`privbill.billing.peaks`): the prover's proven peaks, the verifier's statements.
+    index: int = 0
+    peaks: Mapping[Key, ProvedPeak] | None = None
+    peak_differences: Mapping[Key, list[Point]] = field(default_factory=dict)
 
 
 class ChargeBilling(Protocol):
@@ -241,6 +247,23 @@ def load_view(
     return view
 
 
+def _peak_sets(
+    body: TariffBody,
+    load: LoadView,
+    contexts: Sequence[bytes],
+    proofs: Sequence[ComponentProof] | None,
+) -> list[PeakSet]:
+    """Every range-proven window of the bill, from the kinds that have them (a module's
+    ``charge_peak_sets``): the prover's (``proofs`` None) or those the proofs prove."""
+    out: list[PeakSet] = []
+    for i, c in enumerate(body.components):
+        find = getattr(billing(c.kind), "charge_peak_sets", None)
+        if find is not None and not c.settles_last:
+            ctx = ChargeContext(contexts[i], f"components[{i}]", index=i)
+            out += find(c, load, ctx, None if proofs is None else proofs[i])
+    return out
+
+
 def prove_all(
     body: TariffBody,
     period: BillingPeriod,
@@ -255,13 +278,21 @@ def prove_all(
     load = load_view(body, period, meters, needs_load, openings=True, registers=registers)
     proofs: list[ComponentProof | None] = [None] * len(body.components)
     total, blind = subtotal, subtotal_blinding
+    # Every window's peak is committed and range-proven first, all at once (billing/peaks.py).
+    sets = _peak_sets(body, load, contexts, None)
+    peaks = prove_peaks(sets, load.values, load.blindings, load.points) if sets else {}
     # Components that settle last (the minimum bill) see the total of all the others.
     for last in (False, True):
         for i, c in enumerate(body.components):
             if c.settles_last != last:
                 continue
             ctx = ChargeContext(
-                contexts[i], f"components[{i}]", so_far=total, so_far_blinding=blind
+                contexts[i],
+                f"components[{i}]",
+                so_far=total,
+                so_far_blinding=blind,
+                index=i,
+                peaks=peaks,
             )
             proofs[i], fee, fb = billing(c.kind).prove_charge(c, load, ctx)
             total += fee
@@ -309,20 +340,24 @@ def verify_all(
         amount=tiered_amount,
     )
     fees: list[Point] = [subtotal]
-    # Every demand component's range proofs are verified together, after the loop.
-    batch = RangeBatch()
     for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
-        path = f"components[{i}]"
         if p.kind != c.kind:
             raise DecodeError(
                 f"the tariff's component is {c.kind}, the proof is {p.kind}",
                 obj=OBJ,
-                field=f"{path}.kind",
+                field=f"components[{i}].kind",
             )
+    # The statements of the windows' peaks (shared between windows: billing/peaks.py).
+    sets = _peak_sets(body, load, contexts, proofs)
+    differences = peak_differences(sets, load.points) if sets else {}
+    # Every demand component's range proofs are verified together, after the loop.
+    batch = RangeBatch()
+    for i, (c, p) in enumerate(zip(body.components, proofs, strict=True)):
         if not c.settles_last:
-            fees += billing(c.kind).verify_charge(
-                c, p, load, ChargeContext(contexts[i], path, batch)
+            ctx = ChargeContext(
+                contexts[i], f"components[{i}]", batch, index=i, peak_differences=differences
             )
+            fees += billing(c.kind).verify_charge(c, p, load, ctx)
     fees += batch.settle()
     full = group.point_sum(fees)
     last = [i for i, c in enumerate(body.components) if c.settles_last]

@@ -2,7 +2,9 @@
 
 Statement, per window with intervals ``W``: a commitment ``C_M`` to ``M`` with ``M − c_i ∈
 [0, 2^bits)`` for every ``i ∈ W`` (one aggregated range proof over the commitments
-``C_M − C_i``, which the verifier derives), so ``M ≥ max c_i``. The demand in W is
+``C_M − C_i``, which the verifier derives), so ``M ≥ max c_i``. In a bill, where the intervals
+of another window lie inside ``W`` its peak stands for them (:mod:`privbill.billing.peaks`:
+``M − M_V`` once instead of ``M − c_i`` for each). The demand in W is
 ``f·M`` with ``f = 3600 / interval seconds``; the fee is the tier fee of ``f·M``: for one tier
 the fee commitment is ``p·f·C_M``, for several the tier parts of :mod:`privbill.billing.tiers`.
 
@@ -20,17 +22,17 @@ meters (whose load is a sum no single meter saw) use the range proof.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from privbill.billing import tiers
 from privbill.billing.components import ChargeContext, LoadView
+from privbill.billing.peaks import Key, PeakSet, ProvedPeak, prove_peaks
 from privbill.billing.range_batch import RangeBatch
 from privbill.crypto import bulletproofs, group, pedersen
 from privbill.crypto.group import Point
 from privbill.errors import (
     CommitmentError,
-    ComponentProofError,
     DecodeError,
     OpeningError,
     TariffMismatchError,
@@ -76,6 +78,38 @@ def _window_fee(
     return tiers.prove(win.tiers, f * peak, f * r_peak % group.ORDER, 1, ctx)
 
 
+def peak_sets(
+    component: Demand,
+    windows: Sequence[Sequence[int]],
+    context: bytes,
+    index: int = 0,
+    proof: DemandProof | None = None,
+    path: str = "",
+) -> list[PeakSet]:
+    """The component's range-proven windows (:mod:`privbill.billing.peaks`): for the prover
+    (``proof`` None) every charged window; for the verifier the charged windows the proof
+    proves by range proof, with their decoded peaks (a :class:`DecodeError` naming the field
+    if the proof's windows or a peak are malformed)."""
+    if proof is None:
+        return [
+            PeakSet((index, w), idx, component.bits, _window_context(context, w), "demand")
+            for w, idx in enumerate(windows)
+            if _charged(component, w, idx)
+        ]
+    return [
+        PeakSet(
+            (index, w),
+            idx,
+            component.bits,
+            _window_context(context, w),
+            "demand",
+            _decode_peak(wp, f"{path}.windows[{w}]"),
+        )
+        for w, idx, wp in _charged_entries(component, windows, proof, path)
+        if isinstance(wp, WindowProof)
+    ]
+
+
 def prove(
     component: Demand,
     values: Sequence[int],
@@ -83,7 +117,14 @@ def prove(
     windows: Sequence[Sequence[int]],
     interval_s: int,
     context: bytes,
+    peaks: Mapping[Key, ProvedPeak] | None = None,
+    index: int = 0,
 ) -> tuple[DemandProof, int, int]:
+    """``(proof, fee, fee blinding)``. ``peaks``: the bill's proven peaks (keyed by component
+    ``index`` and window; :func:`privbill.billing.peaks.prove_peaks`); without them the
+    component proves its own windows, which never overlap one another."""
+    if peaks is None:
+        peaks = prove_peaks(peak_sets(component, windows, context, index), values, blindings)
     f = 3600 // interval_s
     fee, fee_blinding = 0, 0
     proofs: list[WindowProof | None] = []
@@ -91,23 +132,12 @@ def prove(
         if not _charged(component, w, idx):
             proofs.append(None)
             continue
+        pk = peaks[(index, w)]
         ctx = _window_context(context, w)
-        peak = max(values[k] for k in idx)
-        if peak >= 1 << component.bits:
-            raise ComponentProofError(
-                f"an interval of {peak} Wh does not fit the tariff's {component.bits}-bit demand proof",
-                obj="readings",
-                field="wh",
-            )
-        r_peak = group.random_scalar()
-        c_peak = pedersen.commit_ct(peak, r_peak)  # the peak is secret: constant-time path
-        diffs = [peak - values[k] for k in idx]
-        dblind = [(r_peak - blindings[k]) % group.ORDER for k in idx]
-        ranges = bulletproofs.prove_chunked_values(diffs, dblind, component.bits, context=ctx)
-        parts, wfee, wblind = _window_fee(component, w, f, peak, r_peak, ctx)
+        parts, wfee, wblind = _window_fee(component, w, f, pk.value, pk.blinding, ctx)
         fee += wfee
         fee_blinding += wblind
-        proofs.append(WindowProof(group.encode_point(c_peak), ranges, parts))
+        proofs.append(WindowProof(group.encode_point(pk.commitment), pk.ranges, parts))
     return DemandProof(tuple(proofs)), fee, fee_blinding % group.ORDER
 
 
@@ -120,11 +150,25 @@ def verify(
     proof: DemandProof,
     path: str,
     batch: RangeBatch | None = None,
+    shared: SharedPeaks | None = None,
 ) -> Point:
     """The window fees' commitment sum. With ``batch``, the peak range proofs and the tier checks
     that rely on them are queued there and their fee commitments come from ``batch.settle()``;
-    the returned point then holds only the single-tier windows' fees."""
-    return _verify(component, points, windows, interval_s, context, proof, path, None, batch)
+    the returned point then holds only the single-tier windows' fees. ``shared``: the bill's
+    peak statements (:func:`privbill.billing.peaks.peak_differences`) and this component's
+    index; without, each window bounds all its intervals."""
+    return _verify(
+        component, points, windows, interval_s, context, proof, path, None, batch, shared
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPeaks:
+    """The verifier's statements of the bill's range-proven windows, and which component this
+    is among them."""
+
+    differences: Mapping[Key, list[Point]]
+    index: int
 
 
 _RegisterPeak = Callable[[RegisterWindowProof, int, str], Point]
@@ -140,25 +184,15 @@ def _verify(
     path: str,
     register_peak: _RegisterPeak | None,
     batch: RangeBatch | None,
+    shared: SharedPeaks | None = None,
 ) -> Point:
     own = RangeBatch() if batch is None else batch
     f = 3600 // interval_s
-    if len(proof.windows) != len(component.windows):
-        raise DecodeError(
-            f"expected {len(component.windows)} windows", obj=OBJ, field=f"{path}.windows"
-        )
-    entries: tuple[object, ...] = proof.windows
     fee_commitments: list[Point] = []
     # The windows' peak range proofs go to the batch (one MSM for the whole bill); the tier
     # parts are checked after them, once every peak is known to bound its window's load.
-    for w, (idx, wp) in enumerate(zip(windows, entries, strict=True)):
+    for w, idx, wp in _charged_entries(component, windows, proof, path):
         wpath = f"{path}.windows[{w}]"
-        if not _charged(component, w, idx):
-            if wp is not None:
-                raise DecodeError(
-                    "this window charges nothing in the period: no proof", obj=OBJ, field=wpath
-                )
-            continue
         ctx = _window_context(context, w)
         if isinstance(wp, RegisterWindowProof):
             if register_peak is None:
@@ -169,12 +203,13 @@ def _verify(
                 )
             c_peak = register_peak(wp, w, wpath)
             parts = wp.tiers
-        elif isinstance(wp, WindowProof):
-            try:
-                c_peak = group.decode_point(wp.peak)
-            except group.GroupError as exc:
-                raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
-            diffs = [c_peak - points[k] for k in idx]
+        else:
+            c_peak = _decode_peak(wp, wpath)
+            key = (0 if shared is None else shared.index, w)
+            if shared is not None and key in shared.differences:
+                diffs = shared.differences[key]
+            else:
+                diffs = [c_peak - points[k] for k in idx]
             own.add_chunked(
                 bulletproofs.chunked_values_statements(diffs, component.bits, context=ctx),
                 wp.ranges,
@@ -183,8 +218,6 @@ def _verify(
                 message="peak range proof does not verify",
             )
             parts = wp.tiers
-        else:
-            raise DecodeError("missing proof for a window with intervals", obj=OBJ, field=wpath)
         win = component.windows[w]
         if len(win.tiers) == 1:
             if parts is not None:
@@ -199,6 +232,38 @@ def _verify(
     if batch is None:
         fee_commitments += own.settle()
     return group.point_sum(fee_commitments)
+
+
+def _charged_entries(
+    component: Demand, windows: Sequence[Sequence[int]], proof: DemandProof, path: str
+) -> list[tuple[int, Sequence[int], WindowProof | RegisterWindowProof]]:
+    """The proof's entries of the charged windows (window, its intervals, its proof), after
+    checking that the proof has one entry per window, none for a window that charges nothing and
+    one for every window that does."""
+    if len(proof.windows) != len(component.windows):
+        raise DecodeError(
+            f"expected {len(component.windows)} windows", obj=OBJ, field=f"{path}.windows"
+        )
+    out: list[tuple[int, Sequence[int], WindowProof | RegisterWindowProof]] = []
+    for w, (idx, wp) in enumerate(zip(windows, proof.windows, strict=True)):
+        wpath = f"{path}.windows[{w}]"
+        if not _charged(component, w, idx):
+            if wp is not None:
+                raise DecodeError(
+                    "this window charges nothing in the period: no proof", obj=OBJ, field=wpath
+                )
+            continue
+        if wp is None:
+            raise DecodeError("missing proof for a window with intervals", obj=OBJ, field=wpath)
+        out.append((w, idx, wp))
+    return out
+
+
+def _decode_peak(wp: WindowProof, wpath: str) -> Point:
+    try:
+        return group.decode_point(wp.peak)
+    except group.GroupError as exc:
+        raise DecodeError(str(exc), obj=OBJ, field=f"{wpath}.peak") from None
 
 
 def _tier_check(
@@ -291,6 +356,26 @@ def _opened(
     return None
 
 
+def register_openings(
+    component: Demand,
+    registers: MeterRegisters | None,
+    body: TariffBody,
+    period: BillingPeriod,
+) -> tuple[int, DemandRegister, int, list[int], list[int]] | None:
+    """The register the prover uses for the component (index, register, schedule position) and
+    its opened maxima and blindings; ``None``: the windows are proven by range proof."""
+    if registers is None:
+        return None
+    found = _find_register(registers, schedule_hash_for(component, body), period)
+    if found is None:
+        return None
+    index, reg, s = found
+    opened = _opened(registers, reg, s, f"{registers.path}.registers[{index}]")
+    if opened is None:
+        return None
+    return index, reg, s, opened[0], opened[1]
+
+
 def prove_with_registers(
     component: Demand,
     values: Sequence[int],
@@ -301,23 +386,20 @@ def prove_with_registers(
     registers: MeterRegisters | None,
     body: TariffBody,
     period: BillingPeriod,
+    peaks: Mapping[Key, ProvedPeak] | None = None,
+    index: int = 0,
 ) -> tuple[DemandProof, int, int]:
     """:func:`prove`, using the meter's register for the billing month when there is one for
-    this component's schedule and the prover holds its openings; otherwise the range proof.
+    this component's schedule and the prover holds its openings; otherwise the range proof
+    (``peaks`` and ``index`` as for :func:`prove`).
 
     The register's maxima are checked against the readings (they must be the largest value of
     each window, 0 for a window without intervals): a register that disagrees raises
     :class:`OpeningError`."""
-    if registers is None:
-        return prove(component, values, blindings, windows, interval_s, context)
-    found = _find_register(registers, schedule_hash_for(component, body), period)
+    found = register_openings(component, registers, body, period)
     if found is None:
-        return prove(component, values, blindings, windows, interval_s, context)
-    index, reg, s = found
-    opened = _opened(registers, reg, s, f"{registers.path}.registers[{index}]")
-    if opened is None:
-        return prove(component, values, blindings, windows, interval_s, context)
-    maxima, rs = opened
+        return prove(component, values, blindings, windows, interval_s, context, peaks, index)
+    reg_index, reg, s, maxima, rs = found
     if len(maxima) != len(windows):
         raise OpeningError(
             f"register has {len(maxima)} windows, the component {len(windows)}",
@@ -342,7 +424,7 @@ def prove_with_registers(
         parts, wfee, wblind = _window_fee(component, w, f, peak, rs[w], _window_context(context, w))
         fee += wfee
         fee_blinding += wblind
-        proofs.append(RegisterWindowProof(index, parts))
+        proofs.append(RegisterWindowProof(reg_index, parts))
     return DemandProof(tuple(proofs)), fee, fee_blinding % group.ORDER
 
 
@@ -358,6 +440,7 @@ def verify_with_registers(
     body: TariffBody,
     period: BillingPeriod,
     batch: RangeBatch | None = None,
+    shared: SharedPeaks | None = None,
 ) -> Point:
     """:func:`verify`, accepting windows proven by register. For each register a window names:
     meter id (:class:`CertificateError`), month (:class:`CoverageError`), meter signature
@@ -365,7 +448,9 @@ def verify_with_registers(
     (:class:`TariffMismatchError`), a valid commitment for the window (:class:`CommitmentError`).
     Windows proven by range proof are checked as in :func:`verify`."""
     if registers is None:
-        return _verify(component, points, windows, interval_s, context, proof, path, None, batch)
+        return _verify(
+            component, points, windows, interval_s, context, proof, path, None, batch, shared
+        )
     regs = registers
     expected = schedule_hash_for(component, body)
     entries: dict[int, tuple[RegisterEntry, int]] = {}
@@ -407,15 +492,25 @@ def verify_with_registers(
             ) from None
 
     return _verify(
-        component, points, windows, interval_s, context, proof, path, register_peak, batch
+        component, points, windows, interval_s, context, proof, path, register_peak, batch, shared
     )
+
+
+def charge_peak_sets(
+    component: Demand, load: LoadView, ctx: ChargeContext, proof: DemandProof | None
+) -> list[PeakSet]:
+    """:func:`peak_sets` over the account's load; none where the prover uses a register."""
+    component = replace(component, bits=load.bits(component.bits))
+    if proof is None and register_openings(component, load.registers, load.body, load.period):
+        return []
+    return peak_sets(component, load.windows(component), ctx.context, ctx.index, proof, ctx.path)
 
 
 def prove_charge(
     component: Demand, load: LoadView, ctx: ChargeContext
 ) -> tuple[DemandProof, int, int]:
     """:func:`prove_with_registers` over the account's load, with the range width the bill's
-    meter ratings allow (:meth:`LoadView.bits`)."""
+    meter ratings allow (:meth:`LoadView.bits`) and the bill's shared peaks."""
     return prove_with_registers(
         replace(component, bits=load.bits(component.bits)),
         load.values,
@@ -426,6 +521,8 @@ def prove_charge(
         load.registers,
         load.body,
         load.period,
+        ctx.peaks,
+        ctx.index,
     )
 
 
@@ -433,7 +530,8 @@ def verify_charge(
     component: Demand, proof: DemandProof, load: LoadView, ctx: ChargeContext
 ) -> list[Point]:
     """:func:`verify_with_registers` over the account's load; the range proofs go to the
-    bill's batch; the range width as the prover's (:meth:`LoadView.bits`)."""
+    bill's batch; the range width as the prover's (:meth:`LoadView.bits`); the statements of
+    the bill's shared peaks."""
     fee = verify_with_registers(
         replace(component, bits=load.bits(component.bits)),
         load.points,
@@ -446,6 +544,7 @@ def verify_charge(
         load.body,
         load.period,
         ctx.batch,
+        SharedPeaks(ctx.peak_differences, ctx.index),
     )
     return [fee]
 
