@@ -146,6 +146,38 @@ def test_tariff_channel_round_trip_and_errors(provider: Provider) -> None:
         SignedTariff.decode(codec.encode(obj))
 
 
+def test_channel_tiers_of_meters_with_different_intervals(provider: Provider) -> None:
+    """Tiers that each count one channel need no common interval length: an hourly meter and a
+    quarter-hour meter bill, and the verifier takes the same view of them as the prover."""
+    from cheaters import description
+
+    desc = description(
+        ["0.01"],
+        [
+            {"kind": "tiered", "name": "api", "channel": "api",
+             "tiers": [{"up_to_kwh": "2", "price": "0.30"}, {"up_to_kwh": None, "price": "0.10"}]},
+            {"kind": "tiered", "name": "render", "channel": "render",
+             "tiers": [{"up_to_kwh": None, "price": "0.20"}]},
+        ],
+    )  # fmt: skip
+    tariff = provider.sign_tariff(TariffBody.from_description(desc))
+    period = BillingPeriod.parse("2026-03", tariff.body.tz)
+    inputs, meters = [], []
+    for channel, step in (("api", HOUR), ("render", 900)):
+        key = SigningKey.generate()
+        cert = provider.certify_meter(
+            f"m-{channel}", "acct", key.public_key(), interval_s=step, channel=channel
+        )
+        first, count = period.intervals(step)
+        vals = [(k * 7) % 23 for k in range(count)]
+        rec = Meter(cert, key, "day", "UTC").record([(first + k, v) for k, v in enumerate(vals)])
+        inputs.append(MeterInput(SealedReadings(cert, tuple(rec.runs)), [rec.openings], None))
+        meters.append(MeterReadings(step, first, vals, {}, channel))
+    msg = prove_bill(tariff, inputs, period)
+    verified = verify_bill(msg.encode(), tariff, provider.public_key)
+    assert verified.total_fee == msg.total_fee == cleartext_bill(tariff.body, meters, period).total
+
+
 # --- a month's licence bill ----------------------------------------------------------------
 
 

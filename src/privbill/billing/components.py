@@ -324,10 +324,11 @@ def verify_all(
             obj=OBJ,
             field="components",
         )
-    # The verifier adds up the load for every tiered component that reads the readings (channel
-    # tiers too), before any proof is looked at.
+    # The verifier needs the account's load exactly where the prover does (tiers that count one
+    # channel look at its meters alone), except that a register bill's tiers count its energy
+    # registers; it adds the load up before any proof is looked at.
     needs_load = any(
-        (tiered_amount is None) if isinstance(c, TieredEnergy) else c.needs_load
+        c.needs_load and not (tiered_amount is not None and isinstance(c, TieredEnergy))
         for c in body.components
     )
     load = load_view(
