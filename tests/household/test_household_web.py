@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from web_helpers import WebHousehold, billed_household, proved_household
 
+from privbill.household import web
 from privbill.household.web import CSP, WebPage
 
 
@@ -50,6 +51,44 @@ def login(page: WebPage) -> str:
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     return cookie.split(";")[0]
+
+
+def test_sessions_end_when_idle_or_old_and_are_bounded(hh: WebHousehold) -> None:
+    """A session ends 30 idle minutes after its last request, 12 hours after it began even if
+    used all along, and the 17th session ends the least recently used one."""
+    now = [1000.0]
+    p = WebPage(hh.setup.home, clock=lambda: now[0])
+    p.start()
+    try:
+        cookie = login(p)
+        assert (
+            f"Max-Age={web.SESSION_MAX_S}" in fetch(p, "GET", f"/?token={p.token}")[1]["set-cookie"]
+        )
+        assert fetch(p, "GET", "/", Cookie=cookie)[0] == 200
+        now[0] += web.SESSION_IDLE_S - 1
+        assert fetch(p, "GET", "/", Cookie=cookie)[0] == 200  # and kept alive again
+        now[0] += web.SESSION_IDLE_S + 1
+        assert fetch(p, "GET", "/", Cookie=cookie)[0] == 401
+        start, step = now[0], web.SESSION_IDLE_S // 2
+        cookie = login(p)
+        ended = None
+        for _ in range(web.SESSION_MAX_S // step + 2):  # a request every 15 minutes
+            now[0] += step
+            if fetch(p, "GET", "/data.csv", Cookie=cookie)[0] != 200:
+                ended = now[0] - start
+                break
+        assert ended is not None and web.SESSION_MAX_S < ended <= web.SESSION_MAX_S + step
+        first = login(p)
+        now[0] += 1
+        others = []
+        for _ in range(web.MAX_SESSIONS):
+            others.append(login(p))
+            now[0] += 1
+        assert p.sessions() == web.MAX_SESSIONS
+        assert fetch(p, "GET", "/data.csv", Cookie=first)[0] == 401
+        assert fetch(p, "GET", "/data.csv", Cookie=others[0])[0] == 200
+    finally:
+        p.stop()
 
 
 def test_no_secret_no_page(page: WebPage) -> None:

@@ -8,7 +8,8 @@ person, with Allow / Refuse buttons, and the ledger of past disclosures.
 
 Security: the server binds 127.0.0.1 and answers only requests whose ``Host`` names it (no DNS
 rebinding); a secret printed at start (``/?token=…``) is exchanged for a session cookie
-(``HttpOnly``, ``SameSite=Strict``); every POST carries a CSRF token derived from the session;
+(``HttpOnly``, ``SameSite=Strict``) that ends after 30 idle minutes or 12 hours, at most 16 at
+once; every POST carries a CSRF token derived from the session;
 no script, no third-party request: the Content-Security-Policy allows only the page's own style
 sheet. Allow records the decision as ``privbill agent consent`` does — the running agent answers
 it through its disclosure path and records it in the ledger; Refuse records the refusal and
@@ -24,7 +25,9 @@ import html
 import secrets
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -494,16 +497,40 @@ def readings_greenbutton(d: PageData) -> bytes:
 # --- the server ------------------------------------------------------------------------------------
 
 
-class WebPage:
-    """The page's state: the household, the start secret, the sessions and the CSRF key."""
+#: A session ends after this many seconds without a request …
+SESSION_IDLE_S = 30 * 60
+#: … and this many seconds after it began, whatever happens.
+SESSION_MAX_S = 12 * 3600
+#: At most this many sessions at once; a new one ends the least recently used.
+MAX_SESSIONS = 16
 
-    def __init__(self, home: AgentHome, account: str | None = None) -> None:
+
+@dataclass(slots=True)
+class _Session:
+    started: float
+    seen: float
+
+
+class WebPage:
+    """The page's state: the household, the start secret, the sessions and the CSRF key.
+
+    A session ends :data:`SESSION_IDLE_S` after its last request or :data:`SESSION_MAX_S`
+    after it began (the cookie says so too); opening the printed address again starts a new
+    one. ``clock`` (monotonic seconds) is for tests."""
+
+    def __init__(
+        self,
+        home: AgentHome,
+        account: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.home = home
         self.account = home.account_of(account)
         self.store_path: Path = home.store_path(self.account)
         self.token = secrets.token_urlsafe(32)
         self._csrf_key = secrets.token_bytes(32)
-        self._sessions: set[str] = set()
+        self._sessions: dict[str, _Session] = {}
+        self._clock = clock
         self._lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
@@ -512,15 +539,41 @@ class WebPage:
 
     def new_session(self) -> str:
         s = secrets.token_urlsafe(32)
+        now = self._clock()
         with self._lock:
-            self._sessions.add(s)
+            self._expire(now)
+            while len(self._sessions) >= MAX_SESSIONS:
+                oldest = min(self._sessions, key=lambda k: self._sessions[k].seen)
+                del self._sessions[oldest]
+            self._sessions[s] = _Session(now, now)
         return s
 
     def valid_session(self, s: str | None) -> bool:
+        """Whether ``s`` is a live session (a request on it keeps it alive)."""
         if not s:
             return False
+        now = self._clock()
         with self._lock:
-            return any(hmac.compare_digest(s, k) for k in self._sessions)
+            self._expire(now)
+            found = next((k for k in self._sessions if hmac.compare_digest(s, k)), None)
+            if found is None:
+                return False
+            self._sessions[found].seen = now
+            return True
+
+    def sessions(self) -> int:
+        """How many sessions are live."""
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._sessions)
+
+    def _expire(self, now: float) -> None:
+        for k in [
+            k
+            for k, v in self._sessions.items()
+            if now - v.seen > SESSION_IDLE_S or now - v.started > SESSION_MAX_S
+        ]:
+            del self._sessions[k]
 
     def csrf_for(self, session: str) -> str:
         return hmac.new(
@@ -686,7 +739,9 @@ class PageHandler(BaseHTTPRequestHandler):
                 HTTPStatus.SEE_OTHER,
                 headers={
                     "Location": "/",
-                    "Set-Cookie": f"{COOKIE}={s}; HttpOnly; SameSite=Strict; Path=/",
+                    "Set-Cookie": (
+                        f"{COOKIE}={s}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_MAX_S}"
+                    ),
                 },
             )
         if session is None:
