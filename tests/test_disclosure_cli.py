@@ -208,6 +208,7 @@ def test_verify_failures_exit_codes(work: Path, capsys: pytest.CaptureFixture[st
         ('[{"kind": "sum", "from": "2025-12-31"}]', "inside the period"),
         ('[{"kind": "sum", "from": "2026-02-01"}]', "ends before it starts"),
         ("{", "not valid JSON"),
+        ("[" + ", ".join(['{"kind": "sum"}'] * 257) + "]", "at most 256 statements"),
     ],
 )
 def test_request_errors(

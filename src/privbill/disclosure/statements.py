@@ -903,6 +903,11 @@ def parse_statements(
         items = items["statements"]
     if not isinstance(items, list) or not items:
         raise UsageError("expected a non-empty JSON list of statements", obj=LIST_OBJ)
+    if len(items) > MAX_STATEMENTS:
+        raise UsageError(
+            f"a request holds at most {MAX_STATEMENTS} statements, the list has {len(items)}",
+            obj=LIST_OBJ,
+        )
     lengths = {m.meter_id: m.interval_s for m in meters}
     kinds = statement_kinds()
     out: list[Statement] = []
