@@ -14,7 +14,6 @@
 """
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -31,8 +30,8 @@ from privbill.model.periods import BillingPeriod, zone
 from privbill.model.register_bills import decode_bill
 from privbill.model.tariffs import SignedTariff
 from privbill.service import core, db
-
-CBOR = "application/cbor"
+from privbill.service.api_context import CBOR, ERRORS, ApiContext, Caller, cbor_body, cbor_response
+from privbill.service.api_models import DisclosureSpec
 
 
 def _request_row(engine: Engine, request_id: str) -> Any:
@@ -190,16 +189,9 @@ def request_status(engine: Engine, row: Any) -> dict[str, Any]:
     }
 
 
-def add_routes(
-    app: FastAPI,
-    engine: Engine,
-    config: Any,
-    caller: Any,
-    read_limited: Callable[[Request, int, str], Awaitable[bytes]],
-) -> None:
-    from privbill.service.app import ERRORS, DisclosureSpec, _cbor_body, _cbor_response
-
-    provider = config.provider_key.public_key()
+def add_routes(app: FastAPI, ctx: ApiContext) -> None:
+    engine, config, provider = ctx.engine, ctx.config, ctx.provider
+    read_limited = ctx.read_limited
 
     @app.post(
         "/v1/disclosures",
@@ -208,7 +200,7 @@ def add_routes(
         status_code=201,
         responses=ERRORS,
     )
-    def post_disclosure(spec: DisclosureSpec, who: caller) -> dict[str, Any]:
+    def post_disclosure(spec: DisclosureSpec, who: Caller) -> dict[str, Any]:
         who.require_scope("disclosures:write")
         return create_request(engine, config, spec)
 
@@ -220,7 +212,7 @@ def add_routes(
     )
     def list_requests(
         account: str,
-        who: caller,
+        who: Caller,
         status: Annotated[str, Query(pattern="^(pending|answered|all)$")] = "pending",
     ) -> list[dict[str, Any]]:
         who.require_account(account, "disclosures:read")
@@ -237,9 +229,9 @@ def add_routes(
         "/v1/disclosures/{request_id}/request",
         tags=["disclosures"],
         summary="the signed disclosure request (CBOR)",
-        responses={**_cbor_response("disclosure request"), **ERRORS},
+        responses={**cbor_response("disclosure request"), **ERRORS},
     )
-    def get_request(request_id: str, who: caller) -> Response:
+    def get_request(request_id: str, who: Caller) -> Response:
         row = _request_row(engine, request_id)
         who.require_account(row.account, "disclosures:read")
         return Response(row.request, media_type=CBOR)
@@ -248,10 +240,10 @@ def add_routes(
         "/v1/disclosures/{request_id}/response",
         tags=["disclosures"],
         summary="answer a disclosure request (the account's customer, signed request)",
-        openapi_extra=_cbor_body("disclosure response, canonical CBOR"),
+        openapi_extra=cbor_body("disclosure response, canonical CBOR"),
         responses={**ERRORS, 422: {"description": "the response does not verify"}},
     )
-    async def post_response(request: Request, request_id: str, who: caller) -> dict[str, Any]:
+    async def post_response(request: Request, request_id: str, who: Caller) -> dict[str, Any]:
         row = await run_in_threadpool(_request_row, engine, request_id)
         who.require_account(row.account, "-")  # "-": no operator scope answers for a customer
         data = await read_limited(request, config.max_object_bytes, "disclosure response")
@@ -263,7 +255,7 @@ def add_routes(
         summary="a disclosure request's status and verified result",
         responses=ERRORS,
     )
-    def get_disclosure(request_id: str, who: caller) -> dict[str, Any]:
+    def get_disclosure(request_id: str, who: Caller) -> dict[str, Any]:
         row = _request_row(engine, request_id)
         who.require_account(row.account, "disclosures:read")
         return request_status(engine, row)
