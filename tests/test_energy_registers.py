@@ -734,3 +734,23 @@ def test_register_bill_equals_the_cleartext_bill_on_random_tariffs(
         == per_reading
         == cleartext_total(tariff, [MeterReadings(interval, first, values)], period)
     )
+
+
+@pytest.mark.parametrize("path", ["registers", "readings"])
+def test_both_payment_messages_bound_the_period_alike(
+    rec: Recorder, tou: SignedTariff, provider: Provider, path: str
+) -> None:
+    """A period end beyond the last representable time (or before its start) is refused when
+    the message is decoded, by the same rule for either format, naming ``period.end``."""
+    import copy
+
+    from privbill.errors import DecodeError
+    from privbill.model import codec
+
+    obj = prove_bill(tou, [rec.input()], JAN, path=path).to_obj()
+    for end in (codec.MAX_TIME + 1, 2**62, obj["period"]["start"]):
+        changed = copy.deepcopy(obj)
+        changed["period"]["end"] = end
+        with pytest.raises(DecodeError) as ei:
+            decode_bill(codec.encode(changed))
+        assert ei.value.field == "period.end"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from privbill.crypto import group
 from privbill.crypto.hashing import DIGEST_BYTES, digest
@@ -19,6 +20,8 @@ from privbill.model.seals import SealedRun
 FORMAT: Final = "privbill/bill/1"
 OBJ: Final = "payment message"
 MAX_METERS: Final = 1024
+#: A tariff has at most this many components, hence a bill as many component proofs.
+MAX_COMPONENT_PROOFS: Final = 32
 #: Decoding bounds. Depth 7: message → components → demand proof → windows → window → tier parts
 #: → ordering proofs (and message → meters → section → runs → run → seal, or → registers →
 #: register → schedules → entry). Items: a year of quarter-hour readings with a polynomial
@@ -79,16 +82,7 @@ class PaymentMessage:
         )
 
     def to_obj(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "account": self.account,
-            "period": self.period.to_obj(),
-            "tariff_hash": self.tariff_hash,
-            "meters": [m.to_obj() for m in self.meters],
-            "total_fee": self.total_fee,
-            "blinding": group.encode_scalar(self.blinding),
-            "components": [c.to_obj() for c in self.components],
-        }
+        return bill_obj(self, FORMAT)
 
     def encode(self) -> bytes:
         return codec.encode(self.to_obj())
@@ -119,20 +113,74 @@ class PaymentMessage:
                 "components",
             },
         )
-        p = f.sub("period", {"start", "end"})
-        start, end = p.time("start"), p.time("end")
-        if end <= start:
-            raise p.error("end", "period ends before it starts")
-        try:
-            blinding = group.decode_scalar(f.octets("blinding", group.SCALAR_BYTES))
-        except group.GroupError as exc:
-            raise f.error("blinding", str(exc)) from None
-        return cls(
-            account=f.text("account", 64, is_identifier),
-            period=BillingPeriod(start, end),
-            tariff_hash=f.octets("tariff_hash", DIGEST_BYTES),
-            meters=tuple(f.each("meters", MeterSection.from_obj, 1, MAX_METERS)),
-            total_fee=f.integer("total_fee"),
-            blinding=blinding,
-            components=tuple(f.each("components", component_proof_from_obj, 0, 32)),
-        )
+        common = common_fields(f)
+        meters = tuple(f.each("meters", MeterSection.from_obj, 1, MAX_METERS))
+        return cls(common.account, common.period, common.tariff_hash, meters, *common.totals)
+
+
+# --- what both payment messages carry (this one and model/register_bills.py's) ------------------
+
+
+class _BillLike(Protocol):
+    @property
+    def account(self) -> str: ...
+    @property
+    def period(self) -> BillingPeriod: ...
+    @property
+    def tariff_hash(self) -> bytes: ...
+    @property
+    def meters(self) -> Sequence[Any]: ...
+    @property
+    def total_fee(self) -> int: ...
+    @property
+    def blinding(self) -> int: ...
+    @property
+    def components(self) -> tuple[ComponentProof, ...]: ...
+
+
+def bill_obj(bill: _BillLike, fmt: str) -> dict[str, Any]:
+    """The canonical map of a payment message of format ``fmt``."""
+    return {
+        "format": fmt,
+        "account": bill.account,
+        "period": bill.period.to_obj(),
+        "tariff_hash": bill.tariff_hash,
+        "meters": [m.to_obj() for m in bill.meters],
+        "total_fee": bill.total_fee,
+        "blinding": group.encode_scalar(bill.blinding),
+        "components": [c.to_obj() for c in bill.components],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CommonFields:
+    """The decoded fields every payment message has besides its meters."""
+
+    account: str
+    period: BillingPeriod
+    tariff_hash: bytes
+    #: ``(total_fee, blinding, components)``, in the messages' field order
+    totals: tuple[int, int, tuple[ComponentProof, ...]]
+
+
+def common_fields(f: codec.Fields) -> CommonFields:
+    """Account, period (times in range, end after start), tariff hash, total fee, blinding (a
+    canonical scalar) and component proofs of a payment message's map."""
+    p = f.sub("period", {"start", "end"})
+    start, end = p.time("start"), p.time("end")
+    if end <= start:
+        raise p.error("end", "period ends before it starts")
+    try:
+        blinding = group.decode_scalar(f.octets("blinding", group.SCALAR_BYTES))
+    except group.GroupError as exc:
+        raise f.error("blinding", str(exc)) from None
+    return CommonFields(
+        f.text("account", 64, is_identifier),
+        BillingPeriod(start, end),
+        f.octets("tariff_hash", DIGEST_BYTES),
+        (
+            f.integer("total_fee"),
+            blinding,
+            tuple(f.each("components", component_proof_from_obj, 0, MAX_COMPONENT_PROOFS)),
+        ),
+    )

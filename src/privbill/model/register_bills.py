@@ -14,15 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from privbill.crypto import group
-from privbill.crypto.hashing import DIGEST_BYTES, digest
+from privbill.crypto.hashing import digest
 from privbill.errors import DecodeError
 from privbill.model import bills, codec
 from privbill.model.bills import MAX_METERS, OBJ, PaymentMessage
 from privbill.model.certificates import MeterCertificate
-from privbill.model.component_proofs import ComponentProof, component_proof_from_obj
+from privbill.model.component_proofs import ComponentProof
 from privbill.model.energy_registers import EnergyRegisters
-from privbill.model.ids import is_identifier
 from privbill.model.periods import BillingPeriod
 from privbill.model.registers import MAX_REGISTERS, DemandRegister
 from privbill.model.seals import SealedRun
@@ -105,16 +103,7 @@ class RegisterBill:
         )
 
     def to_obj(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "account": self.account,
-            "period": self.period.to_obj(),
-            "tariff_hash": self.tariff_hash,
-            "meters": [m.to_obj() for m in self.meters],
-            "total_fee": self.total_fee,
-            "blinding": group.encode_scalar(self.blinding),
-            "components": [c.to_obj() for c in self.components],
-        }
+        return bills.bill_obj(self, FORMAT)
 
     def encode(self) -> bytes:
         return codec.encode(self.to_obj())
@@ -132,27 +121,12 @@ class RegisterBill:
     def from_obj(cls, value: object) -> RegisterBill:
         """The bill from its decoded canonical map (format already checked)."""
         f = codec.Fields(value, OBJ, _FIELDS)
-        p = f.sub("period", {"start", "end"})
-        start, end = p.integer("start", 0), p.integer("end", 0)
-        if end <= start:
-            raise p.error("end", "period ends before it starts")
-        try:
-            blinding = group.decode_scalar(f.octets("blinding", group.SCALAR_BYTES))
-        except group.GroupError as exc:
-            raise f.error("blinding", str(exc)) from None
+        common = bills.common_fields(f)
         meters = tuple(f.each("meters", RegisterSection.from_obj, 1, MAX_METERS))
         with_runs = {bool(m.runs) for m in meters}
         if len(with_runs) > 1:
             raise f.error("meters", "sealed runs are carried for every meter or for none")
-        return cls(
-            account=f.text("account", 64, is_identifier),
-            period=BillingPeriod(start, end),
-            tariff_hash=f.octets("tariff_hash", DIGEST_BYTES),
-            meters=meters,
-            total_fee=f.integer("total_fee"),
-            blinding=blinding,
-            components=tuple(f.each("components", component_proof_from_obj, 0, 32)),
-        )
+        return cls(common.account, common.period, common.tariff_hash, meters, *common.totals)
 
     @property
     def carries_readings(self) -> bool:
