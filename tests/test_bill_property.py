@@ -5,7 +5,8 @@ independent computation from the JSON description in ``Decimal`` (``tests/cleart
 Tariffs: time-of-use periods with random prices (zero and negative among them) and random
 schedules and holidays, or dynamic hourly prices; daily and monthly fixed charges; cumulative
 tiers of random shapes per month or per day, on all hours or some periods; demand windows with
-tiers; a minimum bill; block and polynomial charges with random bands (capped or not); a
+tiers, alone or under a facilities demand over every hour (whose peak then bounds theirs:
+``billing/peaks.py``); a minimum bill; block and polynomial charges with random bands (capped or not); a
 private-attribute lookup. Calendar months (which demand, minimum and monthly tiers need) in
 several timezones, daylight-saving months included, or one to three days; one meter or two.
 
@@ -192,7 +193,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "monthly": monthly,
         "components": draw(
             st.sets(
-                st.sampled_from(["tiered", "demand", "minimum", "block", "polynomial", "lookup"]),
+                st.sampled_from(
+                    ["tiered", "demand", "facilities", "minimum", "block", "polynomial", "lookup"]
+                ),
                 max_size=3,
             )
         ),
@@ -240,6 +243,14 @@ def _add_components(s: dict[str, Any], rng: random.Random, load: list[int]) -> N
             ]
             comps.append({"kind": "demand", "name": "demand", "windows": windows, "bits": 16,
                           "weekday_schedule": weekday, "weekend_schedule": weekend})  # fmt: skip
+        elif kind == "facilities" and s["monthly"]:
+            # every hour of the month: it covers the time-of-use demand windows' peaks
+            kw_peak = peak * 3600 // s["interval"]
+            tiers = _tiers(rng, kw_peak, "up_to_kw", "price_per_kw", nonnegative=True)
+            every_hour = [[0] * 24 for _ in range(12)]
+            comps.append({"kind": "demand", "name": "facilities", "bits": 16,
+                          "windows": [{"name": "all", "tiers": tiers}],
+                          "weekday_schedule": every_hour, "weekend_schedule": every_hour})  # fmt: skip
         elif kind == "minimum" and s["monthly"]:
             comps.append(
                 {"kind": "minimum", "per_month": _decimal(rng.randrange(1, 40 * 10**9), 9)}
@@ -367,7 +378,12 @@ def _fixed_scenario(
 # every monthly component and two meters; one in which it ends (Europe/Berlin, 25 October: a
 # 25-hour day); a short period with the per-interval and lookup components.
 DST_START = _fixed_scenario(
-    "America/Denver", date(2026, 3, 1), 31, {"tiered", "demand", "minimum"}, monthly=True, meters=2
+    "America/Denver",
+    date(2026, 3, 1),
+    31,
+    {"tiered", "demand", "facilities", "minimum"},
+    monthly=True,
+    meters=2,
 )
 DST_END = _fixed_scenario(
     "Europe/Berlin", date(2026, 10, 1), 31, {"tiered", "demand"}, monthly=True
