@@ -511,6 +511,85 @@ class Meter:
         items = list(readings)
         if not items:
             raise ReadingError("no readings to record", obj="readings")
+        attrs = self._checked(items, outage)
+        k = len(self.certificate.attributes)
+        first, last = items[0][0], items[-1][0]
+        self._check_register_state()
+        boundaries = self._boundaries(first, last)
+        commit_bytes = pedersen.commit_bytes
+        okey, mid = self.opening_key, self.meter_id
+        values: list[int] = []
+        blindings: list[int] = []
+        avalues: list[int] = []
+        ablindings: list[int] = []
+        runs: list[SealedRun] = []
+        run_first = self.state.pending_first
+        pending = bytearray(self.state.pending)
+        pending_attrs = bytearray(self.state.pending_attributes)
+        if run_first is not None and self.state.pending_outage != outage:
+            # An outage starts or ends: the open run is sealed as what it is.
+            runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), not outage))
+            pending.clear()
+            pending_attrs.clear()
+            run_first = None
+        if run_first is None:
+            run_first = first
+        demand = _DemandPass(self, first, len(items))
+        energy = _EnergyPass(self, first, len(items))
+        commit = pedersen.commit
+        encode = group.encode_point
+        for pos, ((index, wh, *_), a) in enumerate(zip(items, attrs, strict=True)):
+            demand.add(index, wh)
+            r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
+            point = commit(wh, r)
+            pending += encode(point)
+            energy.add(pos, index, point, run_first)
+            values.append(wh)
+            blindings.append(r)
+            for j, v in enumerate(a):
+                s = (
+                    derive_attribute_blinding(okey, mid, index, j)
+                    if okey is not None
+                    else group.random_scalar()
+                )
+                pending_attrs += commit_bytes(v, s)
+                avalues.append(v)
+                ablindings.append(s)
+            if index + 1 in boundaries or (close and index == last):
+                runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), outage))
+                pending.clear()
+                pending_attrs.clear()
+                run_first = index + 1
+            energy.after(index)
+        self.state.next_index = last + 1
+        self.state.pending = bytes(pending)
+        self.state.pending_attributes = bytes(pending_attrs)
+        self.state.registers = demand.tracker
+        self.state.energy = energy.tracker
+        self.state.pending_outage = outage and bool(pending)
+        self.state.timezone = self.timezone
+        self.state.seal_span = self.seal_span
+        derived = okey is not None
+        openings = Openings(
+            mid,
+            self.interval_s,
+            first,
+            values,
+            None if derived else blindings,
+            k,
+            avalues,
+            None if derived or not k else ablindings,
+        )
+        return Recording(runs, openings, demand.registers, demand.openings, energy.statements)
+
+    def _checked(
+        self,
+        items: Sequence[tuple[int, int] | tuple[int, int, Sequence[int]]],
+        outage: bool,
+    ) -> list[Sequence[int]]:
+        """Every reading's attribute values, after checking the whole batch: consecutive
+        intervals continuing the meter's, consumption within the meter's range (its rating),
+        0 in an outage, one attribute value per certified attribute in ``[0, 2^32)``."""
         k = len(self.certificate.attributes)
         tz = zone(self.timezone)
         length = self.interval_s
@@ -573,138 +652,7 @@ class Meter:
                 )
             attrs.append(a)
             expect = index + 1
-        last = items[-1][0]
-        self._check_register_state()
-        boundaries = self._boundaries(first, last)
-        commit_bytes = pedersen.commit_bytes
-        okey, mid = self.opening_key, self.meter_id
-        values: list[int] = []
-        blindings: list[int] = []
-        avalues: list[int] = []
-        ablindings: list[int] = []
-        runs: list[SealedRun] = []
-        run_first = self.state.pending_first
-        pending = bytearray(self.state.pending)
-        pending_attrs = bytearray(self.state.pending_attributes)
-        if run_first is not None and self.state.pending_outage != outage:
-            # An outage starts or ends: the open run is sealed as what it is.
-            runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), not outage))
-            pending.clear()
-            pending_attrs.clear()
-            run_first = None
-        if run_first is None:
-            run_first = first
-        schedules = self.register_schedules
-        reg_windows = [
-            schedule_indices(
-                s.weekday, s.weekend, s.holidays, tz, first, len(items), length, "registers"
-            )
-            for s in schedules
-        ]
-        tracker = self.state.registers
-        month = (0, 0)
-        registers: list[DemandRegister] = []
-        register_openings: list[RegisterOpenings] = []
-        energy = self.state.energy
-        energy_on = energy is not None or self.state.energy_config is not None
-        energy_periods: list[int] = []  # time-of-use period of items[energy_from:]
-        energy_from = 0
-        if energy is not None and energy.usable and self.state.energy_config is not None:
-            energy_periods = self.state.energy_config.calendar.periods_of(
-                self.timezone, first, min(len(items), energy.end // length - first), length
-            )
-        statements: list[EnergyRegisters] = []
-        commit = pedersen.commit
-        encode = group.encode_point
-        for pos, ((index, wh, *_), a) in enumerate(zip(items, attrs, strict=True)):
-            if schedules:
-                ts = index * length
-                if not month[0] <= ts < month[1]:
-                    month = self._month(ts)
-                if tracker is None or tracker.start != month[0]:
-                    tracker = RegisterTracker(
-                        month[0],
-                        month[1],
-                        ts == month[0],
-                        list(self._register_hashes),
-                        [[None] * s.windows for s in schedules],
-                    )
-                for row, wins in zip(tracker.maxima, reg_windows, strict=True):
-                    w = wins[index - first]
-                    if w != NONE:
-                        cur = row[w]
-                        if cur is None or wh > cur[0]:
-                            row[w] = (wh, index)
-                if (index + 1) * length >= month[1]:
-                    if tracker.complete:
-                        reg, reg_open = self._register(tracker)
-                        registers.append(reg)
-                        register_openings.append(reg_open)
-                    tracker = None
-            r = derive_blinding(okey, mid, index) if okey is not None else group.random_scalar()
-            point = commit(wh, r)
-            pending += encode(point)
-            if energy_on:
-                ts = index * length
-                if energy is None or not energy.start <= ts < energy.end:
-                    energy = self._start_energy(index, run_first)
-                    energy_from = pos
-                    cfg = self.state.energy_config
-                    energy_periods = (
-                        cfg.calendar.periods_of(
-                            self.timezone,
-                            index,
-                            min(len(items) - pos, energy.end // length - index),
-                            length,
-                        )
-                        if energy is not None and energy.usable and cfg is not None
-                        else []
-                    )
-                if energy is not None and energy.usable:
-                    k_tou = energy_periods[pos - energy_from]
-                    running = energy.sums.get(k_tou)
-                    energy.sums[k_tou] = point if running is None else running + point
-            values.append(wh)
-            blindings.append(r)
-            for j, v in enumerate(a):
-                s = (
-                    derive_attribute_blinding(okey, mid, index, j)
-                    if okey is not None
-                    else group.random_scalar()
-                )
-                pending_attrs += commit_bytes(v, s)
-                avalues.append(v)
-                ablindings.append(s)
-            if index + 1 in boundaries or (close and index == last):
-                runs.append(self._seal(run_first, bytes(pending), bytes(pending_attrs), outage))
-                pending.clear()
-                pending_attrs.clear()
-                run_first = index + 1
-            if energy is not None and (index + 1) * length >= energy.end:
-                # The period's last interval: its run is sealed (a period end is a boundary).
-                if energy.usable:
-                    statements.append(self._energy_statement(energy, index + 1))
-                energy = None
-        self.state.next_index = last + 1
-        self.state.pending = bytes(pending)
-        self.state.pending_attributes = bytes(pending_attrs)
-        self.state.registers = tracker
-        self.state.energy = energy
-        self.state.pending_outage = outage and bool(pending)
-        self.state.timezone = self.timezone
-        self.state.seal_span = self.seal_span
-        derived = okey is not None
-        openings = Openings(
-            mid,
-            self.interval_s,
-            first,
-            values,
-            None if derived else blindings,
-            k,
-            avalues,
-            None if derived or not k else ablindings,
-        )
-        return Recording(runs, openings, registers, register_openings, statements)
+        return attrs
 
     def _register(self, tracker: RegisterTracker) -> tuple[DemandRegister, RegisterOpenings]:
         """Commit to a finished month's maxima and sign the register."""
@@ -758,3 +706,111 @@ class Meter:
         self.state.seq += 1
         self.state.prev = seal.chain_hash()
         return SealedRun(seal, commitments, attributes)
+
+
+class _DemandPass:
+    """One recording's maximum-demand registers: each reading updates the month's maxima of
+    every register schedule; a month's last interval signs its register (if the meter saw the
+    whole month)."""
+
+    def __init__(self, meter: Meter, first: int, count: int) -> None:
+        self.meter = meter
+        self.schedules = meter.register_schedules
+        tz = zone(meter.timezone)
+        self.windows = [
+            schedule_indices(
+                s.weekday, s.weekend, s.holidays, tz, first, count, meter.interval_s, "registers"
+            )
+            for s in self.schedules
+        ]
+        self.first = first
+        self.tracker = meter.state.registers
+        self.month = (0, 0)
+        self.registers: list[DemandRegister] = []
+        self.openings: list[RegisterOpenings] = []
+
+    def add(self, index: int, wh: int) -> None:
+        if not self.schedules:
+            return
+        meter = self.meter
+        ts = index * meter.interval_s
+        if not self.month[0] <= ts < self.month[1]:
+            self.month = meter._month(ts)
+        month = self.month
+        tracker = self.tracker
+        if tracker is None or tracker.start != month[0]:
+            tracker = self.tracker = RegisterTracker(
+                month[0],
+                month[1],
+                ts == month[0],
+                list(meter._register_hashes),
+                [[None] * s.windows for s in self.schedules],
+            )
+        for row, wins in zip(tracker.maxima, self.windows, strict=True):
+            w = wins[index - self.first]
+            if w != NONE:
+                cur = row[w]
+                if cur is None or wh > cur[0]:
+                    row[w] = (wh, index)
+        if (index + 1) * meter.interval_s >= month[1]:
+            if tracker.complete:
+                reg, reg_open = meter._register(tracker)
+                self.registers.append(reg)
+                self.openings.append(reg_open)
+            self.tracker = None
+
+
+class _EnergyPass:
+    """One recording's time-of-use energy registers: each reading's commitment is added to its
+    period's running sum; a billing period's last interval signs the statement."""
+
+    def __init__(self, meter: Meter, first: int, count: int) -> None:
+        self.meter = meter
+        self.count = count
+        self.tracker = meter.state.energy
+        self.on = self.tracker is not None or meter.state.energy_config is not None
+        self.periods: list[int] = []  # time-of-use period of the readings from `start` on
+        self.start = 0
+        self.statements: list[EnergyRegisters] = []
+        cfg = meter.state.energy_config
+        if self.tracker is not None and self.tracker.usable and cfg is not None:
+            self.periods = cfg.calendar.periods_of(
+                meter.timezone,
+                first,
+                min(count, self.tracker.end // meter.interval_s - first),
+                meter.interval_s,
+            )
+
+    def add(self, pos: int, index: int, point: Point, run_first: int) -> None:
+        if not self.on:
+            return
+        meter, length = self.meter, self.meter.interval_s
+        ts = index * length
+        energy = self.tracker
+        if energy is None or not energy.start <= ts < energy.end:
+            energy = self.tracker = meter._start_energy(index, run_first)
+            self.start = pos
+            cfg = meter.state.energy_config
+            self.periods = (
+                cfg.calendar.periods_of(
+                    meter.timezone,
+                    index,
+                    min(self.count - pos, energy.end // length - index),
+                    length,
+                )
+                if energy is not None and energy.usable and cfg is not None
+                else []
+            )
+        if energy is not None and energy.usable:
+            k_tou = self.periods[pos - self.start]
+            running = energy.sums.get(k_tou)
+            energy.sums[k_tou] = point if running is None else running + point
+
+    def after(self, index: int) -> None:
+        """After the reading's run is sealed: a period's last interval ends its statement."""
+        energy = self.tracker
+        if energy is not None and (index + 1) * self.meter.interval_s >= energy.end:
+            # The period's last interval: its run is sealed (a period end is a boundary).
+            if energy.usable:
+                self.statements.append(self.meter._energy_statement(energy, index + 1))
+            self.tracker = None
