@@ -27,6 +27,7 @@ from rich.table import Table
 from privbill.billing.cleartext import MeterReadings
 from privbill.billing.prover import BillPath, MeterInput, prove_bill
 from privbill.billing.receipts import issue_receipt, verify_receipt
+from privbill.billing.verified import VerifiedBill
 from privbill.billing.verifier import verify_bill
 from privbill.cli.explain import Explanation, explain, kwh
 from privbill.crypto import pedersen
@@ -41,10 +42,10 @@ from privbill.model.components import needs_calendar_month
 from privbill.model.energy_registers import EnergyRegisters, calendar_of, register_config_for
 from privbill.model.periods import BillingPeriod, check_interval_length
 from privbill.model.readings import Openings
-from privbill.model.register_bills import RegisterBill
+from privbill.model.register_bills import Bill, RegisterBill
 from privbill.model.sealed import SealedReadings
 from privbill.model.seals import SealedRun
-from privbill.model.tariffs import TariffBody
+from privbill.model.tariffs import SignedTariff, TariffBody
 from privbill.provider import Provider
 
 METER_ID = "0001"
@@ -192,17 +193,106 @@ def _simulate(
     return [(synthetic_wh(start, count, interval_s, tz, profile=scenario.profile, seed=seed), none)]
 
 
-def run_demo(args: argparse.Namespace) -> int:
-    from privbill.cli.common import refuse_existing, report, step, write_output
+@dataclass
+class _DemoRun:
+    """What the demo's steps hand on: the scenario and its options, the parties' keys, the
+    signed tariff and billing period, the meters and, once proven, the bill."""
 
-    console = Console(highlight=False, quiet=args.json)
+    args: argparse.Namespace
+    console: Console
+    scenario: Scenario
+    interval_s: int
+    minutes: int
+    seed: int
+    out: Path | None
+    provider: Provider
+    meter_key: SigningKey
+    certs: list[MeterCertificate]
+    desc: dict[str, Any]
+    tariff: SignedTariff
+    period: BillingPeriod
+    first: int
+    count: int
+    meters: list[_DemoMeter] = field(default_factory=list)
+    opening_key: bytes = b""
+    sealed: list[SealedReadings] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.period.label(self.tariff.body.tz)
+
+    @property
+    def show(self) -> bool:
+        """Live progress on a terminal (else one line per step)."""
+        return not self.args.no_progress and self.console.is_terminal
+
+
+@dataclass(frozen=True)
+class _Proven:
+    """The bill as proven, encoded, verified and receipted, and how long each took."""
+
+    msg: Bill
+    encoded: bytes
+    verified: VerifiedBill
+    receipt: bytes
+    path: BillPath
+    prove_s: float
+    verify_s: float
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from privbill.cli.common import report
+
+    run = _set_up(args, Console(highlight=False, quiet=args.json))
+    _install_meters(run)
+    _record(run)
+    proven = _prove_and_verify(run)
+    encoded, verified = proven.encoded, proven.verified
+    explanation = _show_the_customer(run, proven.msg.total_fee)
+    cur = run.tariff.body.currency
+    hidden = run.scenario.hidden
+    if run.tariff.body.components and run.scenario.profile in ("household", "business"):
+        hidden += ", no monthly consumption, no peak demand"
+    total = run.count * len(run.meters)
+    run.console.print(
+        f"\n[bold]Provider learns[/]: account {run.scenario.account}, {run.label}, total "
+        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻¹² {cur}) — {hidden}."
+    )
+    run.console.print(
+        f"  payment message {len(encoded):,} bytes ({len(encoded) / total:.1f} bytes per reading)"
+    )
+    if run.out is not None:
+        _write_files(run, run.out, encoded, proven.receipt)
+    view = {
+        "scenario": args.scenario,
+        "seed": run.seed,
+        "period": run.label,
+        "readings": total,
+        "total_fee": verified.total_fee,
+        "currency": cur,
+        "amount": verified.amount,
+        "bill_bytes": len(encoded),
+        "path": proven.path,
+        "prove_seconds": round(proven.prove_s, 4),
+        "verify_seconds": round(proven.verify_s, 4),
+        "out": str(run.out) if run.out is not None else None,
+        "customer_view": explanation.to_json(),
+    }
+    return report(args.json, view, [])
+
+
+def _set_up(args: argparse.Namespace, console: Console) -> _DemoRun:
+    """Check the options (before any work: never replace files unless --force), make the
+    provider's and the meter's keys, certify the meters, sign the tariff, fix the period."""
+    from privbill.cli.common import refuse_existing
+
     scenario = SCENARIOS[args.scenario]
     account = scenario.account
     minutes = args.interval if args.interval is not None else scenario.interval_min
     interval_s = check_interval_length(minutes * 60)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     out = Path(args.out) if args.out else None
-    if out is not None:  # before any work: never replace files unless --force
+    if out is not None:
         refuse_existing(
             [*_files(out, _out_files(scenario)), *_files(out, _sealed_dirs(scenario))],
             args.force,
@@ -247,10 +337,13 @@ def run_demo(args: argparse.Namespace) -> int:
     except TariffMismatchError as exc:
         raise UsageError(f"--scenario {args.scenario}: {exc}; drop --days") from None
     first, count = period.intervals(interval_s)
-    label = period.label(tz)
+    run = _DemoRun(
+        args, console, scenario, interval_s, minutes, seed, out, provider, meter_key, certs,
+        desc, tariff, period, first, count,
+    )  # fmt: skip
     what = "readings" if len(certs) == 1 else f"readings per meter, {len(certs)} meters"
     console.print(
-        f"[bold]privbill demo[/]: {scenario.title}, {label} "
+        f"[bold]privbill demo[/]: {scenario.title}, {run.label} "
         f"({count} {what} of {minutes} min, seed {seed}: --seed {seed} repeats them)"
     )
     ids = ", ".join(c.meter_id for c in certs)
@@ -265,13 +358,20 @@ def run_demo(args: argparse.Namespace) -> int:
             f"{', '.join(scenario.channels)}"
         )
     console.print(f"  tariff    {tariff.body.name}, hash {tariff.hash().hex()[:16]}…")
+    return run
 
-    simulated = _simulate(scenario, first * interval_s, count, interval_s, tz, seed)
+
+def _install_meters(run: _DemoRun) -> None:
+    """Simulate the period's readings, certify household and business meters with a standard
+    rating for their connection, and set up each meter (energy registers with --registers)."""
+    scenario, interval_s = run.scenario, run.interval_s
+    tz = run.tariff.body.tz
+    simulated = _simulate(scenario, run.first * interval_s, run.count, interval_s, tz, run.seed)
     if scenario.profile in ("household", "business"):
         # The utility installs a meter of a standard rating for the connection: the demand
         # proofs size their ranges from it (billing/load_range.py).
-        certs = [
-            provider.certify_meter(
+        run.certs = [
+            run.provider.certify_meter(
                 c.meter_id,
                 c.account,
                 c.public_key,
@@ -280,32 +380,37 @@ def run_demo(args: argparse.Namespace) -> int:
                 channel=c.channel,
                 rating_w=standard_rating_w(max(values, default=0), interval_s),
             )
-            for c, (values, _) in zip(certs, simulated, strict=True)
+            for c, (values, _) in zip(run.certs, simulated, strict=True)
         ]
-        rated = ", ".join(f"{(c.rating_w or 0) / 1000:g} kW" for c in certs)
-        console.print(f"  rating    meter rated {rated} (the width of its demand proofs)")
-    meters = [
+        rated = ", ".join(f"{(c.rating_w or 0) / 1000:g} kW" for c in run.certs)
+        run.console.print(f"  rating    meter rated {rated} (the width of its demand proofs)")
+    run.meters = [
         _DemoMeter(cert.meter_id, cert.channel, cert, values, attrs)
-        for cert, (values, attrs) in zip(certs, simulated, strict=True)
+        for cert, (values, attrs) in zip(run.certs, simulated, strict=True)
     ]
     pedersen.precompute()
-    opening_key = Meter.new_opening_key()
-    registers = getattr(args, "registers", False)
-    if registers and calendar_of(tariff.body) is None:
-        raise UsageError(f"--registers: the {args.scenario} tariff has no time-of-use calendar")
-    for m in meters:
+    run.opening_key = Meter.new_opening_key()
+    registers = getattr(run.args, "registers", False)
+    if registers and calendar_of(run.tariff.body) is None:
+        raise UsageError(f"--registers: the {run.args.scenario} tariff has no time-of-use calendar")
+    for m in run.meters:
         m.meter = Meter(
             m.cert,
-            meter_key,
-            SEAL_SPANS[args.seal],  # type: ignore[arg-type]
-            tariff.body.timezone,
-            opening_key,
-            energy_registers=register_config_for(tariff.body) if registers else None,
+            run.meter_key,
+            SEAL_SPANS[run.args.seal],  # type: ignore[arg-type]
+            run.tariff.body.timezone,
+            run.opening_key,
+            energy_registers=register_config_for(run.tariff.body) if registers else None,
         )
 
-    per_day = 86400 // interval_s
-    total = count * len(meters)
-    show = not args.no_progress and console.is_terminal
+
+def _record(run: _DemoRun) -> None:
+    """Each meter commits to and seals its readings a day at a time, as a meter would."""
+    from privbill.cli.common import step
+
+    args, console, count, first = run.args, run.console, run.count, run.first
+    per_day = 86400 // run.interval_s
+    total = count * len(run.meters)
     meter_seconds = 0.0
     with (
         Progress(
@@ -315,12 +420,12 @@ def run_demo(args: argparse.Namespace) -> int:
             TimeElapsedColumn(),
             console=console,
             transient=True,
-            disable=not show,
+            disable=not run.show,
         ) as progress,
-        _null() if show else step(args, f"meter: committing to and sealing {total} readings"),
+        _null() if run.show else step(args, f"meter: committing to and sealing {total} readings"),
     ):
         task = progress.add_task("meter", total=total)
-        for m in meters:
+        for m in run.meters:
             assert m.meter is not None
             for lo in range(0, count, per_day):
                 chunk = [
@@ -334,13 +439,23 @@ def run_demo(args: argparse.Namespace) -> int:
                 m.batches.append(rec.openings)
                 m.statements.extend(rec.energy_registers)
                 progress.advance(task, len(chunk))
-    seals = sum(len(m.runs) for m in meters)
+    seals = sum(len(m.runs) for m in run.meters)
     console.print(
         f"  meter     {total} readings committed, {seals} {args.seal} seals: "
         f"{meter_seconds / total * 1e3:.3f} ms per reading"
     )
+    run.sealed = [
+        SealedReadings(m.cert, tuple(m.runs), (), tuple(m.statements)) for m in run.meters
+    ]
 
-    sealed = [SealedReadings(m.cert, tuple(m.runs), (), tuple(m.statements)) for m in meters]
+
+def _prove_and_verify(run: _DemoRun) -> _Proven:
+    """The customer's device proves the bill (from the energy registers with --registers); the
+    provider verifies it and signs a receipt, which is checked against the bill."""
+    from privbill.cli.common import step
+
+    args, console, meters, tariff = run.args, run.console, run.meters, run.tariff
+    registers = getattr(args, "registers", False)
     if registers:
         if not all(m.statements for m in meters):
             raise UsageError("--registers: the meter signed no energy registers for the period")
@@ -349,16 +464,25 @@ def run_demo(args: argparse.Namespace) -> int:
             "energy registers at the period's end (sums of its commitments, one per period)"
         )
     path: BillPath = "registers" if registers else "readings"
-    inputs = [MeterInput(sr, m.batches, opening_key) for sr, m in zip(sealed, meters, strict=True)]
+    inputs = [
+        MeterInput(sr, m.batches, run.opening_key) for sr, m in zip(run.sealed, meters, strict=True)
+    ]
+    show = run.show
     with console.status("  proving…", spinner="dots") if show else step(args, "proving the bill"):
         t0 = time.perf_counter()
-        msg = prove_bill(tariff, inputs, period, path=path)
+        msg = prove_bill(tariff, inputs, run.period, path=path)
         prove_s = time.perf_counter() - t0
     encoded = msg.encode()
     console.print(f"  prove     {prove_s:.3f} s (every opening checked against its seal)")
     with _null() if show else step(args, "verifying the bill"):
         t0 = time.perf_counter()
-        verified = verify_bill(encoded, tariff, provider.public_key, account=account, period=period)
+        verified = verify_bill(
+            encoded,
+            tariff,
+            run.provider.public_key,
+            account=run.scenario.account,
+            period=run.period,
+        )
         verify_s = time.perf_counter() - t0
     console.print(f"  verify    {verify_s:.3f} s  [bold green]VALID[/]")
     if isinstance(msg, RegisterBill) and msg.carries_readings:
@@ -367,36 +491,42 @@ def run_demo(args: argparse.Namespace) -> int:
             "bill carries the sealed runs for it"
         )
     if registers:
-        per_reading = prove_bill(tariff, inputs, period).encode()
-        again = [verify_bill(encoded, tariff, provider.public_key) for _ in range(5)]
+        per_reading = prove_bill(tariff, inputs, run.period).encode()
+        again = [verify_bill(encoded, tariff, run.provider.public_key) for _ in range(5)]
         warm = sorted(v.seconds for v in again)[2]
         console.print(
             f"            {warm * 1e3:.2f} ms once the verifier is warm (a provider's month-end "
             f"run); the per-reading bill would be {len(per_reading):,} bytes"
         )
-    receipt = issue_receipt(provider.key, verified)
-    verify_receipt(receipt, provider.public_key, encoded)
+    receipt = issue_receipt(run.provider.key, verified)
+    verify_receipt(receipt, run.provider.public_key, encoded)
     console.print("  receipt   signed by the provider; checks against the bill")
+    return _Proven(msg, encoded, verified, receipt.encode(), path, prove_s, verify_s)
 
+
+def _show_the_customer(run: _DemoRun, total_fee: int) -> Explanation:
+    """The bill as the customer's device explains it from the cleartext readings (and must
+    equal the proven total), with the scenario's own breakdown."""
+    scenario, console = run.scenario, run.console
     readings = [
         MeterReadings(
-            interval_s,
-            first,
+            run.interval_s,
+            run.first,
             m.values,
             {n: [a[j] for a in m.attrs] for j, n in enumerate(scenario.attributes)},
             m.channel,
         )
-        for m in meters
+        for m in run.meters
     ]
     explanation = explain(
-        tariff.body, readings, period, [m.meter_id for m in meters], scenario.unit
+        run.tariff.body, readings, run.period, [m.meter_id for m in run.meters], scenario.unit
     )
-    if explanation.total != msg.total_fee:
+    if explanation.total != total_fee:
         raise AssertionError("the customer's view differs from the proven total")
     _customer_view(console, explanation, scenario.unit, mixed=bool(scenario.channels))
     if scenario.profile == "tolling":
         by_cell: dict[int, int] = {}
-        for m in meters:
+        for m in run.meters:
             for v, a in zip(m.values, m.attrs, strict=True):
                 by_cell[a[0]] = by_cell.get(a[0], 0) + v
         console.print(
@@ -408,71 +538,52 @@ def run_demo(args: argparse.Namespace) -> int:
     if scenario.channels:
         console.print(
             "  by feature: "
-            + ", ".join(f"{m.channel} {sum(m.values):,}" for m in meters)
+            + ", ".join(f"{m.channel} {sum(m.values):,}" for m in run.meters)
             + " uses this month"
         )
-    cur = tariff.body.currency
-    hidden = scenario.hidden
-    if tariff.body.components and scenario.profile in ("household", "business"):
-        hidden += ", no monthly consumption, no peak demand"
-    console.print(
-        f"\n[bold]Provider learns[/]: account {account}, {label}, total "
-        f"[bold]{cur} {verified.amount}[/] ({verified.total_fee} × 10⁻¹² {cur}) — {hidden}."
-    )
-    console.print(
-        f"  payment message {len(encoded):,} bytes ({len(encoded) / total:.1f} bytes per reading)"
-    )
+    return explanation
 
-    if out is not None:
-        files: dict[str, tuple[bytes, bool]] = {  # name: (data, private)
-            "provider.pem": (provider.key.to_pem(), True),
-            "provider.pub": (provider.public_key.to_pem(), False),
-            f"meter-{METER_ID}.pem": (meter_key.to_pem(), True),
-            f"meter-{METER_ID}.pub": (meter_key.public_key().to_pem(), False),
-            f"meter-{METER_ID}.okey": ((opening_key.hex() + "\n").encode(), True),
-            "tariff.json": (json.dumps(desc, indent=2).encode(), False),
-            "tariff.pbt": (tariff.encode(), False),
-            "bill.pbm": (encoded, False),
-            "receipt.pbr": (receipt.encode(), False),
-        }
-        for m, sr, sdir in zip(meters, sealed, _sealed_dirs(scenario), strict=True):
-            assert m.meter is not None
-            files[f"meter-{m.meter_id}.cert"] = (m.cert.encode(), False)
-            files[f"readings{m.suffix}.csv"] = (  # the customer's readings: private
-                csv_readings.format_rows(
-                    [(first + k, v, m.attrs[k]) for k, v in enumerate(m.values)],
-                    interval_s,
-                    tz,
-                    scenario.attributes,
-                    "wh" if scenario.profile in ("household", "business") else "quantity",
-                ).encode(),
-                True,
-            )
-            files[f"{sdir}/sealed.pbs"] = (sr.encode(), False)
-            files[f"{sdir}/meter-state.json"] = (m.meter.state.to_json().encode(), True)
-            for b in m.batches:
-                files[f"{sdir}/openings-{b.first}.pbo"] = (b.encode(), True)
-            for stale in (out / sdir).glob("openings-*.pbo"):  # --force: a new meter directory
-                stale.unlink()
-        for name, (data, private) in files.items():
-            write_output(out / name, data, force=args.force, private=private)
-        console.print(f"  files     written to {out}/")
-    view = {
-        "scenario": args.scenario,
-        "seed": seed,
-        "period": label,
-        "readings": total,
-        "total_fee": verified.total_fee,
-        "currency": cur,
-        "amount": verified.amount,
-        "bill_bytes": len(encoded),
-        "path": path,
-        "prove_seconds": round(prove_s, 4),
-        "verify_seconds": round(verify_s, 4),
-        "out": str(out) if out is not None else None,
-        "customer_view": explanation.to_json(),
+
+def _write_files(run: _DemoRun, out: Path, encoded: bytes, receipt: bytes) -> None:
+    """Everything the demo made, for the other commands: keys (private ones owner-only), the
+    tariff, the bill and receipt, and per meter its certificate, readings, sealed readings,
+    state and openings."""
+    from privbill.cli.common import write_output
+
+    args, scenario, tz = run.args, run.scenario, run.tariff.body.tz
+    files: dict[str, tuple[bytes, bool]] = {  # name: (data, private)
+        "provider.pem": (run.provider.key.to_pem(), True),
+        "provider.pub": (run.provider.public_key.to_pem(), False),
+        f"meter-{METER_ID}.pem": (run.meter_key.to_pem(), True),
+        f"meter-{METER_ID}.pub": (run.meter_key.public_key().to_pem(), False),
+        f"meter-{METER_ID}.okey": ((run.opening_key.hex() + "\n").encode(), True),
+        "tariff.json": (json.dumps(run.desc, indent=2).encode(), False),
+        "tariff.pbt": (run.tariff.encode(), False),
+        "bill.pbm": (encoded, False),
+        "receipt.pbr": (receipt, False),
     }
-    return report(args.json, view, [])
+    for m, sr, sdir in zip(run.meters, run.sealed, _sealed_dirs(scenario), strict=True):
+        assert m.meter is not None
+        files[f"meter-{m.meter_id}.cert"] = (m.cert.encode(), False)
+        files[f"readings{m.suffix}.csv"] = (  # the customer's readings: private
+            csv_readings.format_rows(
+                [(run.first + k, v, m.attrs[k]) for k, v in enumerate(m.values)],
+                run.interval_s,
+                tz,
+                scenario.attributes,
+                "wh" if scenario.profile in ("household", "business") else "quantity",
+            ).encode(),
+            True,
+        )
+        files[f"{sdir}/sealed.pbs"] = (sr.encode(), False)
+        files[f"{sdir}/meter-state.json"] = (m.meter.state.to_json().encode(), True)
+        for b in m.batches:
+            files[f"{sdir}/openings-{b.first}.pbo"] = (b.encode(), True)
+        for stale in (out / sdir).glob("openings-*.pbo"):  # --force: a new meter directory
+            stale.unlink()
+    for name, (data, private) in files.items():
+        write_output(out / name, data, force=args.force, private=private)
+    run.console.print(f"  files     written to {out}/")
 
 
 def _customer_view(console: Console, e: Explanation, unit: str, *, mixed: bool = False) -> None:
