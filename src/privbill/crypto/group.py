@@ -283,19 +283,30 @@ def msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
 #: Up to this many terms, an MSM is computed term by term: the backend's multi-exponentiation
 #: has a fixed cost that dominates tiny inputs, and bases with registered tables are 6x faster.
 _SMALL_MSM: Final = 4
-_FIXED_BASES: dict[bytes, FixedBase] = {}
+_FIXED_BASES: list[FixedBase] = []
 
 
 def register_fixed_base(table: FixedBase) -> None:
     """Let :func:`msm` use ``table`` whenever its base appears in a small multi-scalar
     multiplication (the Pedersen generators register themselves when their tables are built)."""
-    _FIXED_BASES[table.base.to_compressed_bytes()] = table
+    if not any(t.base == table.base for t in _FIXED_BASES):
+        _FIXED_BASES.append(table)
+
+
+def _fixed_table(point: Point) -> FixedBase | None:
+    """The registered table of ``point``'s value, if any. Compared as points (projective
+    equality, a few field multiplications) rather than by encoding, which would normalise the
+    point first (a field inversion for every term of every small MSM)."""
+    for t in _FIXED_BASES:
+        if point is t.base or point == t.base:
+            return t
+    return None
 
 
 def _small_msm(points: Sequence[Point], scalars: Sequence[int]) -> Point:
     acc = identity()
     for p, s in zip(points, scalars, strict=True):
-        table = _FIXED_BASES.get(p.to_compressed_bytes()) if _FIXED_BASES else None
+        table = _fixed_table(p)
         acc = acc + (table.mul(s % ORDER) if table is not None else mul(p, s))
     return acc
 
