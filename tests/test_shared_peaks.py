@@ -359,3 +359,70 @@ def test_a_statement_needs_every_peak() -> None:
         peaks.peak_differences([part], points)
     diffs = peaks.peak_differences([month, PeakSet((1, 0), [1, 2], 8, b"c", "demand", c)], points)
     assert diffs[(0, 0)] == [c - c, c - points[0], c - points[3]]
+
+
+# --- random nestings: any understated peak is refused ------------------------------------------
+
+
+def _tou_demand(rng: random.Random, windows: int) -> dict[str, Any]:
+    """A time-of-use demand charge: ``windows`` windows over disjoint random hours of the day,
+    each with a price (one of them possibly free)."""
+    hours = list(range(24))
+    rng.shuffle(hours)
+    day: list[int | None] = [None] * 24
+    for w in range(windows):
+        for h in hours[w * 3 : w * 3 + rng.randrange(1, 4)]:
+            day[h] = w
+    prices = [str(rng.choice([0, 3, 7, 15])) for _ in range(windows)]
+    if not any(p != "0" for p in prices):
+        prices[0] = "5"
+    return {
+        "kind": "demand",
+        "name": f"tou-{windows}",
+        "windows": [
+            {"name": f"w{w}", "tiers": [{"up_to_kw": None, "price_per_kw": p}]}
+            for w, p in enumerate(prices)
+        ],
+        "weekday_schedule": [list(day) for _ in range(12)],
+        "bits": 8,
+    }
+
+
+@settings(max_examples=5, deadline=None, derandomize=True)
+@given(st.integers(0, 2**32), st.integers(1, 3), st.booleans())
+def test_any_understated_peak_of_random_nested_windows_is_refused(
+    seed: int, windows: int, facilities_first: bool
+) -> None:
+    """A facilities demand and a time-of-use demand with random windows (the facilities window
+    covering theirs), in either order in the tariff: the cheater lowers one charged window's
+    peak below its true maximum (proving the low bits of whatever differences that gives, on the
+    honest plan) and the bill is refused at that window's range proof or at a window whose
+    statement relies on it."""
+    rng = random.Random(seed)
+    provider = Provider.generate("ed25519")
+    comps = [FACILITIES, _tou_demand(rng, windows)]
+    if not facilities_first:
+        comps.reverse()
+    readings = {}
+
+    def reading(k: int, m: int) -> int:
+        return readings.setdefault(k, rng.randrange(1, 200))
+
+    case = bill_case(provider, description(["0.10"], comps), "2026-05", reading)
+    fac = 0 if facilities_first else 1
+    tou = 1 - fac
+    body = case.tariff.body
+    first, count = case.period.intervals(3600)
+    values = case.values[0]
+    charged = [(fac, 0, list(range(count)))]
+    tou_windows = demand_windows(body, body.components[tou], first, count, 3600)
+    for w, idx in enumerate(tou_windows):
+        if idx and any(t.price for t in body.components[tou].windows[w].tiers):
+            charged.append((tou, w, idx))
+    comp, w, idx = rng.choice(charged)
+    low = rng.randrange(0, max(values[k] for k in idx))  # every reading is at least 1
+    prover = _forged_peaks({(comp, w): low})
+    with pytest.MonkeyPatch.context() as mp:
+        forged = _forge(case, prover, mp)
+    err = case.refuse("demand", forged, ComponentProofError)
+    assert err.field is not None and err.field.endswith(".ranges"), err.field
